@@ -1,0 +1,1 @@
+"""Importers: thin mappings from public price sources onto the catalog schema."""

@@ -1,0 +1,167 @@
+"""One pydantic schema per kind of catalog row.
+
+Units live in field names (`vram_gib`, `mem_bw_tbps`, `ondemand_hourly_usd`). Every row carries `source` and
+`checked` (the date the figure was read from its source). Loading rejects NaN, infinities and negative prices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+PosInt = Annotated[int, Field(gt=0)]
+
+CAPACITY_TYPES = ("on_demand", "spot", "reserved_1y", "reserved_3y")
+CapacityType = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
+PRECISIONS = ("fp16", "fp8", "int8", "int4", "fp4")
+
+
+def _split_list(v):
+    """CSV cells hold lists as 'a;b;c'."""
+    if v is None:
+        return ()
+    if isinstance(v, str):
+        return tuple(p.strip() for p in v.split(";") if p.strip())
+    return tuple(v)
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    source: str = Field(min_length=3)
+    checked: dt.date
+
+
+class GpuSpec(Row):
+    """A GPU or accelerator: datasheet figures (dense, no sparsity)."""
+
+    name: str
+    vendor: Literal["nvidia", "amd", "intel"]
+    architecture: str
+    vram_gib: Pos
+    mem_bw_tbps: Pos
+    fp16_tflops: Pos
+    fp8_tflops: Pos | None = None
+    int8_tops: Pos | None = None
+    fp4_tflops: Pos | None = None
+    interconnect: str
+    interconnect_gbps: Pos | None = None
+    aliases: tuple[str, ...] = ()
+    notes: str | None = None
+
+    _split = field_validator("aliases", mode="before")(_split_list)
+
+    def tflops(self, precision: str) -> float | None:
+        """Dense tensor throughput for a precision's compute path, None when the GPU has no such units."""
+        return {"fp16": self.fp16_tflops, "fp8": self.fp8_tflops, "int8": self.int8_tops,
+                "fp4": self.fp4_tflops}.get(precision)
+
+
+class Offer(Row):
+    """An instance type in one cloud region, priced per instance-hour."""
+
+    offer_id: str
+    provider: str
+    region: str
+    jurisdiction: str
+    instance_type: str
+    gpu: str
+    gpus_per_instance: PosInt
+    ondemand_hourly_usd: Pos | None = None
+    spot_hourly_usd: Pos | None = None
+    spot_hourly_usd_max: Pos | None = None
+    reserved_1y_hourly_usd: Pos | None = None
+    reserved_3y_hourly_usd: Pos | None = None
+    max_instances: PosInt | None = None
+    price_basis: Literal["catalog", "list", "assumption"] = "catalog"
+
+    @model_validator(mode="after")
+    def _has_price(self):
+        if all(self.hourly_usd(k) is None for k in CAPACITY_TYPES):
+            raise ValueError("row has no price: give at least one of ondemand_hourly_usd, spot_hourly_usd, "
+                             "reserved_1y_hourly_usd, reserved_3y_hourly_usd")
+        return self
+
+    def hourly_usd(self, capacity_type: str) -> float | None:
+        """Instance-hour price for a capacity type, None when the offer has no such price."""
+        return {"on_demand": self.ondemand_hourly_usd, "spot": self.spot_hourly_usd,
+                "reserved_1y": self.reserved_1y_hourly_usd,
+                "reserved_3y": self.reserved_3y_hourly_usd}[capacity_type]
+
+
+class ModelSpec(Row):
+    """An open-weight model: the architecture fields that memory and compute need."""
+
+    name: str
+    display_name: str
+    hf_id: str
+    kind: Literal["decoder", "embedding"]
+    params_b: Pos
+    active_params_b: Pos
+    layers: PosInt
+    hidden_size: PosInt
+    intermediate_size: PosInt
+    attention_heads: PosInt
+    kv_heads: PosInt
+    head_dim: PosInt
+    vocab_size: PosInt
+    tied_embeddings: bool
+    max_context: PosInt
+    moe_experts: PosInt | None = None
+    moe_active_experts: PosInt | None = None
+    quality_tier: Annotated[int, Field(ge=1, le=4)]
+    aliases: tuple[str, ...] = ()
+
+    _split = field_validator("aliases", mode="before")(_split_list)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.active_params_b > self.params_b * 1.0001:
+            raise ValueError("active_params_b is larger than params_b")
+        if self.attention_heads % self.kv_heads:
+            raise ValueError("attention_heads must be a multiple of kv_heads")
+        if (self.moe_experts is None) != (self.moe_active_experts is None):
+            raise ValueError("give both moe_experts and moe_active_experts, or neither")
+        return self
+
+
+class ApiOffer(Row):
+    """An LLM API price row: one model at one provider in one processing scope."""
+
+    api_id: str
+    provider: str
+    model: str
+    provider_model_id: str
+    scope: str
+    jurisdictions: tuple[str, ...]
+    input_usd_per_mtok: NonNeg
+    output_usd_per_mtok: NonNeg
+    cached_input_usd_per_mtok: NonNeg | None = None
+    batch_input_usd_per_mtok: NonNeg | None = None
+    batch_output_usd_per_mtok: NonNeg | None = None
+    residency_uplift: Pos = 1.0
+    account_tier: str | None = None
+    rpm: PosInt | None = None
+    tpm: PosInt | None = None
+    ttft_ms: Pos
+    tpot_ms: Pos
+    quality_tier: Annotated[int, Field(ge=1, le=4)]
+    max_context: PosInt | None = None
+    rate_limit_source: str | None = None
+    latency_source: str | None = None
+
+    _split = field_validator("jurisdictions", mode="before")(_split_list)
+
+    @field_validator("jurisdictions")
+    @classmethod
+    def _nonempty(cls, v):
+        if not v:
+            raise ValueError("give at least one jurisdiction ('global' when processing location is not pinned)")
+        return v
+
+
+ROW_TYPES = {"gpus": GpuSpec, "offers": Offer, "models": ModelSpec, "apis": ApiOffer}
+KEY_FIELD = {"gpus": "name", "offers": "offer_id", "models": "name", "apis": "api_id"}
