@@ -150,6 +150,7 @@ class ApiOffer(Row):
     tpot_ms: Pos
     quality_tier: Annotated[int, Field(ge=1, le=4)]
     max_context: PosInt | None = None
+    deprecation_date: dt.date | None = None
     rate_limit_source: str | None = None
     latency_source: str | None = None
 

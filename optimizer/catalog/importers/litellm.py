@@ -1,0 +1,155 @@
+"""LiteLLM's `model_prices_and_context_window.json` -> llmplan API offers.
+
+Prices come from LiteLLM (USD per token, converted to USD per million tokens); what LiteLLM does not carry
+(the logical model name shared across providers, account-tier rate limits, typical TTFT/TPOT, a quality tier)
+comes from a curated metadata table, `api_meta.csv`, keyed by LiteLLM key. Keys are imported when they are chat
+models with a price, are not past their `deprecation_date`, and have a metadata row; every other key is counted
+in the summary with the reason it was skipped. Residency variants (Azure data zones `azure/eu/...`, Bedrock
+geo prefixes `eu.` / `us.`) become separate offers with their jurisdictions and the uplift against the global
+price of the same model at the same provider.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import CatalogError
+
+MTOK = 1e6
+
+
+@dataclass
+class LitellmSummary:
+    keys_read: int = 0
+    imported: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    examples: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+    def skip(self, reason: str, key: str) -> None:
+        self.skipped[reason] += 1
+        self.examples.setdefault(reason, key)
+
+    def lines(self) -> list[str]:
+        out = [f"litellm: {self.keys_read} keys read, {self.imported} API offers imported"]
+        for reason, n in self.skipped.most_common():
+            out.append(f"  skipped {n:5d} keys: {reason} (e.g. {self.examples[reason]})")
+        out += [f"  warning: {w}" for w in self.warnings]
+        return out
+
+
+def scope_of(key: str) -> tuple[str, tuple[str, ...]]:
+    """(scope, jurisdictions) from a LiteLLM key's residency prefix."""
+    k = key.lower()
+    for prefix, scope, jur in (("azure/eu/", "data-zone-eu", ("eu",)), ("azure/us/", "data-zone-us", ("us",)),
+                               ("eu.", "geo-eu", ("eu",)), ("us-gov.", "us-gov", ("us-gov",)),
+                               ("us.", "geo-us", ("us",)), ("apac.", "geo-apac", ("apac",)),
+                               ("global.", "global", ("global",))):
+        if k.startswith(prefix):
+            return scope, jur
+    return "global", ("global",)
+
+
+def _per_mtok(v) -> float | None:
+    return None if v is None else round(float(v) * MTOK, 6)
+
+
+def load_json(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise CatalogError("file not found", file=str(path), fix="pass LiteLLM's model_prices_and_context_window.json") from None
+    except json.JSONDecodeError as e:
+        raise CatalogError(f"not valid JSON ({e.msg} at line {e.lineno})", file=str(path),
+                           fix="download the file again") from None
+    if not isinstance(data, dict):
+        raise CatalogError("expected a JSON object keyed by model", file=str(path), fix="pass the LiteLLM price table")
+    return data
+
+
+def import_litellm(path: Path, meta: list[dict], *, today: dt.date, source_label: str) -> tuple[list[dict], LitellmSummary]:
+    """API offer rows (dicts in the apis.csv schema) for every LiteLLM key that has a metadata row."""
+    data = load_json(path)
+    by_key = {m["litellm_key"]: m for m in meta}
+    summary = LitellmSummary()
+    rows = []
+    for key, e in data.items():
+        if key == "sample_spec" or not isinstance(e, dict):
+            continue
+        summary.keys_read += 1
+        if e.get("mode") != "chat":
+            summary.skip(f"not a chat model (mode {e.get('mode')})", key)
+            continue
+        if e.get("input_cost_per_token") is None or e.get("output_cost_per_token") is None:
+            summary.skip("no input or output price", key)
+            continue
+        dep = e.get("deprecation_date")
+        if dep:
+            try:
+                dep_d = dt.date.fromisoformat(str(dep)[:10])
+            except ValueError:
+                dep_d = None
+            if dep_d and dep_d <= today:
+                summary.skip("past its deprecation_date", key)
+                continue
+            if dep_d and key in by_key and (dep_d - today).days <= 90:
+                summary.warnings.append(f"{key} is deprecated on {dep_d} ({(dep_d - today).days} days)")
+        m = by_key.get(key)
+        if m is None:
+            summary.skip("no metadata row in api_meta.csv (quality tier, latency, rate limits)", key)
+            continue
+        scope, jur = scope_of(key)
+        if m.get("jurisdictions"):
+            jur = tuple(j.strip() for j in str(m["jurisdictions"]).split(";") if j.strip())
+        rpm = m.get("rpm") or e.get("rpm")
+        tpm = m.get("tpm") or e.get("tpm")
+        upstream = e.get("source", "")
+        rows.append({
+            "api_id": f"{m['provider']}/{m['model']}" + ("" if scope == "global" else f"@{scope}"),
+            "provider": m["provider"], "model": m["model"], "provider_model_id": key, "scope": scope,
+            "jurisdictions": ";".join(jur),
+            "input_usd_per_mtok": _per_mtok(e["input_cost_per_token"]),
+            "output_usd_per_mtok": _per_mtok(e["output_cost_per_token"]),
+            "cached_input_usd_per_mtok": _per_mtok(e.get("cache_read_input_token_cost")),
+            "batch_input_usd_per_mtok": _per_mtok(e.get("input_cost_per_token_batches")),
+            "batch_output_usd_per_mtok": _per_mtok(e.get("output_cost_per_token_batches")),
+            "residency_uplift": e.get("regional_endpoint_uplift_multiplier") or 1.0,
+            "account_tier": m.get("account_tier"), "rpm": rpm, "tpm": tpm,
+            "ttft_ms": m["ttft_ms"], "tpot_ms": m["tpot_ms"], "quality_tier": m["quality_tier"],
+            "max_context": e.get("max_input_tokens"), "deprecation_date": (str(dep)[:10] if dep else None),
+            "rate_limit_source": m.get("rate_limit_source"), "latency_source": m.get("latency_source"),
+            "source": f"{source_label} key '{key}'" + (f" (upstream: {upstream})" if upstream else ""),
+            "checked": m.get("checked") or today.isoformat(),
+        })
+        summary.imported += 1
+        uplift = e.get("regional_endpoint_uplift_multiplier")
+        base = rows[-1]
+        for region_j in [j.strip() for j in str(m.get("regional_variants") or "").split(";") if j.strip()]:
+            if not uplift:
+                summary.warnings.append(f"{key}: regional_variants asked but LiteLLM has no regional uplift")
+                break
+            v = dict(base)
+            v.update({"api_id": f"{m['provider']}/{m['model']}@regional-{region_j}", "scope": f"regional-{region_j}",
+                      "jurisdictions": region_j, "residency_uplift": uplift})
+            for col in ("input_usd_per_mtok", "output_usd_per_mtok", "cached_input_usd_per_mtok",
+                        "batch_input_usd_per_mtok", "batch_output_usd_per_mtok"):
+                if v[col] is not None:
+                    v[col] = round(v[col] * uplift, 6)
+            v["source"] += f"; regional endpoint x{uplift} (regional_endpoint_uplift_multiplier)"
+            rows.append(v)
+            summary.imported += 1
+    _uplifts(rows)
+    return rows, summary
+
+
+def _uplifts(rows: list[dict]) -> None:
+    """Residency uplift = regional input price / global input price of the same provider and model."""
+    glob = {(r["provider"], r["model"]): r for r in rows if r["scope"] == "global"}
+    for r in rows:
+        g = glob.get((r["provider"], r["model"]))
+        if r["scope"] != "global" and not r["scope"].startswith("regional-") and g and g["input_usd_per_mtok"]:
+            r["residency_uplift"] = round(r["input_usd_per_mtok"] / g["input_usd_per_mtok"], 4)

@@ -1,0 +1,291 @@
+"""The MILP. `build_model` reads like a table of contents; each `add_*` states its algebra in its docstring.
+
+Sets
+    W        serving workloads            F      fixed-hours workloads      Q(f)  purchase options of f
+    C        pools (replica configs)      A      API options                O(w)  options eligible for w (C u A)
+    G        API rate-limit groups (an API offer: every workload and mode on it shares the account's limits)
+    P        providers (clouds and API vendors); C(p), A(p) their options
+Parameters
+    lam_w    peak requests/s              V_w    requests/month             T_w   tokens per request
+    kap_cw   requests/s one instance of c serves for w (after max_utilization)
+    h_c      USD/hour per instance        g_c    GPUs per instance          U_c   upper bound on n_c
+    pi_aw    USD per request of w on a    RPM_g, TPM_g  rate limits        H = 730 hours/month
+    phi      failover fraction            s      max spot share             B     monthly budget   K  ops overhead
+Variables
+    n_c in Z+   instances of pool c       x_wo in [0,1]  share of w's traffic on option o
+    y in {0,1}  self-hosting used         u_fq in {0,1}  fixed workload f bought through option q
+    z_pwo >= 0  requests/s of w on o after provider p is lost (failover only)
+Objective
+    min  sum_c H h_c n_c + sum_{w,a} V_w pi_aw x_wa + K y + sum_{f,q} cost_fq u_fq
+
+Every constraint is registered as `registry[(family, key)]`; binding analysis, duals and infeasibility reports
+read constraints through the registry, never by parsing PuLP's names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pulp
+
+from ..candidates import Candidates
+from ..problem import Problem
+from ..units import HOURS_PER_MONTH
+
+# family -> (what it means, relaxable by an elastic slack)
+FAMILIES = {
+    "demand": ("all traffic of every serving workload is served", False),
+    "capacity": ("pool load at peak fits its instances", False),
+    "rate_limit_rpm": ("API requests/min at peak stay within the account's RPM", True),
+    "rate_limit_tpm": ("API tokens/min at peak stay within the account's TPM", True),
+    "ops_link": ("self-hosted instances require the self-hosting ops overhead", False),
+    "spot_cap": ("spot GPU-hours stay within the policy's max_spot_share", True),
+    "availability": ("instances of an offer stay within its availability cap", True),
+    "failover_demand": ("after losing any one provider, the rest serve the failover fraction of peak", True),
+    "failover_capacity": ("failover traffic fits the surviving pools", False),
+    "failover_rpm": ("failover traffic fits the surviving APIs' RPM", True),
+    "failover_tpm": ("failover traffic fits the surviving APIs' TPM", True),
+    "budget": ("monthly cost stays within the budget", True),
+    "fixed_choice": ("every fixed-hours block is bought once", False),
+}
+
+
+@dataclass
+class Model:
+    prob: pulp.LpProblem
+    n: dict  # pool id -> var
+    x: dict  # (workload, option id) -> var
+    y: pulp.LpVariable | None
+    u: dict  # (fixed workload, option id) -> var
+    z: dict  # (provider, workload, option id) -> var
+    registry: dict  # (family, key) -> constraint
+    slacks: dict = field(default_factory=dict)  # (family, key) -> (var, scale, unit)
+    cost_terms: dict = field(default_factory=dict)  # name -> LpAffineExpression
+    upper: dict = field(default_factory=dict)  # pool id -> U_c
+
+
+def _name(*parts) -> str:
+    raw = "_".join(str(p) for p in parts)
+    return "".join(ch if ch.isalnum() else "_" for ch in raw)[:200]
+
+
+class _Builder:
+    def __init__(self, problem: Problem, cands: Candidates, *, integer: bool, elastic: bool, relax: frozenset):
+        self.p, self.c, self.integer, self.elastic, self.relax = problem, cands, integer, elastic, relax
+        self.m = Model(pulp.LpProblem("llmplan", pulp.LpMinimize), {}, {}, None, {}, {}, {})
+        self.lam = {w.name: w.peak for w in problem.serving}
+        self.serving = {w.name: w for w in problem.serving}
+        self._k = 0
+
+    def reg(self, family: str, key, con):
+        self._k += 1
+        self.m.prob += con, _name(family, self._k)
+        self.m.registry[(family, key)] = con
+
+    def slack(self, family: str, key, scale: float, unit: str):
+        """An elastic slack for a relaxable family (elastic mode only); returns 0 otherwise."""
+        if not self.elastic or not FAMILIES[family][1]:
+            return 0
+        v = pulp.LpVariable(_name("s", family, len(self.m.slacks)), lowBound=0)
+        self.m.slacks[(family, key)] = (v, max(scale, 1e-9), unit)
+        return v
+
+
+def add_variables(b: _Builder) -> None:
+    """n_c in Z+ with n_c <= U_c = ceil(sum_w lam_w / kap_cw) (enough for every workload it may serve);
+    x_wo in [0,1]; y, u_fq binary."""
+    cat = "Integer" if b.integer else "Continuous"
+    for pool in b.c.pools:
+        need = sum(b.lam[w] / k for w, k in pool.capacity.items() if k > 0)
+        ub = max(1, math.ceil(need - 1e-9))
+        if pool.offer.max_instances is not None and "availability" not in b.relax and not b.elastic:
+            ub = min(ub, pool.offer.max_instances)
+        b.m.upper[pool.id] = ub
+        b.m.n[pool.id] = pulp.LpVariable(_name("n", pool.id), lowBound=0, upBound=ub, cat=cat)
+    for w, opts in b.c.eligible.items():
+        for o in opts:
+            b.m.x[(w, o)] = pulp.LpVariable(_name("x", w, o), lowBound=0, upBound=1)
+    if b.c.pools:
+        b.m.y = pulp.LpVariable("self_hosting_used", lowBound=0, upBound=1, cat="Binary" if b.integer else cat)
+    for f, opts in b.c.fixed.items():
+        for q in opts:
+            b.m.u[(f, q.id)] = pulp.LpVariable(_name("u", q.id), lowBound=0, upBound=1,
+                                               cat="Binary" if b.integer else cat)
+
+
+def add_demand_cover(b: _Builder) -> None:
+    """sum_{o in O(w)} x_wo = 1   for every serving workload w."""
+    for w, opts in b.c.eligible.items():
+        b.reg("demand", w, pulp.lpSum(b.m.x[(w, o)] for o in opts) == 1)
+
+
+def add_pool_capacity(b: _Builder) -> None:
+    """sum_w lam_w x_wc / kap_cw <= n_c   for every pool c (shared pools add their workloads' loads)."""
+    for pool in b.c.pools:
+        load = pulp.lpSum(b.lam[w] / k * b.m.x[(w, pool.id)] for w, k in pool.capacity.items())
+        b.reg("capacity", pool.id, load <= b.m.n[pool.id])
+
+
+def _groups(b: _Builder) -> dict:
+    groups: dict[str, list] = {}
+    for a in b.c.apis:
+        if a.mode == "realtime":
+            groups.setdefault(a.rate_group, []).append(a)
+    return groups
+
+
+def add_rate_limits(b: _Builder) -> None:
+    """sum_{w, a in g} 60 lam_w x_wa <= RPM_g  and  sum 60 lam_w T_w x_wa <= TPM_g   (realtime modes; batch
+    queues have their own limits and are not modelled)."""
+    if {"rate_limit_rpm", "rate_limit_tpm"} <= b.relax:
+        return
+    for g, opts in _groups(b).items():
+        api = opts[0].api
+        rpm = pulp.lpSum(60 * b.lam[w] * b.m.x[(w, a.id)] for a in opts for w in a.usd_per_request)
+        tpm = pulp.lpSum(60 * b.lam[w] * (b.serving[w].input_tokens + b.serving[w].output_tokens) * b.m.x[(w, a.id)]
+                         for a in opts for w in a.usd_per_request)
+        if api.rpm and "rate_limit_rpm" not in b.relax:
+            b.reg("rate_limit_rpm", g, rpm <= api.rpm + b.slack("rate_limit_rpm", g, api.rpm, "RPM"))
+        if api.tpm and "rate_limit_tpm" not in b.relax:
+            b.reg("rate_limit_tpm", g, tpm <= api.tpm + b.slack("rate_limit_tpm", g, api.tpm, "TPM"))
+
+
+def add_ops_link(b: _Builder) -> None:
+    """n_c <= U_c y   for every pool c: any self-hosted instance switches on the ops overhead."""
+    if b.m.y is None:
+        return
+    for pool in b.c.pools:
+        b.reg("ops_link", pool.id, b.m.n[pool.id] <= b.m.upper[pool.id] * b.m.y)
+
+
+def _gpu_hours(b: _Builder, spot_only: bool):
+    terms = [pool.gpus_per_instance * HOURS_PER_MONTH * b.m.n[pool.id] for pool in b.c.pools
+             if not spot_only or pool.capacity_type == "spot"]
+    for f, opts in b.c.fixed.items():
+        terms += [q.gpu_hours * b.m.u[(f, q.id)] for q in opts if not spot_only or q.capacity_type == "spot"]
+    return pulp.lpSum(terms)
+
+
+def add_spot_cap(b: _Builder) -> None:
+    """sum_{spot} GPU-hours <= s * sum_all GPU-hours   (serving pools count 730 h, fixed blocks their hours)."""
+    s = b.p.policy.max_spot_share
+    if s >= 1 or "spot_cap" in b.relax:
+        return
+    has_spot = any(p.capacity_type == "spot" for p in b.c.pools) or any(
+        q.capacity_type == "spot" for qs in b.c.fixed.values() for q in qs)
+    if has_spot:
+        scale = max(sum(pool.gpus_per_instance * HOURS_PER_MONTH for pool in b.c.pools), 1.0)
+        b.reg("spot_cap", "all", _gpu_hours(b, True) <= s * _gpu_hours(b, False)
+              + b.slack("spot_cap", "all", scale, "GPU-hours"))
+
+
+def add_availability(b: _Builder) -> None:
+    """sum_{c on offer o} n_c <= cap_o   for every offer with an availability cap."""
+    if "availability" in b.relax:
+        return
+    by_offer: dict[str, list] = {}
+    for pool in b.c.pools:
+        if pool.offer.max_instances is not None:
+            by_offer.setdefault(pool.offer.offer_id, []).append(pool)
+    for oid, pools in by_offer.items():
+        cap = pools[0].offer.max_instances
+        b.reg("availability", oid, pulp.lpSum(b.m.n[p.id] for p in pools) <= cap
+              + b.slack("availability", oid, cap, "instances"))
+
+
+def add_failover(b: _Builder) -> None:
+    """For every provider p and workload w:  sum_{o in O(w) \\ p} z_pwo >= phi lam_w;  for every surviving pool c:
+    sum_w z_pwc / kap_cw <= n_c;  for every surviving API group g: sum 60 z_pwa <= RPM_g (and TPM_g)."""
+    fo = b.p.policy.failover
+    if fo is None or "failover_demand" in b.relax:
+        return
+    phi = fo.fraction
+    for prov in b.c.providers():
+        for w, opts in b.c.eligible.items():
+            surv = [o for o in opts if _provider(b, o) != prov]
+            for o in surv:
+                b.m.z[(prov, w, o)] = pulp.LpVariable(_name("z", prov, w, o), lowBound=0, upBound=b.lam[w])
+            b.reg("failover_demand", (prov, w), pulp.lpSum(b.m.z[(prov, w, o)] for o in surv)
+                  + b.slack("failover_demand", (prov, w), phi * b.lam[w], "requests/s") >= phi * b.lam[w])
+        for pool in b.c.pools:
+            if pool.provider == prov:
+                continue
+            terms = [b.m.z[(prov, w, pool.id)] / k for w, k in pool.capacity.items() if (prov, w, pool.id) in b.m.z]
+            if terms:
+                b.reg("failover_capacity", (prov, pool.id), pulp.lpSum(terms) <= b.m.n[pool.id])
+        for g, opts in _groups(b).items():
+            api = opts[0].api
+            if api.provider == prov:
+                continue
+            keys = [(w, a.id) for a in opts for w in a.usd_per_request if (prov, w, a.id) in b.m.z]
+            if not keys:
+                continue
+            if api.rpm:
+                b.reg("failover_rpm", (prov, g), pulp.lpSum(60 * b.m.z[(prov, w, o)] for w, o in keys)
+                      <= api.rpm + b.slack("failover_rpm", (prov, g), api.rpm, "RPM"))
+            if api.tpm:
+                b.reg("failover_tpm", (prov, g), pulp.lpSum(
+                    60 * (b.serving[w].input_tokens + b.serving[w].output_tokens) * b.m.z[(prov, w, o)]
+                    for w, o in keys) <= api.tpm + b.slack("failover_tpm", (prov, g), api.tpm, "TPM"))
+
+
+def _provider(b: _Builder, oid: str) -> str:
+    return b.c.api(oid).provider if oid.startswith("api:") else b.c.pool(oid).provider
+
+
+def add_fixed_choice(b: _Builder) -> None:
+    """sum_q u_fq = 1   for every fixed-hours workload f."""
+    for f, opts in b.c.fixed.items():
+        b.reg("fixed_choice", f, pulp.lpSum(b.m.u[(f, q.id)] for q in opts) == 1)
+
+
+def cost_terms(b: _Builder) -> dict:
+    m = b.m
+    terms = {
+        "pools": pulp.lpSum(pool.monthly_usd_per_instance * m.n[pool.id] for pool in b.c.pools),
+        "apis": pulp.lpSum(b.serving[w].requests_per_month * a.usd_per_request[w] * m.x[(w, a.id)]
+                           for a in b.c.apis for w in a.usd_per_request),
+        "ops": (b.p.policy.ops_overhead_monthly_usd * m.y) if m.y is not None else pulp.LpAffineExpression(),
+        "fixed": pulp.lpSum(q.monthly_usd * m.u[(f, q.id)] for f, qs in b.c.fixed.items() for q in qs),
+    }
+    m.cost_terms = terms
+    return terms
+
+
+def add_budget(b: _Builder, total) -> None:
+    """total monthly cost <= B."""
+    B = b.p.policy.budget_monthly_usd
+    if B is None or "budget" in b.relax:
+        return
+    b.reg("budget", "all", total <= B + b.slack("budget", "all", B, "USD/month"))
+
+
+ELASTIC_PENALTY = 1e7  # per unit of normalised violation; large against any plan's cost
+
+
+def add_objective(b: _Builder, total) -> None:
+    """min total cost (+ a large penalty on normalised slacks in elastic mode)."""
+    pen = pulp.lpSum(ELASTIC_PENALTY * v / scale for v, scale, _ in b.m.slacks.values())
+    b.m.prob += total + pen
+
+
+def build_model(problem: Problem, cands: Candidates, *, integer: bool = True, elastic: bool = False,
+                relax: frozenset = frozenset()) -> Model:
+    """Formulate the plan. `integer=False` gives the LP relaxation; `elastic=True` adds penalised slacks to every
+    relaxable family (used to explain infeasibility); `relax` drops whole constraint families."""
+    b = _Builder(problem, cands, integer=integer, elastic=elastic, relax=relax)
+    add_variables(b)
+    add_demand_cover(b)
+    add_pool_capacity(b)
+    add_rate_limits(b)
+    add_ops_link(b)
+    add_availability(b)
+    add_failover(b)
+    add_fixed_choice(b)
+    terms = cost_terms(b)
+    total = pulp.lpSum(terms.values())
+    add_spot_cap(b)
+    add_budget(b, total)
+    add_objective(b, total)
+    return b.m

@@ -1,0 +1,156 @@
+"""Solve with HiGHS (default) or CBC and report an honest status.
+
+Status is derived from the solver's own model status and gap, never from PuLP's status alone: a time-limited
+answer is FEASIBLE with its gap, never OPTIMAL; OPTIMAL means the gap is proven within `OPTIMAL_GAP`. HiGHS prints
+a banner to file descriptor 1 even when quiet, so stdout is redirected at the descriptor level while solving and
+`--format json` stays parseable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import pulp
+
+from ..errors import SolverError
+
+OPTIMAL_GAP = 1e-4  # HiGHS's and CBC's default relative MIP gap
+SOLVERS = ("highs", "cbc")
+
+
+class Status(str, enum.Enum):
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"  # a solution without a proof of optimality (time limit or requested gap)
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    NO_SOLUTION = "no_solution"  # stopped before finding any solution
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    status: Status
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float
+    solver: str
+
+
+@contextlib.contextmanager
+def quiet_stdout(verbose: bool = False):
+    """Keep fd 1 clean while the block runs (C-level banners included): solver output goes to stderr when
+    verbose, else nowhere."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    sink = os.dup(2) if verbose else os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(sink, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(sink)
+
+
+def _rel_gap(obj: float | None, bound: float | None) -> float | None:
+    if obj is None or bound is None:
+        return None
+    return abs(obj - bound) / max(abs(obj), 1e-9) if abs(obj) > 1e-9 else abs(obj - bound)
+
+
+def solve(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = None,
+          gap: float | None = None, verbose: bool = False) -> SolveResult:
+    if solver not in SOLVERS:
+        raise SolverError(f"unknown solver '{solver}'", fix=f"use one of {', '.join(SOLVERS)}")
+    t0 = time.perf_counter()
+    with quiet_stdout(verbose):
+        if solver == "highs":
+            res = _solve_highs(prob, time_limit, gap, verbose)
+        else:
+            res = _solve_cbc(prob, time_limit, gap, verbose)
+    return SolveResult(res[0], res[1], res[2], res[3], time.perf_counter() - t0, solver)
+
+
+def _solve_highs(prob, time_limit, gap, verbose):
+    import highspy
+
+    cmd = pulp.HiGHS(msg=verbose, timeLimit=time_limit, gapRel=gap)
+    try:
+        prob.solve(cmd)
+    except pulp.PulpSolverError as e:
+        raise SolverError(f"HiGHS failed: {e}", fix="try --solver cbc") from None
+    h = prob.solverModel
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    S = highspy.HighsModelStatus
+    has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    obj = info.objective_function_value if has_sol else None
+    is_mip = any(v.cat == pulp.const.LpInteger for v in prob.variables())
+    bound = info.mip_dual_bound if is_mip else obj
+    g = _rel_gap(obj, bound) if is_mip else (0.0 if has_sol else None)
+    if ms == S.kOptimal:
+        status = Status.OPTIMAL if (g is None or g <= OPTIMAL_GAP + 1e-12) else Status.FEASIBLE
+    elif ms in (S.kInfeasible,):
+        status = Status.INFEASIBLE
+    elif ms in (S.kUnbounded, S.kUnboundedOrInfeasible):
+        status = Status.UNBOUNDED if ms == S.kUnbounded else Status.INFEASIBLE
+    elif ms in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit, S.kObjectiveBound,
+                S.kObjectiveTarget):
+        status = Status.FEASIBLE if has_sol else Status.NO_SOLUTION
+    elif ms == S.kModelEmpty:
+        status, obj, bound, g = Status.OPTIMAL, 0.0, 0.0, 0.0
+    else:
+        status = Status.ERROR
+    return status, obj, bound, g
+
+
+_CBC_NUM = r"(-?[\d.]+(?:e[-+]?\d+)?)"
+
+
+def _solve_cbc(prob, time_limit, gap, verbose):
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "cbc.log")
+        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, logPath=log)
+        try:
+            prob.solve(cmd)
+        except pulp.PulpSolverError as e:
+            raise SolverError(f"CBC failed: {e}", fix="try --solver highs") from None
+        text = open(log).read() if os.path.exists(log) else ""
+    if verbose:
+        sys.stderr.write(text)
+    obj = pulp.value(prob.objective) if prob.sol_status in (1, 2) else None
+    m_obj = re.search(r"Objective value:\s*" + _CBC_NUM, text)
+    m_lb = re.search(r"Lower bound:\s*" + _CBC_NUM, text)
+    if m_obj and obj is not None:
+        obj = float(m_obj.group(1)) + (prob.objective.constant if prob.objective is not None else 0.0)
+    is_mip = any(v.cat == pulp.const.LpInteger for v in prob.variables())
+    bound = None
+    if m_lb:
+        bound = float(m_lb.group(1)) + (prob.objective.constant if prob.objective is not None else 0.0)
+    elif not is_mip:
+        bound = obj
+    g = _rel_gap(obj, bound)
+    if "Result - Optimal solution found" in text or (not is_mip and prob.status == 1):
+        status = Status.OPTIMAL
+        if g is not None and g > OPTIMAL_GAP + 1e-12:
+            status = Status.FEASIBLE
+        if g is None:
+            g, bound = 0.0, obj
+    elif "infeasible" in text.lower() or prob.status == -1:
+        status, obj = Status.INFEASIBLE, None
+    elif "unbounded" in text.lower() or prob.status == -2:
+        status = Status.UNBOUNDED
+    elif obj is not None:
+        status = Status.FEASIBLE
+    else:
+        status = Status.NO_SOLUTION
+    return status, obj, bound, g

@@ -1,0 +1,137 @@
+"""The result: one frozen, versioned object. JSON is its serialization; every renderer is a pure function of it,
+so a saved plan can be re-rendered later.
+
+Pool lines: a pool (one replica configuration) that serves several workloads appears in `deployments` once per
+workload it serves; `replicas` and `instances` are the pool's totals, `share` is the fraction of the workload's
+traffic it takes, `pool_share` the fraction of the pool's load (and cost) allocated to the workload, and
+`monthly_cost_usd` is the allocated cost. `pools` lists each pool once with its whole cost.
+Invariants checked when the plan is built: sum(deployments) + sum(api) + sum(fixed) = monthly_cost_usd and
+sum(workloads) + sum(fixed) = monthly_cost_usd, both within $0.01.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION = "1.0"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SolverInfo(Frozen):
+    name: str
+    seconds: float
+    time_limit_s: float | None = None
+    gap_requested: float | None = None
+
+
+class Deployment(Frozen):
+    workload: str
+    pool: str
+    model: str
+    gpu: str
+    gpus_per_replica: int
+    replicas: int
+    instances: int
+    instance_type: str
+    gpus_per_instance: int
+    precision: str
+    tp: int
+    capacity_type: str
+    cloud: str
+    region: str
+    jurisdiction: str
+    hourly_usd_per_replica: float
+    hourly_usd_per_instance: float
+    hours_per_month: float
+    share: float | None  # fraction of the workload's traffic (None for fixed-hours blocks)
+    pool_share: float  # fraction of the pool's cost allocated to this workload
+    monthly_cost_usd: float
+    capacity_rps: float | None  # requests/s the pool can give this workload at peak (all instances)
+    load_rps: float | None  # requests/s of this workload on the pool at peak
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+    batch: int | None = None
+    capacity_source: str | None = None  # "model" or "measured"
+    price_source: str
+
+
+class PoolLine(Frozen):
+    pool: str
+    model: str
+    gpu: str
+    instance_type: str
+    cloud: str
+    region: str
+    precision: str
+    tp: int
+    capacity_type: str
+    instances: int
+    replicas: int
+    hourly_usd_per_instance: float
+    monthly_cost_usd: float
+    utilization: float  # load at peak / capacity
+    workloads: list[str]
+
+
+class ApiLine(Frozen):
+    workload: str
+    provider: str
+    model: str
+    api_id: str
+    mode: str
+    share: float
+    requests_per_month: float
+    usd_per_request: float
+    monthly_cost_usd: float
+    peak_rpm: float
+    rpm_limit: int | None
+    tpm_limit: int | None
+    jurisdictions: list[str]
+    price_source: str
+
+
+class FixedLine(Frozen):
+    name: str
+    monthly_cost_usd: float
+    note: str
+
+
+class WorkloadLine(Frozen):
+    name: str
+    category: str
+    kind: str  # "serving" or "fixed-hours"
+    monthly_cost_usd: float
+    requests_per_month: float | None = None
+    peak_rps: float | None = None
+    usd_per_1k_requests: float | None = None
+
+
+class CategoryLine(Frozen):
+    category: str
+    monthly_cost_usd: float
+    percent: float
+
+
+class Plan(Frozen):
+    schema_version: str = SCHEMA_VERSION
+    problem: str
+    status: str
+    monthly_cost_usd: float
+    lower_bound_usd: float | None
+    gap: float | None
+    solver: SolverInfo
+    catalog: dict
+    deployments: list[Deployment]
+    pools: list[PoolLine]
+    api: list[ApiLine]
+    fixed: list[FixedLine]
+    workloads: list[WorkloadLine]
+    categories: list[CategoryLine]
+    failover: dict | None = None
+    assumptions: list[str] = []
+    warnings: list[str] = []
+    candidates: dict = {}
+    extras: dict = {}  # sections added by explain/ (breakeven, constraint costs, alternatives)

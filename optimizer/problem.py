@@ -1,0 +1,285 @@
+"""Problem spec: workloads, policy and measured capacities, read from YAML and validated with pydantic.
+
+Two kinds of workload:
+- a *serving* workload has a monthly request volume, a peak, token lengths and a latency tier; it is served by
+  self-hosted replicas and/or LLM APIs in shares the optimizer chooses;
+- a *fixed-hours* workload (the seed's fine-tuning and experimentation blocks) needs `gpu_count` GPUs of a type
+  (or of at least `min_vram_gib`) for `hours_per_month`, bought at the cheapest eligible price.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ProblemError
+from .units import avg_rps
+
+CATEGORIES = ("inference", "embeddings", "fine-tuning", "training", "experimentation", "batch")
+Category = Literal["inference", "embeddings", "fine-tuning", "training", "experimentation", "batch"]
+Precision = Literal["fp16", "fp8", "int8", "int4", "fp4"]
+
+# Latency tiers: (TTFT ms, TPOT ms). Batch has no latency target and may use providers' batch APIs.
+LATENCY_TIERS = {
+    "interactive": (500.0, 40.0),
+    "standard": (2000.0, 100.0),
+    "batch": (3_600_000.0, 10_000.0),
+}
+DEFAULT_PRECISIONS = ("fp16", "fp8", "int8")
+
+Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServingWorkload(Strict):
+    """Requests served by self-hosted replicas and/or APIs."""
+
+    name: str = Field(min_length=1)
+    category: Category = "inference"
+    models: tuple[str, ...] = ()
+    apis: tuple[str, ...] = ()
+    min_quality_tier: Annotated[int, Field(ge=1, le=4)] | None = None
+    requests_per_month: Pos
+    peak_to_average: Annotated[float, Field(ge=1, allow_inf_nan=False)] | None = None
+    peak_rps: Pos | None = None
+    input_tokens: Annotated[int, Field(ge=1)]
+    output_tokens: Annotated[int, Field(ge=0)]
+    cached_input_fraction: Fraction = 0.0
+    latency_tier: Literal["interactive", "standard", "batch"] = "standard"
+    ttft_ms: Pos | None = None
+    tpot_ms: Pos | None = None
+    jurisdictions: tuple[str, ...] = ("any",)
+    spot: bool = False
+    precisions: tuple[Precision, ...] = DEFAULT_PRECISIONS
+
+    @field_validator("models", "apis", "jurisdictions", "precisions", mode="before")
+    @classmethod
+    def _listify(cls, v):
+        return (v,) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _check(self):
+        if (self.peak_to_average is None) == (self.peak_rps is None):
+            raise ValueError("give exactly one of peak_to_average (e.g. 3) or peak_rps (requests/s at peak)")
+        if self.peak_rps is not None and self.peak_rps < self.average_rps * 0.999:
+            raise ValueError(f"peak_rps {self.peak_rps} is below the average rate {self.average_rps:.3f} req/s "
+                             f"implied by requests_per_month")
+        if not (self.models or self.apis or self.min_quality_tier):
+            raise ValueError("say what may serve it: models (self-hosted), apis, or min_quality_tier")
+        if self.output_tokens == 0 and self.category not in ("embeddings",):
+            raise ValueError("output_tokens is 0: only category 'embeddings' has no output")
+        return self
+
+    @property
+    def average_rps(self) -> float:
+        return avg_rps(self.requests_per_month)
+
+    @property
+    def peak(self) -> float:
+        """Peak requests/s."""
+        return self.peak_rps if self.peak_rps is not None else self.average_rps * self.peak_to_average
+
+    @property
+    def ttft_target_ms(self) -> float:
+        return self.ttft_ms if self.ttft_ms is not None else LATENCY_TIERS[self.latency_tier][0]
+
+    @property
+    def tpot_target_ms(self) -> float:
+        return self.tpot_ms if self.tpot_ms is not None else LATENCY_TIERS[self.latency_tier][1]
+
+    def allows(self, jurisdictions) -> bool:
+        """True when every jurisdiction of an option is allowed ('any' allows all, including 'global')."""
+        if "any" in self.jurisdictions:
+            return True
+        return all(j in self.jurisdictions for j in jurisdictions)
+
+
+class FixedWorkload(Strict):
+    """A block of GPU-hours per month (fine-tuning, training, experimentation, or a fixed serving fleet)."""
+
+    name: str = Field(min_length=1)
+    category: Category
+    gpu: str | None = None
+    min_vram_gib: Pos | None = None
+    gpu_count: Annotated[int, Field(ge=1)]
+    hours_per_month: Annotated[float, Field(gt=0, le=744, allow_inf_nan=False)]
+    jurisdictions: tuple[str, ...] = ("any",)
+    spot: bool = False
+    single_instance: bool = False
+    price_per_gpu_hour_usd: Pos | None = None  # a quoted price: skips the catalog (the seed's budget table)
+
+    @field_validator("jurisdictions", mode="before")
+    @classmethod
+    def _listify(cls, v):
+        return (v,) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.gpu is None and self.min_vram_gib is None:
+            raise ValueError("give gpu (a GPU name) or min_vram_gib")
+        if self.price_per_gpu_hour_usd is not None and self.gpu is None:
+            raise ValueError("price_per_gpu_hour_usd needs gpu: the quoted price is for a named GPU")
+        return self
+
+    def allows(self, jurisdictions) -> bool:
+        return "any" in self.jurisdictions or all(j in self.jurisdictions for j in jurisdictions)
+
+
+class Failover(Strict):
+    """After losing any one provider (a cloud or an API vendor), the plan still serves `fraction` of every serving
+    workload's peak by re-routing to what remains."""
+
+    fraction: Annotated[float, Field(gt=0, le=1)]
+
+
+class Policy(Strict):
+    ops_overhead_monthly_usd: NonNeg = 0.0
+    failover: Failover | None = None
+    max_spot_share: Fraction = 1.0
+    budget_monthly_usd: Pos | None = None
+    max_utilization: Annotated[float, Field(gt=0, le=1)] = 0.85
+    capacity_types: tuple[Literal["on_demand", "spot", "reserved_1y", "reserved_3y"], ...] = (
+        "on_demand", "spot", "reserved_1y", "reserved_3y")
+    exclude_providers: tuple[str, ...] = ()
+
+
+class Measured(Strict):
+    """A capacity the user measured; overrides the performance model for matching candidates."""
+
+    workload: str
+    model: str
+    gpu: str
+    precision: Precision
+    tp: Annotated[int, Field(ge=1)] = 1
+    requests_per_s: Pos | None = None
+    requests_per_hour: Pos | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.requests_per_s is None) == (self.requests_per_hour is None):
+            raise ValueError("give exactly one of requests_per_s or requests_per_hour (per replica)")
+        return self
+
+    @property
+    def rps(self) -> float:
+        return self.requests_per_s if self.requests_per_s is not None else self.requests_per_hour / 3600.0
+
+
+class Problem(Strict):
+    name: str = "problem"
+    description: str | None = None
+    workloads: tuple[ServingWorkload | FixedWorkload, ...]
+    policy: Policy = Policy()
+    measured: tuple[Measured, ...] = ()
+
+    @field_validator("workloads", mode="before")
+    @classmethod
+    def _kind(cls, v):
+        if not isinstance(v, (list, tuple)) or not v:
+            raise ValueError("give a non-empty list of workloads")
+        return [workload_class(w).model_validate(w) if isinstance(w, dict) else w for w in v]
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names = [w.name for w in self.workloads]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"workload names must be unique: {sorted(dup)}")
+        for m in self.measured:
+            if m.workload not in names:
+                raise ValueError(f"measured entry names workload '{m.workload}', which is not defined")
+        return self
+
+    @property
+    def serving(self) -> list[ServingWorkload]:
+        return [w for w in self.workloads if isinstance(w, ServingWorkload)]
+
+    @property
+    def fixed(self) -> list[FixedWorkload]:
+        return [w for w in self.workloads if isinstance(w, FixedWorkload)]
+
+
+def workload_class(w: dict):
+    """Fixed-hours when it names GPUs and hours, serving otherwise."""
+    fixed = any(k in w for k in ("gpu_count", "hours_per_month", "min_vram_gib", "gpu"))
+    return FixedWorkload if fixed else ServingWorkload
+
+
+def _loc(problem_data, loc) -> str:
+    """'workloads[1] (chat).peak_rps' from a pydantic error location."""
+    parts = []
+    node = problem_data
+    for p in loc:
+        if p in ("ServingWorkload", "FixedWorkload") or (isinstance(p, str) and p.startswith("function-")):
+            continue
+        if isinstance(p, int):
+            label = f"[{p}]"
+            try:
+                node = node[p]
+                if isinstance(node, dict) and "name" in node:
+                    label += f" ({node['name']})"
+            except (IndexError, KeyError, TypeError):
+                node = None
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(p))
+            node = node.get(p) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+class _Located(Exception):
+    def __init__(self, error: ValidationError, prefix: list):
+        self.error, self.prefix = error, prefix
+
+
+def parse_problem(data, source: str = "<problem>") -> Problem:
+    if not isinstance(data, dict):
+        raise ProblemError("expected a mapping with 'workloads:' at the top level", file=source,
+                           fix="see problems/*.yaml for the format")
+    try:
+        wl = data.get("workloads")
+        if isinstance(wl, list):  # validate one by one so that errors carry the workload's index and name
+            for i, w in enumerate(wl):
+                if isinstance(w, dict):
+                    try:
+                        workload_class(w).model_validate(w)
+                    except ValidationError as e:
+                        raise _Located(e, ["workloads", i]) from None
+        return Problem.model_validate(data)
+    except (ValidationError, _Located) as exc:
+        e, prefix = (exc.error, exc.prefix) if isinstance(exc, _Located) else (exc, [])
+        err = e.errors()[0]
+        where = _loc(data, prefix + list(err["loc"]))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+            fix = "remove it or check its spelling against README.md's problem reference"
+        elif err["type"] == "missing":
+            fix = "add the field"
+        else:
+            fix = "correct the value"
+        raise ProblemError(msg, file=source, where=where, fix=fix) from None
+
+
+def load_problem(path: str | Path) -> Problem:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ProblemError("file not found", file=str(path), fix="check the path") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        raise ProblemError(f"not valid YAML ({getattr(e, 'problem', e)})", file=str(path), where=where,
+                           fix="fix the indentation or quoting at that line") from None
+    return parse_problem(data, str(path))
