@@ -73,7 +73,7 @@ def import_litellm_into(path: Path, into: Path, *, meta: Path, base: Path | None
     rows, summary = import_litellm(path, meta_rows, today=today,
                                    source_label=label or f"LiteLLM {Path(path).name} (imported {today})")
     existing = read_existing(into / "apis.csv")
-    write_rows(into, "apis", merge(existing, rows, lambda r: "LiteLLM" in str(r.get("source", ""))))
+    write_rows(into, "apis", merge(existing, rows, lambda r: str(r.get("source", "")).startswith("LiteLLM ")))
     return summary
 
 
