@@ -12,10 +12,15 @@ Filters (VRAM fit, latency tier, residency, spot allowed, context length) remove
 removal is counted per workload and filter family, so that an infeasible problem can say which filter
 emptied a workload's option set.
 
-Pruning (exact under this model): pools that agree on everything the formulation can see (model, precision,
-TP, GPU, GPUs per instance, capacity type, provider, jurisdiction, the set of workloads they may serve and
-their capacities) differ only in price, so only the cheapest is kept, unless an offer carries an availability
-cap, in which case capped offers are kept too.
+Pruning (exact under this model): pools that agree on everything the formulation can see differ only in
+price, so only the cheapest is kept. What the formulation sees of a pool: its capacity for each workload it may
+serve (residency and spot eligibility are already folded into that set), its GPUs per instance, whether it is
+spot (the spot cap), its provider when failover is on, and its offer when the offer has an availability cap.
+Region, jurisdiction and the non-spot capacity types (on-demand, reserved 1y/3y) enter only through price.
+Then pairwise dominance: pool A replaces pool B in any solution, instance for instance, when A costs no more,
+serves every workload B serves with at least B's capacity, is not availability-capped, belongs to the same
+provider when failover is on, is equally spot or not, and (when a spot cap applies) moves the spot share the
+right way: no more GPUs per instance if spot, no fewer if not.
 """
 
 from __future__ import annotations
@@ -231,7 +236,7 @@ def build_candidates(problem: Problem, catalog: Catalog) -> Candidates:
                     continue
                 for precision in sorted({p for w in users for p in w.precisions}):
                     pools += _pools_for(model, offer, gpu, tp, precision, users, measured, policy, excluded)
-    pools, pruned = _prune(pools)
+    pools, pruned = _prune(pools, by_provider=policy.failover is not None, spot_cap=policy.max_spot_share < 1)
     for p in pools:
         for w in p.capacity:
             eligible[w].append(p.id)
@@ -323,24 +328,45 @@ def _pools_for(model, offer, gpu, tp, precision, users, measured, policy, exclud
     return out
 
 
-def _prune(pools: list[Pool]) -> tuple[list[Pool], int]:
+def _dominates(a: Pool, b: Pool, spot_cap: bool) -> bool:
+    if a.hourly_usd > b.hourly_usd or a.offer.max_instances is not None:
+        return False
+    if any(a.capacity.get(w, 0.0) < c for w, c in b.capacity.items()):
+        return False
+    if spot_cap and (a.gpus_per_instance > b.gpus_per_instance if b.capacity_type == "spot"
+                     else a.gpus_per_instance < b.gpus_per_instance):
+        return False
+    return True
+
+
+def _prune(pools: list[Pool], by_provider: bool, spot_cap: bool) -> tuple[list[Pool], int]:
     groups: dict[tuple, list[Pool]] = defaultdict(list)
     for p in pools:
-        sig = (p.model.name, p.precision, p.tp, p.gpu.name, p.gpus_per_instance, p.capacity_type, p.provider,
-               p.jurisdiction, tuple(sorted((w, round(c, 9)) for w, c in p.capacity.items())))
+        sig = (p.gpus_per_instance, p.capacity_type == "spot", p.provider if by_provider else None,
+               tuple(sorted((w, round(c, 9)) for w, c in p.capacity.items())))
         groups[sig].append(p)
     kept = []
     for grp in groups.values():
         grp.sort(key=lambda p: (p.hourly_usd, p.id))
         uncapped = [p for p in grp if p.offer.max_instances is None]
         capped = [p for p in grp if p.offer.max_instances is not None]
-        keep = capped + uncapped[:1]
         # a capped offer cheaper than the best uncapped one is useful; a pricier capped one is dominated
-        if uncapped:
-            keep = [p for p in capped if p.hourly_usd < uncapped[0].hourly_usd] + uncapped[:1]
-        kept += keep
-    kept.sort(key=lambda p: p.id)
-    return kept, len(pools) - len(kept)
+        best = uncapped[0].hourly_usd if uncapped else float("inf")
+        kept += [p for p in capped if p.hourly_usd < best] + uncapped[:1]
+    # pairwise dominance within (spot, provider-if-failover) classes; candidates sorted by price so a dominator
+    # is always seen first among survivors
+    classes: dict[tuple, list[Pool]] = defaultdict(list)
+    for p in sorted(kept, key=lambda p: (p.hourly_usd, p.id)):
+        classes[(p.capacity_type == "spot", p.provider if by_provider else None)].append(p)
+    final = []
+    for members in classes.values():
+        survivors: list[Pool] = []
+        for b in members:
+            if not any(_dominates(a, b, spot_cap) for a in survivors):
+                survivors.append(b)
+        final += survivors
+    final.sort(key=lambda p: p.id)
+    return final, len(pools) - len(final)
 
 
 def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], policy, excluded) -> list[FixedOption]:

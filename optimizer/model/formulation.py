@@ -87,7 +87,7 @@ class _Builder:
         """An elastic slack for a relaxable family (elastic mode only); returns 0 otherwise."""
         if not self.elastic or not FAMILIES[family][1]:
             return 0
-        v = pulp.LpVariable(_name("s", family, len(self.m.slacks)), lowBound=0)
+        v = self.m.prob.add_variable(_name("s", family, len(self.m.slacks)), lowBound=0)
         self.m.slacks[(family, key)] = (v, max(scale, 1e-9), unit)
         return v
 
@@ -102,15 +102,15 @@ def add_variables(b: _Builder) -> None:
         if pool.offer.max_instances is not None and "availability" not in b.relax and not b.elastic:
             ub = min(ub, pool.offer.max_instances)
         b.m.upper[pool.id] = ub
-        b.m.n[pool.id] = pulp.LpVariable(_name("n", pool.id), lowBound=0, upBound=ub, cat=cat)
+        b.m.n[pool.id] = b.m.prob.add_variable(_name("n", pool.id), lowBound=0, upBound=ub, cat=cat)
     for w, opts in b.c.eligible.items():
         for o in opts:
-            b.m.x[(w, o)] = pulp.LpVariable(_name("x", w, o), lowBound=0, upBound=1)
+            b.m.x[(w, o)] = b.m.prob.add_variable(_name("x", w, o), lowBound=0, upBound=1)
     if b.c.pools:
-        b.m.y = pulp.LpVariable("self_hosting_used", lowBound=0, upBound=1, cat="Binary" if b.integer else cat)
+        b.m.y = b.m.prob.add_variable("self_hosting_used", lowBound=0, upBound=1, cat="Binary" if b.integer else cat)
     for f, opts in b.c.fixed.items():
         for q in opts:
-            b.m.u[(f, q.id)] = pulp.LpVariable(_name("u", q.id), lowBound=0, upBound=1,
+            b.m.u[(f, q.id)] = b.m.prob.add_variable(_name("u", q.id), lowBound=0, upBound=1,
                                                cat="Binary" if b.integer else cat)
 
 
@@ -205,7 +205,7 @@ def add_failover(b: _Builder) -> None:
         for w, opts in b.c.eligible.items():
             surv = [o for o in opts if _provider(b, o) != prov]
             for o in surv:
-                b.m.z[(prov, w, o)] = pulp.LpVariable(_name("z", prov, w, o), lowBound=0, upBound=b.lam[w])
+                b.m.z[(prov, w, o)] = b.m.prob.add_variable(_name("z", prov, w, o), lowBound=0, upBound=b.lam[w])
             b.reg("failover_demand", (prov, w), pulp.lpSum(b.m.z[(prov, w, o)] for o in surv)
                   + b.slack("failover_demand", (prov, w), phi * b.lam[w], "requests/s") >= phi * b.lam[w])
         for pool in b.c.pools:

@@ -12,6 +12,7 @@ import contextlib
 import enum
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -116,10 +117,23 @@ def _solve_highs(prob, time_limit, gap, verbose):
 _CBC_NUM = r"(-?[\d.]+(?:e[-+]?\d+)?)"
 
 
+def cbc_path() -> str:
+    """The CBC binary: cbcbox's (installed with pulp[cbc]), else `cbc` on PATH."""
+    try:
+        import cbcbox
+
+        return cbcbox.cbc_bin_path()
+    except (ImportError, AttributeError, OSError):
+        found = shutil.which("cbc")
+        if found:
+            return found
+    raise SolverError("CBC is not installed", fix="pip install 'pulp[cbc]' (or use the default --solver highs)")
+
+
 def _solve_cbc(prob, time_limit, gap, verbose):
     with tempfile.TemporaryDirectory() as d:
         log = os.path.join(d, "cbc.log")
-        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, logPath=log)
+        cmd = pulp.COIN_CMD(path=cbc_path(), msg=False, timeLimit=time_limit, gapRel=gap, logPath=log)
         try:
             prob.solve(cmd)
         except pulp.PulpSolverError as e:

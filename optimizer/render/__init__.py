@@ -1,0 +1,1 @@
+"""Renderers: pure functions of a Plan (or another result object) to text. Each is `to_<format>(obj) -> str`."""

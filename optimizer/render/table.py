@@ -1,0 +1,74 @@
+"""Terminal table in infracost's style: line items (quantity, unit, monthly cost) under each workload, shared
+costs, then OVERALL TOTAL, followed by the budget by category and the solver status."""
+
+from __future__ import annotations
+
+from ..plan import Plan
+from .fmt import pct, qty, unit_usd, usd
+
+W_NAME, W_QTY, W_UNIT, W_COST = 62, 13, 28, 14
+
+
+def _row(name: str, q: str = "", unit: str = "", cost: str = "") -> str:
+    return f" {name:<{W_NAME}} {q:>{W_QTY}}  {unit:<{W_UNIT}} {cost:>{W_COST}}".rstrip()
+
+
+def to_table(plan: Plan) -> str:
+    out = []
+    out.append(f"Plan: {plan.problem}    status: {plan.status}    catalog: {plan.catalog.get('version')}")
+    out.append("")
+    out.append(_row("Name", "Monthly Qty", "Unit", "Monthly Cost"))
+    out.append("")
+    for wl in plan.workloads:
+        if wl.kind == "serving":
+            head = f"{wl.name}  ({wl.category}, {wl.requests_per_month:,.0f} req/mo, peak {wl.peak_rps:,.2f} req/s)"
+        else:
+            head = f"{wl.name}  ({wl.category}, fixed hours)"
+        out.append(" " + head)
+        items = []
+        for d in plan.deployments:
+            if d.workload != wl.name:
+                continue
+            if d.share is None:
+                label = (f"{d.instances}x {d.instance_type} ({d.gpus_per_instance}x {d.gpu}) {d.capacity_type}, "
+                         f"{d.cloud} {d.region}")
+                items.append((label, qty(d.instances * d.hours_per_month), f"instance-hours ({unit_usd(d.hourly_usd_per_instance)})",
+                              usd(d.monthly_cost_usd)))
+                continue
+            share = f"{pct(d.share, 0)} of traffic" if d.share > 0 else "failover standby"
+            shared = f", {pct(d.pool_share, 0)} of pool" if d.pool_share < 0.9995 else ""
+            label = (f"{d.model} {d.precision} tp{d.tp} on {d.gpu}: {d.replicas} repl. on {d.instances}x "
+                     f"{d.instance_type}, {d.capacity_type}, {d.cloud} {d.region} ({share}{shared})")
+            hours = d.instances * d.hours_per_month * d.pool_share
+            items.append((label, qty(round(hours, 2)), f"instance-hours ({unit_usd(d.hourly_usd_per_instance)})",
+                          usd(d.monthly_cost_usd)))
+        for a in plan.api:
+            if a.workload != wl.name:
+                continue
+            mode = " batch" if a.mode == "batch" else ""
+            items.append((f"API {a.api_id}{mode} ({pct(a.share, 0)} of traffic)", qty(round(a.requests_per_month)),
+                          f"requests ({unit_usd(a.usd_per_request)})", usd(a.monthly_cost_usd)))
+        for i, (label, q, unit, cost) in enumerate(items):
+            text = f"{'└─' if i == len(items) - 1 else '├─'} {label}"
+            if len(text) <= W_NAME:
+                out.append(_row(text, q, unit, cost))
+            else:  # long labels get a line of their own, numbers below
+                out.append(f" {text}")
+                out.append(_row("", q, unit, cost))
+        out.append(_row("", "", "workload total", usd(wl.monthly_cost_usd)))
+        out.append("")
+    for f in plan.fixed:
+        out.append(_row(f.name, "1", "month", usd(f.monthly_cost_usd)))
+    if plan.fixed:
+        out.append("")
+    out.append(_row("OVERALL TOTAL", "", "", usd(plan.monthly_cost_usd)))
+    out.append("")
+    out.append(" Budget by category:")
+    for c in plan.categories:
+        out.append(f"   {c.category:<28} {usd(c.monthly_cost_usd):>14}  {c.percent:5.1f}%")
+    out.append("")
+    bound = f", lower bound {usd(plan.lower_bound_usd)}" if plan.lower_bound_usd is not None else ""
+    out.append(f" Solver: {plan.solver.name} {plan.solver.seconds:.2f} s, {plan.status} (gap {pct(plan.gap, 2)}{bound})")
+    for w in plan.warnings:
+        out.append(f" warning: {w}")
+    return "\n".join(out) + "\n"
