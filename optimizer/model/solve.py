@@ -94,9 +94,10 @@ def _solve_highs(prob, time_limit, gap, verbose):
     info = h.getInfo()
     S = highspy.HighsModelStatus
     has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    obj = info.objective_function_value if has_sol else None
+    const = prob.objective.constant if prob.objective is not None else 0.0  # PuLP does not pass it to HiGHS
+    obj = info.objective_function_value + const if has_sol else None
     is_mip = any(v.cat == pulp.const.LpInteger for v in prob.variables())
-    bound = info.mip_dual_bound if is_mip else obj
+    bound = info.mip_dual_bound + const if is_mip else obj
     g = _rel_gap(obj, bound) if is_mip else (0.0 if has_sol else None)
     if ms == S.kOptimal:
         status = Status.OPTIMAL if (g is None or g <= OPTIMAL_GAP + 1e-12) else Status.FEASIBLE
