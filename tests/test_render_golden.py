@@ -1,0 +1,72 @@
+"""Golden files for the renderers. Volatile values (solve time, catalog path) are normalised.
+Regenerate with: UPDATE_GOLDEN=1 pytest tests/test_render_golden.py"""
+
+import datetime as dt
+import json
+import os
+import re
+from pathlib import Path
+
+from helpers import measured, serving, write_catalog
+
+from optimizer.catalog import load_catalog
+from optimizer.planner import SolveOptions, plan
+from optimizer.problem import parse_problem
+from optimizer.render.json_out import load_plan, to_json
+from optimizer.render.table import to_table
+
+GOLDEN = Path(__file__).parent / "golden"
+TODAY = dt.date(2026, 11, 24)
+
+
+def golden_plan(tmp_path):
+    """Two workloads sharing a pool, an API split under a rate limit, a fixed block and ops overhead."""
+    from helpers import api
+    apis = [api("apix/tiny-8b", "apix", "global", 0.1, 0.2, rpm=600)]
+    problem = {
+        "name": "golden",
+        "workloads": [serving("chat", peak=20.0, req=2_000_000, apis=["tiny-8b"]), serving("summaries", peak=4.0),
+                      {"name": "ft", "category": "fine-tuning", "gpu": "TESTGPU", "gpu_count": 4,
+                       "hours_per_month": 40}],
+        "measured": [measured("chat", rps=10.0), measured("summaries", rps=10.0)],
+        "policy": {"ops_overhead_monthly_usd": 250, "max_utilization": 1.0},
+    }
+    cat = load_catalog(write_catalog(tmp_path / "cat", apis=apis))
+    return plan(parse_problem(problem, "golden.yaml"), cat, SolveOptions(), today=TODAY)
+
+
+def normalise(text: str) -> str:
+    text = re.sub(r'"seconds": [0-9.e-]+', '"seconds": 0.0', text)
+    text = re.sub(r'"path": "[^"]*"', '"path": "<catalog>"', text)
+    return re.sub(r"highs [0-9.]+ s", "highs 0.00 s", text)
+
+
+def check(name: str, text: str):
+    path = GOLDEN / name
+    text = normalise(text)
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text()
+
+
+def test_table_golden(tmp_path):
+    check("plan_table.txt", to_table(golden_plan(tmp_path)))
+
+
+def test_json_golden_and_round_trip(tmp_path):
+    p = golden_plan(tmp_path)
+    text = to_json(p)
+    check("plan.json", text)
+    again = load_plan(text)
+    assert again == p and to_table(again) == to_table(p)
+
+
+def test_load_plan_rejects_other_schema(tmp_path):
+    import pytest
+
+    from optimizer.errors import LlmplanError
+    p = json.loads(to_json(golden_plan(tmp_path)))
+    p["schema_version"] = "9.0"
+    with pytest.raises(LlmplanError, match="unsupported plan schema_version"):
+        load_plan(json.dumps(p), "old.json")
