@@ -78,5 +78,69 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, output, verbose):
         emit(to_table(result), output)
 
 
+@main.group()
+def catalog():
+    """Inspect, validate and refresh catalogs."""
+
+
+@catalog.command("validate")
+@click.argument("folder", type=click.Path(path_type=Path))
+@handle_errors
+def catalog_validate(folder):
+    """Load FOLDER as a catalog and report its size; errors name the file, line and field."""
+    cat = _catalog(folder)
+    click.echo(f"{folder}: valid: {len(cat.gpus)} GPUs, {len(cat.offers)} offers, {len(cat.models)} models, "
+               f"{len(cat.apis)} API offers; oldest price checked {cat.oldest_price_date()}")
+
+
+@catalog.group("import")
+def catalog_import():
+    """Import public price sources into a catalog folder."""
+
+
+def _base_option(f):
+    return click.option("--base", type=click.Path(path_type=Path), default=None,
+                        help="Catalog folder to copy GPUs, models and other rows from when --into is new "
+                             "(default: the newest dated catalog).")(f)
+
+
+@catalog_import.command("skypilot")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
+@_base_option
+@handle_errors
+def import_skypilot_cmd(inputs, into, base):
+    """Import SkyPilot vms.csv files (or folders of them) as offers; replaces the offers of those clouds."""
+    from optimizer.catalog import default_catalog_dir
+    from optimizer.catalog.build import import_skypilot_into
+
+    t = __import__("time").perf_counter()
+    summary = import_skypilot_into(list(inputs), into, base=base or default_catalog_dir())
+    for line in summary.lines():
+        click.echo(line, err=True)
+    click.echo(f"wrote {into / 'offers.csv'}: {sum(summary.offers_kept.values())} offers from "
+               f"{sum(summary.rows_read.values())} rows ({sum(summary.rejected.values())} rejected) in "
+               f"{__import__('time').perf_counter() - t:.2f} s", err=True)
+
+
+@catalog_import.command("litellm")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
+@click.option("--meta", type=click.Path(path_type=Path), default=Path("catalogs/_curated/api_meta.csv"),
+              show_default=True, help="Curated metadata: logical model, rate limits, latency, quality tier.")
+@click.option("--label", default=None, help="Source label, e.g. 'LiteLLM 1.110.2 model_prices_and_context_window.json'.")
+@_base_option
+@handle_errors
+def import_litellm_cmd(file, into, meta, label, base):
+    """Import LiteLLM's model_prices_and_context_window.json as API offers (chat models with metadata)."""
+    from optimizer.catalog import default_catalog_dir
+    from optimizer.catalog.build import import_litellm_into
+
+    summary = import_litellm_into(file, into, meta=meta, base=base or default_catalog_dir(), label=label)
+    for line in summary.lines():
+        click.echo(line, err=True)
+    click.echo(f"wrote {into / 'apis.csv'}: {summary.imported} API offers", err=True)
+
+
 if __name__ == "__main__":
     main()
