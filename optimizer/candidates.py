@@ -112,6 +112,7 @@ class FixedOption:
     hours: float
     offer_id: str | None  # None for a quoted price
     source: str
+    checked: object = None  # date the price was checked (None for a price quoted in the problem)
 
     @property
     def billed_hours(self) -> float:
@@ -177,10 +178,10 @@ def _resolve_apis(problem: Problem, catalog: Catalog) -> dict[str, list[ApiOffer
     for w in problem.serving:
         chosen: list[ApiOffer] = []
         for i, name in enumerate(w.apis):
-            hits = [a for a in catalog.apis if name in (a.api_id, a.provider_model_id, f"{a.provider}/{a.model}")]
+            # a logical model ("gpt-4o") means every provider that serves it; otherwise an exact offer
+            hits = by_model.get(name) or by_model.get(catalog.model_names.get(name) or "", [])
             if not hits:
-                mname = catalog.model_names.get(name) or name
-                hits = by_model.get(mname, [])
+                hits = [a for a in catalog.apis if name in (a.api_id, f"{a.provider}/{a.model}", a.provider_model_id)]
             if not hits:
                 from .errors import did_you_mean
                 known = sorted({a.model for a in catalog.apis} | {a.api_id for a in catalog.apis})
@@ -215,7 +216,10 @@ def _measured_index(problem: Problem, catalog: Catalog) -> dict:
     return idx
 
 
-def build_candidates(problem: Problem, catalog: Catalog) -> Candidates:
+def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = True, apis_allowed: bool = True,
+                     gpu: str | None = None) -> Candidates:
+    """All options of every workload. `self_host=False` / `apis_allowed=False` drop serving pools / APIs (the
+    all-API and all-self-hosted alternatives); `gpu` keeps only serving pools on that GPU type."""
     serving = problem.serving
     models_of = _resolve_models(problem, catalog)
     apis_of = _resolve_apis(problem, catalog)
@@ -223,19 +227,27 @@ def build_candidates(problem: Problem, catalog: Catalog) -> Candidates:
     excluded: dict[str, Counter] = {w.name: Counter() for w in problem.workloads}
     eligible: dict[str, list[str]] = {w.name: [] for w in serving}
     policy = problem.policy
-    offers = [o for o in catalog.offers if o.provider not in policy.exclude_providers]
+    offers = [o for o in (*catalog.offers, *quoted_offers(problem, catalog)) if _allowed(o, policy, catalog)]
 
+    for i, g in enumerate(policy.include_gpus or ()):
+        try:
+            catalog.gpu(g)
+        except KeyError as e:
+            raise ProblemError(e.args[0], where=f"policy.include_gpus[{i}]",
+                               fix="use a GPU from `llmplan catalog list gpus`") from None
     pools: list[Pool] = []
-    model_names = {m.name: m for ms in models_of.values() for m in ms}
+    model_names = {m.name: m for ms in models_of.values() for m in ms} if self_host else {}
     for model in model_names.values():
         users = [w for w in serving if any(m.name == model.name for m in models_of[w.name])]
         for offer in offers:
-            gpu = catalog.gpus[offer.gpu]
+            if gpu is not None and offer.gpu != gpu:
+                continue
+            gspec = catalog.gpus[offer.gpu]
             for tp in TP_DEGREES:
                 if tp > offer.gpus_per_instance or offer.gpus_per_instance % tp:
                     continue
                 for precision in sorted({p for w in users for p in w.precisions}):
-                    pools += _pools_for(model, offer, gpu, tp, precision, users, measured, policy, excluded)
+                    pools += _pools_for(model, offer, gspec, tp, precision, users, measured, policy, excluded)
     pools, pruned = _prune(pools, by_provider=policy.failover is not None, spot_cap=policy.max_spot_share < 1)
     for p in pools:
         for w in p.capacity:
@@ -243,7 +255,10 @@ def build_candidates(problem: Problem, catalog: Catalog) -> Candidates:
 
     apis: list[ApiOption] = []
     for w in serving:
-        for a in apis_of[w.name]:
+        for a in (apis_of[w.name] if apis_allowed else []):
+            if a.provider in policy.exclude_providers or (
+                    policy.include_providers is not None and a.provider not in policy.include_providers):
+                continue
             if not w.allows(a.jurisdictions):
                 excluded[w.name]["residency"] += 1
                 continue
@@ -269,6 +284,36 @@ def build_candidates(problem: Problem, catalog: Catalog) -> Candidates:
 
     fixed = {f.name: _fixed_options(f, catalog, offers, policy, excluded) for f in problem.fixed}
     return Candidates(pools=pools, apis=apis, fixed=fixed, eligible=eligible, excluded=excluded, pruned=pruned)
+
+
+def quoted_offers(problem: Problem, catalog: Catalog) -> list[Offer]:
+    """The problem's price quotes as offers (price_basis 'quote')."""
+    out = []
+    for i, q in enumerate(problem.quotes):
+        try:
+            gpu = catalog.gpu(q.gpu).name
+        except KeyError as e:
+            raise ProblemError(e.args[0], where=f"quotes[{i}] ({q.name}).gpu",
+                               fix="use a GPU from `llmplan catalog list gpus`") from None
+        out.append(Offer(offer_id=f"{q.provider}:{q.region}:{q.name}", provider=q.provider, region=q.region,
+                         jurisdiction=q.jurisdiction, instance_type=q.name, gpu=gpu,
+                         gpus_per_instance=q.gpus_per_instance, ondemand_hourly_usd=q.ondemand_hourly_usd,
+                         spot_hourly_usd=q.spot_hourly_usd, reserved_1y_hourly_usd=q.reserved_1y_hourly_usd,
+                         reserved_3y_hourly_usd=q.reserved_3y_hourly_usd, price_basis="quote",
+                         source=f"quote in the problem spec: {q.source}", checked=q.checked))
+    return out
+
+
+def _allowed(o: Offer, policy, catalog: Catalog) -> bool:
+    if o.provider in policy.exclude_providers:
+        return False
+    if policy.include_providers is not None and o.provider not in policy.include_providers:
+        return False
+    if policy.include_gpus is not None:
+        allowed = {catalog.gpu_names.get(g) or g for g in policy.include_gpus}
+        if o.gpu not in allowed:
+            return False
+    return True
 
 
 def _pools_for(model, offer, gpu, tp, precision, users, measured, policy, excluded) -> list[Pool]:
@@ -408,7 +453,7 @@ def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], poli
                 continue
             opt = FixedOption(f"{f.name}|{o.offer_id}|{ct}", f.name, o.gpu, o.provider, o.region, o.jurisdiction,
                               o.instance_type, ct, o.gpus_per_instance, inst, price, f.hours_per_month, o.offer_id,
-                              o.source)
+                              o.source, o.checked)
             key = (o.provider, ct == "spot", o.offer_id if o.max_instances else None)
             if key not in best or (opt.monthly_usd, opt.id) < (best[key].monthly_usd, best[key].id):
                 best[key] = opt

@@ -115,6 +115,91 @@ class CategoryLine(Frozen):
     percent: float
 
 
+class CurvePoint(Frozen):
+    requests_per_month: float
+    api_usd: float | None  # None where the API alone cannot serve the volume (rate limit)
+    self_hosted_usd: float | None  # None where no self-hosted option exists
+
+
+class Crossover(Frozen):
+    requests_per_month: float
+    requests_per_minute: float  # average, over 730 hours
+    cheaper_above: str  # "self-hosted", "api", or "self-hosted (the API alone is rate-limited ...)"
+    self_hosted_option: str
+
+
+class NaiveBreakeven(Frozen):
+    """The seed chapter's BreakevenAnalysis with its inputs, reproduced exactly."""
+
+    api_input_per_million: float
+    api_output_per_million: float
+    avg_input_tokens: int
+    avg_output_tokens: int
+    gpu_cost_per_hour: float
+    gpu_count: int
+    throughput_requests_per_hour: float
+    ops_overhead_monthly: float
+    api_cost_per_request: float
+    breakeven_monthly_requests: float | None  # None = never (API cost per request is 0)
+    breakeven_requests_per_day: float | None
+    breakeven_requests_per_minute: float | None
+
+
+class Breakeven(Frozen):
+    workload: str
+    api_option: str | None
+    api_usd_per_request: float | None
+    api_max_requests_per_month: float | None  # the API's rate limit caps API-only service here
+    self_hosted_options: list[str]
+    self_hosted_usd_per_request_at_full: float | None  # best effective cost per request, instances full at peak
+    peak_to_average: float
+    ops_overhead_monthly_usd: float
+    crossovers: list[Crossover]
+    verdict: str
+    reason: str
+    naive: NaiveBreakeven | None
+    naive_vs_capacity: str | None = None  # what the naive breakeven volume really costs
+    self_hosted_usd_per_request_at_volume: float | None = None  # the seed's self_hosted_cost_per_request(V)
+    curve: list[CurvePoint]
+    volume_examined_max: float
+
+
+class ConstraintCost(Frozen):
+    family: str
+    description: str
+    relaxed_cost_usd: float | None  # None when the relaxed problem could not be solved
+    monthly_cost_usd: float | None  # what the constraint adds (plan cost - relaxed cost)
+    binding: bool
+    note: str = ""
+
+
+class Alternative(Frozen):
+    name: str
+    monthly_cost_usd: float | None  # None = infeasible
+    delta_usd: float | None
+    delta_percent: float | None
+    summary: str
+
+
+class EntryPrice(Frozen):
+    workload: str
+    option: str
+    kind: str  # "api" or "pool"
+    current_price: float
+    entry_price: float | None  # None = does not enter at any price
+    unit: str
+    method: str
+
+
+class ReferenceCheck(Frozen):
+    label: str
+    what: str
+    workload: str | None
+    reference: float
+    computed: float | None
+    note: str
+
+
 class Plan(Frozen):
     schema_version: str = SCHEMA_VERSION
     problem: str
@@ -134,4 +219,9 @@ class Plan(Frozen):
     assumptions: list[str] = []
     warnings: list[str] = []
     candidates: dict = {}
-    extras: dict = {}  # sections added by explain/ (breakeven, constraint costs, alternatives)
+    description: str | None = None
+    breakeven: list[Breakeven] = []
+    constraint_costs: list[ConstraintCost] | None = None  # None = not computed (solve --explain)
+    alternatives: list[Alternative] | None = None
+    entry_prices: list[EntryPrice] | None = None
+    references: list[ReferenceCheck] = []

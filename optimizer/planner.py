@@ -27,18 +27,43 @@ class SolveOptions:
     verbose: bool = False
 
 
-def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOptions(), *,
-         today: dt.date | None = None) -> Plan:
-    cands = build_candidates(problem, catalog)
+def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOptions(), *,
+                  relax: frozenset = frozenset(), **cand_kw) -> tuple[Candidates, Model, SolveResult]:
+    """Candidates, model and solve; raises InfeasibleError (with its explanation) or SolverError."""
+    cands = build_candidates(problem, catalog, **cand_kw)
     precheck(problem, cands)
-    model = build_model(problem, cands)
+    model = build_model(problem, cands, relax=relax)
     res = solve(model.prob, options.solver, options.time_limit, options.gap, options.verbose)
     if res.status == Status.INFEASIBLE:
         raise explain_infeasible(problem, cands, options)
     if res.status in (Status.NO_SOLUTION, Status.ERROR, Status.UNBOUNDED):
         raise SolverError(f"{res.solver} stopped with status {res.status.value} after {res.seconds:.1f} s",
                           fix="raise --time-limit, or loosen --gap")
-    return extract_plan(problem, catalog, cands, model, res, options, today=today)
+    return cands, model, res
+
+
+def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOptions(), *,
+         today: dt.date | None = None, explain: bool = False) -> Plan:
+    """The cheapest plan, with its breakeven per workload; `explain=True` adds what each constraint costs, the
+    alternatives and the entry prices of options not chosen (each a re-solve)."""
+    from .explain.breakeven import breakevens
+    from .explain.references import check_references
+
+    cands, model, res = solve_problem(problem, catalog, options)
+    p = extract_plan(problem, catalog, cands, model, res, options, today=today)
+    chosen = {}
+    for d in sorted(p.deployments, key=lambda d: -(d.share or 0)):
+        if d.share and d.workload not in chosen:
+            chosen[d.workload] = d.pool
+    bes = breakevens(problem, cands, chosen)
+    update = {"breakeven": bes}
+    if explain:
+        from .explain.whatif import alternatives, constraint_costs, entry_prices
+        update["constraint_costs"] = constraint_costs(problem, catalog, options, p, cands)
+        update["alternatives"] = alternatives(problem, catalog, options, p, cands)
+        update["entry_prices"] = entry_prices(problem, options, p, cands)
+    p = p.model_copy(update=update)
+    return p.model_copy(update={"references": check_references(problem, p)})
 
 
 # --- infeasibility -----------------------------------------------------------------------------------------
@@ -210,7 +235,8 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                 cloud=q.provider, region=q.region, jurisdiction=q.jurisdiction,
                 hourly_usd_per_replica=q.hourly_usd, hourly_usd_per_instance=q.hourly_usd,
                 hours_per_month=q.billed_hours, share=None, pool_share=1.0, monthly_cost_usd=round(q.monthly_usd, 2),
-                capacity_rps=None, load_rps=None, price_source=q.source))
+                capacity_rps=None, load_rps=None,
+                price_source=q.source + (f" (checked {q.checked})" if q.checked else "")))
 
     if y_on and problem.policy.ops_overhead_monthly_usd > 0:
         fixed_lines.append(FixedLine(name="ops overhead (self-hosting)",
@@ -248,7 +274,7 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                            f"{problem.policy.failover.fraction:.0%} of every serving workload's peak")
     gap = res.gap
     return Plan(
-        problem=problem.name, status=res.status.value, monthly_cost_usd=round(total, 2),
+        problem=problem.name, description=problem.description, status=res.status.value, monthly_cost_usd=round(total, 2),
         lower_bound_usd=round(res.bound, 2) if res.bound is not None else None,
         gap=round(gap, 6) if gap is not None else None,
         solver=SolverInfo(name=res.solver, seconds=round(res.seconds, 3), time_limit_s=options.time_limit,

@@ -9,6 +9,7 @@ Two kinds of workload:
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -149,6 +150,8 @@ class Policy(Strict):
     capacity_types: tuple[Literal["on_demand", "spot", "reserved_1y", "reserved_3y"], ...] = (
         "on_demand", "spot", "reserved_1y", "reserved_3y")
     exclude_providers: tuple[str, ...] = ()
+    include_providers: tuple[str, ...] | None = None  # allow-list of clouds and API vendors (None = all)
+    include_gpus: tuple[str, ...] | None = None  # allow-list of GPU types for self-hosting (None = all)
 
 
 class Measured(Strict):
@@ -173,12 +176,55 @@ class Measured(Strict):
         return self.requests_per_s if self.requests_per_s is not None else self.requests_per_hour / 3600.0
 
 
+class Quote(Strict):
+    """A price you were quoted for an instance type; becomes an offer of provider `provider` for this problem."""
+
+    name: str = Field(min_length=1)
+    provider: str = "quoted"
+    gpu: str
+    gpus_per_instance: Annotated[int, Field(ge=1)] = 1
+    ondemand_hourly_usd: Pos | None = None
+    spot_hourly_usd: Pos | None = None
+    reserved_1y_hourly_usd: Pos | None = None
+    reserved_3y_hourly_usd: Pos | None = None
+    region: str = "quoted"
+    jurisdiction: str
+    source: str = Field(min_length=3)
+    checked: dt.date
+
+    @model_validator(mode="after")
+    def _priced(self):
+        if not any((self.ondemand_hourly_usd, self.spot_hourly_usd, self.reserved_1y_hourly_usd,
+                    self.reserved_3y_hourly_usd)):
+            raise ValueError("give at least one price (ondemand_hourly_usd, spot_hourly_usd, reserved_1y_hourly_usd "
+                             "or reserved_3y_hourly_usd), USD per instance-hour")
+        return self
+
+
+class Reference(Strict):
+    """A figure to compare the plan with (your spreadsheet's, or a source's printed figure)."""
+
+    label: str
+    what: Literal["monthly_cost_usd", "workload_monthly_cost_usd", "workload_percent",
+                  "breakeven_requests_per_month"]
+    workload: str | None = None
+    value: float
+
+    @model_validator(mode="after")
+    def _needs_workload(self):
+        if self.what != "monthly_cost_usd" and not self.workload:
+            raise ValueError(f"'{self.what}' needs the workload it refers to")
+        return self
+
+
 class Problem(Strict):
     name: str = "problem"
     description: str | None = None
     workloads: tuple[ServingWorkload | FixedWorkload, ...]
     policy: Policy = Policy()
     measured: tuple[Measured, ...] = ()
+    quotes: tuple[Quote, ...] = ()
+    references: tuple[Reference, ...] = ()
 
     @field_validator("workloads", mode="before")
     @classmethod
@@ -196,6 +242,9 @@ class Problem(Strict):
         for m in self.measured:
             if m.workload not in names:
                 raise ValueError(f"measured entry names workload '{m.workload}', which is not defined")
+        for r in self.references:
+            if r.workload is not None and r.workload not in names:
+                raise ValueError(f"reference '{r.label}' names workload '{r.workload}', which is not defined")
         return self
 
     @property

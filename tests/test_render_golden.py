@@ -12,7 +12,9 @@ from helpers import measured, serving, write_catalog
 from optimizer.catalog import load_catalog
 from optimizer.planner import SolveOptions, plan
 from optimizer.problem import parse_problem
+from optimizer.render.html import to_html
 from optimizer.render.json_out import load_plan, to_json
+from optimizer.render.markdown import to_markdown
 from optimizer.render.table import to_table
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -32,11 +34,12 @@ def golden_plan(tmp_path):
         "policy": {"ops_overhead_monthly_usd": 250, "max_utilization": 1.0},
     }
     cat = load_catalog(write_catalog(tmp_path / "cat", apis=apis))
-    return plan(parse_problem(problem, "golden.yaml"), cat, SolveOptions(), today=TODAY)
+    return plan(parse_problem(problem, "golden.yaml"), cat, SolveOptions(), today=TODAY, explain=True)
 
 
 def normalise(text: str) -> str:
     text = re.sub(r'"seconds": [0-9.e-]+', '"seconds": 0.0', text)
+    text = re.sub(r'"path": "[^"]*"', '"path": "<catalog>"', text)
     text = re.sub(r'"path": "[^"]*"', '"path": "<catalog>"', text)
     return re.sub(r"highs [0-9.]+ s", "highs 0.00 s", text)
 
@@ -70,3 +73,32 @@ def test_load_plan_rejects_other_schema(tmp_path):
     p["schema_version"] = "9.0"
     with pytest.raises(LlmplanError, match="unsupported plan schema_version"):
         load_plan(json.dumps(p), "old.json")
+
+
+def test_markdown_golden(tmp_path):
+    check("plan_report.md", to_markdown(golden_plan(tmp_path)))
+
+
+def test_html_golden(tmp_path):
+    check("plan_report.html", to_html(golden_plan(tmp_path)))
+
+
+def test_report_rerenders_a_saved_plan(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+    p = golden_plan(tmp_path)
+    saved = tmp_path / "plan.json"
+    saved.write_text(to_json(p))
+    for fmt, fn in (("markdown", to_markdown), ("html", to_html)):
+        out = tmp_path / f"report.{fmt}"
+        r = CliRunner().invoke(main, ["report", str(saved), "--format", fmt, "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        assert out.read_text() == fn(p)
+
+
+def test_report_of_a_plan_without_explanations_says_so(tmp_path):
+    p = golden_plan(tmp_path).model_copy(update={"constraint_costs": None, "alternatives": None,
+                                                 "entry_prices": None})
+    md = to_markdown(p)
+    assert md.count("Not computed for this plan (run `llmplan solve --explain`).") == 2

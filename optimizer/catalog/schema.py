@@ -76,7 +76,7 @@ class Offer(Row):
     reserved_1y_hourly_usd: Pos | None = None
     reserved_3y_hourly_usd: Pos | None = None
     max_instances: PosInt | None = None
-    price_basis: Literal["catalog", "list", "assumption"] = "catalog"
+    price_basis: Literal["catalog", "list", "assumption", "quote"] = "catalog"
 
     @model_validator(mode="after")
     def _has_price(self):

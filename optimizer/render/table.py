@@ -67,6 +67,28 @@ def to_table(plan: Plan) -> str:
     for c in plan.categories:
         out.append(f"   {c.category:<28} {usd(c.monthly_cost_usd):>14}  {c.percent:5.1f}%")
     out.append("")
+    if plan.breakeven:
+        out.append(" Breakeven (API vs self-hosting):")
+        for b in plan.breakeven:
+            naive = ""
+            if b.naive and b.naive.breakeven_monthly_requests is not None:
+                naive = f"; seed formula: {b.naive.breakeven_monthly_requests:,.0f} requests/month"
+            out.append(f"   {b.workload}: {b.verdict}{naive}")
+        out.append("")
+    if plan.constraint_costs is not None:
+        out.append(" What each constraint costs (re-solved without it):")
+        for c in plan.constraint_costs:
+            cost = "infeasible without it" if c.monthly_cost_usd is None else (
+                f"adds {usd(c.monthly_cost_usd)}/month" if c.binding else "not binding")
+            out.append(f"   {c.family:<14} {cost}" + (f"  ({c.note})" if c.note else ""))
+        out.append("")
+    if plan.alternatives is not None:
+        out.append(" Alternatives:")
+        for a in plan.alternatives:
+            cost = "infeasible" if a.monthly_cost_usd is None else (
+                f"{usd(a.monthly_cost_usd)} ({a.delta_usd:+,.2f}, {a.delta_percent:+.1f}%)")
+            out.append(f"   {a.name:<28} {cost}")
+        out.append("")
     bound = f", lower bound {usd(plan.lower_bound_usd)}" if plan.lower_bound_usd is not None else ""
     out.append(f" Solver: {plan.solver.name} {plan.solver.seconds:.2f} s, {plan.status} (gap {pct(plan.gap, 2)}{bound})")
     for w in plan.warnings:
