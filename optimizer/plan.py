@@ -175,10 +175,11 @@ class ConstraintCost(Frozen):
 
 class Alternative(Frozen):
     name: str
-    monthly_cost_usd: float | None  # None = infeasible
+    monthly_cost_usd: float | None  # None = infeasible under the problem's constraints
     delta_usd: float | None
     delta_percent: float | None
     summary: str
+    relaxed_monthly_cost_usd: float | None = None  # when infeasible: its cost without the policy constraints
 
 
 class EntryPrice(Frozen):

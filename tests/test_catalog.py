@@ -174,7 +174,8 @@ def test_litellm_import_units_deprecation_and_residency(tmp_path):
         "azure/eu/m-global": {"mode": "chat", "input_cost_per_token": 2.75e-06, "output_cost_per_token": 1.1e-05},
         "old": {"mode": "chat", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06,
                 "deprecation_date": "2025-01-01"},
-        "emb": {"mode": "embedding", "input_cost_per_token": 1e-07},
+        "emb": {"mode": "embedding", "input_cost_per_token": 2e-08, "output_cost_per_token": 0.0},
+        "img": {"mode": "image_generation", "input_cost_per_token": 1e-07},
         "vx": {"mode": "chat", "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
                "regional_endpoint_uplift_multiplier": 1.1},
     }
@@ -184,7 +185,8 @@ def test_litellm_import_units_deprecation_and_residency(tmp_path):
     meta = [dict(base, litellm_key="m-global", provider="openai", model="m"),
             dict(base, litellm_key="azure/eu/m-global", provider="openai", model="m"),
             dict(base, litellm_key="old", provider="x", model="old"),
-            dict(base, litellm_key="vx", provider="vertex_ai", model="v", regional_variants="eu")]
+            dict(base, litellm_key="vx", provider="vertex_ai", model="v", regional_variants="eu"),
+            dict(base, litellm_key="emb", provider="openai", model="emb", tpot_ms=0)]
     rows, s = import_litellm(f, meta, today=dt.date(2026, 11, 24), source_label="LiteLLM test")
     by = {r["api_id"]: r for r in rows}
     assert by["openai/m"]["input_usd_per_mtok"] == pytest.approx(2.5) and by["openai/m"]["output_usd_per_mtok"] == 10
@@ -194,7 +196,9 @@ def test_litellm_import_units_deprecation_and_residency(tmp_path):
     assert eu["jurisdictions"] == "eu" and eu["residency_uplift"] == pytest.approx(1.1)
     assert by["vertex_ai/v@regional-eu"]["input_usd_per_mtok"] == pytest.approx(3.3)
     assert by["vertex_ai/v"]["input_usd_per_mtok"] == pytest.approx(3.0)
-    assert s.skipped["past its deprecation_date"] == 1 and s.skipped["not a chat model (mode embedding)"] == 1
+    assert s.skipped["past its deprecation_date"] == 1
+    assert s.skipped["not a chat or embedding model (mode image_generation)"] == 1
+    assert by["openai/emb"]["input_usd_per_mtok"] == pytest.approx(0.02) and by["openai/emb"]["output_usd_per_mtok"] == 0
     assert scope_of("eu.anthropic.claude") == ("geo-eu", ("eu",))
 
 

@@ -147,7 +147,7 @@ class ApiOffer(Row):
     rpm: PosInt | None = None
     tpm: PosInt | None = None
     ttft_ms: Pos
-    tpot_ms: Pos
+    tpot_ms: NonNeg  # 0 for embedding APIs (no output tokens)
     quality_tier: Annotated[int, Field(ge=1, le=4)]
     max_context: PosInt | None = None
     deprecation_date: dt.date | None = None

@@ -107,10 +107,31 @@ def _alt(name: str, base: float, cost: float | None, p: Plan | None, note: str) 
                        summary=summary + (f" ({note})" if note else ""))
 
 
+POLICY_FAMILIES = frozenset({"rate_limit_rpm", "rate_limit_tpm", "failover_rpm", "failover_tpm", "availability"})
+
+
+def _alternative(name: str, problem: Problem, catalog: Catalog, options, base: float, **kw) -> Alternative:
+    """An alternative under the problem's constraints; when that is infeasible, also its cost with the policy
+    constraints (failover, rate limits, availability, spot cap, budget) relaxed, so it can still be compared."""
+    a = _alt(name, base, *_cost(problem, catalog, options, **kw))
+    if a.monthly_cost_usd is not None:
+        return a
+    loose = _with_policy(problem, failover=None, budget_monthly_usd=None, max_spot_share=1.0)
+    cost, _, _ = _cost(loose, catalog, options, relax=POLICY_FAMILIES, **kw)
+    if cost is None:
+        return a
+    reason = a.summary.removeprefix("infeasible: ").split("; ")[0]
+    return a.model_copy(update={
+        "relaxed_monthly_cost_usd": cost,
+        "summary": f"infeasible under this problem's constraints ({reason}); without failover, rate limits, "
+                   f"availability caps, spot cap and budget it would cost ${cost:,.2f}/month "
+                   f"({100 * (cost - base) / base:+.1f}% against this plan)"})
+
+
 def alternatives(problem: Problem, catalog: Catalog, options, plan: Plan, cands: Candidates) -> list[Alternative]:
     base = plan.monthly_cost_usd
-    out = [_alt("all-API", base, *_cost(problem, catalog, options, self_host=False)),
-           _alt("all-self-hosted", base, *_cost(problem, catalog, options, apis_allowed=False))]
+    out = [_alternative("all-API", problem, catalog, options, base, self_host=False),
+           _alternative("all-self-hosted", problem, catalog, options, base, apis_allowed=False)]
     best = None
     for gpu in sorted({p.gpu.name for p in cands.pools}):
         cost, p, note = _cost(problem, catalog, options, gpu=gpu)

@@ -83,7 +83,8 @@ def alternative_rows(plan: Plan) -> list[tuple[str, str, str, str]]:
              usd(plan.monthly_cost_usd), "-", "")]
     for a in plan.alternatives or []:
         if a.monthly_cost_usd is None:
-            rows.append((a.name, "infeasible", "-", a.summary))
+            relaxed = "-" if a.relaxed_monthly_cost_usd is None else f"({usd(a.relaxed_monthly_cost_usd)} relaxed)"
+            rows.append((a.name, "infeasible", relaxed, a.summary))
         else:
             rows.append((a.name, usd(a.monthly_cost_usd), f"{a.delta_usd:+,.2f} ({a.delta_percent:+.1f}%)", a.summary))
     return rows

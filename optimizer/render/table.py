@@ -85,7 +85,8 @@ def to_table(plan: Plan) -> str:
     if plan.alternatives is not None:
         out.append(" Alternatives:")
         for a in plan.alternatives:
-            cost = "infeasible" if a.monthly_cost_usd is None else (
+            cost = ("infeasible" + (f" (relaxed: {usd(a.relaxed_monthly_cost_usd)})" if a.relaxed_monthly_cost_usd
+                                    else "")) if a.monthly_cost_usd is None else (
                 f"{usd(a.monthly_cost_usd)} ({a.delta_usd:+,.2f}, {a.delta_percent:+.1f}%)")
             out.append(f"   {a.name:<28} {cost}")
         out.append("")

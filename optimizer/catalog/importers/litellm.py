@@ -3,7 +3,8 @@
 Prices come from LiteLLM (USD per token, converted to USD per million tokens); what LiteLLM does not carry
 (the logical model name shared across providers, account-tier rate limits, typical TTFT/TPOT, a quality tier)
 comes from a curated metadata table, `api_meta.csv`, keyed by LiteLLM key. Keys are imported when they are chat
-models with a price, are not past their `deprecation_date`, and have a metadata row; every other key is counted
+models (or embedding models, for embeddings workloads) with a price, are not past their `deprecation_date`, and
+have a metadata row; every other key is counted
 in the summary with the reason it was skipped. Residency variants (Azure data zones `azure/eu/...`, Bedrock
 geo prefixes `eu.` / `us.`) become separate offers with their jurisdictions and the uplift against the global
 price of the same model at the same provider.
@@ -81,10 +82,11 @@ def import_litellm(path: Path, meta: list[dict], *, today: dt.date, source_label
         if key == "sample_spec" or not isinstance(e, dict):
             continue
         summary.keys_read += 1
-        if e.get("mode") != "chat":
-            summary.skip(f"not a chat model (mode {e.get('mode')})", key)
+        if e.get("mode") not in ("chat", "embedding"):
+            summary.skip(f"not a chat or embedding model (mode {e.get('mode')})", key)
             continue
-        if e.get("input_cost_per_token") is None or e.get("output_cost_per_token") is None:
+        if e.get("input_cost_per_token") is None or (e.get("output_cost_per_token") is None
+                                                      and e.get("mode") == "chat"):
             summary.skip("no input or output price", key)
             continue
         dep = e.get("deprecation_date")
@@ -113,7 +115,7 @@ def import_litellm(path: Path, meta: list[dict], *, today: dt.date, source_label
             "provider": m["provider"], "model": m["model"], "provider_model_id": key, "scope": scope,
             "jurisdictions": ";".join(jur),
             "input_usd_per_mtok": _per_mtok(e["input_cost_per_token"]),
-            "output_usd_per_mtok": _per_mtok(e["output_cost_per_token"]),
+            "output_usd_per_mtok": _per_mtok(e.get("output_cost_per_token") or 0.0),
             "cached_input_usd_per_mtok": _per_mtok(e.get("cache_read_input_token_cost")),
             "batch_input_usd_per_mtok": _per_mtok(e.get("input_cost_per_token_batches")),
             "batch_output_usd_per_mtok": _per_mtok(e.get("output_cost_per_token_batches")),
