@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -15,6 +17,7 @@ from .plan import (ApiLine, CategoryLine, Deployment, FixedLine, Plan, PoolLine,
 from .problem import Problem
 from .units import HOURS_PER_MONTH
 
+log = logging.getLogger("llmplan")
 STALE_DAYS = 90
 EPS = 1e-7
 
@@ -32,14 +35,49 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
     """Candidates, model and solve; raises InfeasibleError (with its explanation) or SolverError."""
     cands = build_candidates(problem, catalog, **cand_kw)
     precheck(problem, cands)
-    model = build_model(problem, cands, relax=relax)
-    res = solve(model.prob, options.solver, options.time_limit, options.gap, options.verbose)
+    if problem.policy.failover is None or "failover_demand" in relax:
+        model = build_model(problem, cands, relax=relax)
+        res = solve(model.prob, options.solver, options.time_limit, options.gap, options.verbose)
+    else:
+        model, res = _solve_with_lazy_failover(problem, cands, options, relax)
     if res.status == Status.INFEASIBLE:
         raise explain_infeasible(problem, cands, options)
     if res.status in (Status.NO_SOLUTION, Status.ERROR, Status.UNBOUNDED):
         raise SolverError(f"{res.solver} stopped with status {res.status.value} after {res.seconds:.1f} s",
                           fix="raise --time-limit, or loosen --gap")
     return cands, model, res
+
+
+def carrying_providers(cands: Candidates, model: Model) -> set[str]:
+    """Providers that carry traffic in the model's solution."""
+    out = set()
+    for (w, o), var in model.x.items():
+        if (var.value() or 0.0) > EPS:
+            out.add(cands.api(o).provider if o.startswith("api:") else cands.pool(o).provider)
+    return out
+
+
+def _solve_with_lazy_failover(problem: Problem, cands: Candidates, options: SolveOptions, relax: frozenset):
+    """Failover scenarios generated lazily, exactly: losing a provider that carries no traffic leaves the normal
+    routing intact, so only providers that carry traffic need their scenario. Solve with the scenarios of the
+    providers found so far; stop when every provider carrying traffic in the solution has its scenario. Each model
+    is a relaxation of the full one, so its bound is valid and the final solution is feasible for the full model."""
+    scenarios: frozenset = frozenset()
+    t0 = time.perf_counter()
+    while True:
+        left = None if options.time_limit is None else max(options.time_limit - (time.perf_counter() - t0), 1.0)
+        model = build_model(problem, cands, relax=relax, failover_scenarios=scenarios)
+        res = solve(model.prob, options.solver, left, options.gap, options.verbose)
+        log.debug("failover scenarios %s: %s %.2f s", sorted(scenarios), res.status.value, res.seconds)
+        if res.status not in (Status.OPTIMAL, Status.FEASIBLE):
+            break
+        need = carrying_providers(cands, model) - scenarios
+        if not need:
+            break
+        scenarios = scenarios | need
+    # earlier solves only pick scenarios; the last one carries the status, bound and gap
+    res = SolveResult(res.status, res.objective, res.bound, res.gap, time.perf_counter() - t0, res.solver)
+    return model, res
 
 
 def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOptions(), *,

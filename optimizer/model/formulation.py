@@ -71,8 +71,10 @@ def _name(*parts) -> str:
 
 
 class _Builder:
-    def __init__(self, problem: Problem, cands: Candidates, *, integer: bool, elastic: bool, relax: frozenset):
+    def __init__(self, problem: Problem, cands: Candidates, *, integer: bool, elastic: bool, relax: frozenset,
+                 scenarios: frozenset | None = None):
         self.p, self.c, self.integer, self.elastic, self.relax = problem, cands, integer, elastic, relax
+        self.scenarios = scenarios
         self.m = Model(pulp.LpProblem("llmplan", pulp.LpMinimize), {}, {}, None, {}, {}, {})
         self.lam = {w.name: w.peak for w in problem.serving}
         self.serving = {w.name: w for w in problem.serving}
@@ -201,7 +203,7 @@ def add_failover(b: _Builder) -> None:
     if fo is None or "failover_demand" in b.relax:
         return
     phi = fo.fraction
-    for prov in b.c.providers():
+    for prov in (b.c.providers() if b.scenarios is None else sorted(b.scenarios)):
         for w, opts in b.c.eligible.items():
             surv = [o for o in opts if _provider(b, o) != prov]
             for o in surv:
@@ -271,10 +273,11 @@ def add_objective(b: _Builder, total) -> None:
 
 
 def build_model(problem: Problem, cands: Candidates, *, integer: bool = True, elastic: bool = False,
-                relax: frozenset = frozenset()) -> Model:
+                relax: frozenset = frozenset(), failover_scenarios: frozenset | None = None) -> Model:
     """Formulate the plan. `integer=False` gives the LP relaxation; `elastic=True` adds penalised slacks to every
-    relaxable family (used to explain infeasibility); `relax` drops whole constraint families."""
-    b = _Builder(problem, cands, integer=integer, elastic=elastic, relax=relax)
+    relaxable family (used to explain infeasibility); `relax` drops whole constraint families;
+    `failover_scenarios` limits the failover constraints to the loss of these providers (None = every provider)."""
+    b = _Builder(problem, cands, integer=integer, elastic=elastic, relax=relax, scenarios=failover_scenarios)
     add_variables(b)
     add_demand_cover(b)
     add_pool_capacity(b)
