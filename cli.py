@@ -108,19 +108,29 @@ def _base_option(f):
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
 @_base_option
+@click.option("--discounts", type=click.Path(path_type=Path), default=None,
+              help="Commitment discounts per provider (default: catalogs/_curated/commitment_discounts.csv).")
+@click.option("--spot-rates", type=click.Path(path_type=Path), default=None,
+              help="Spot interruption rates per provider (default: catalogs/_curated/spot_interruption.csv).")
+@click.option("--no-assumptions", is_flag=True, help="Import prices only: no assumed reserved prices or spot rates.")
 @handle_errors
-def import_skypilot_cmd(inputs, into, base):
+def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumptions):
     """Import SkyPilot vms.csv files (or folders of them) as offers; replaces the offers of those clouds."""
+    import time
+
     from optimizer.catalog import default_catalog_dir
     from optimizer.catalog.build import import_skypilot_into
 
-    t = __import__("time").perf_counter()
-    summary = import_skypilot_into(list(inputs), into, base=base or default_catalog_dir())
-    for line in summary.lines():
+    t = time.perf_counter()
+    summary, assumed = import_skypilot_into(list(inputs), into, base=base or default_catalog_dir(),
+                                            discounts=discounts, spot_rates=spot_rates,
+                                            assumptions=not no_assumptions)
+    for line in summary.lines() + assumed.lines():
         click.echo(line, err=True)
     click.echo(f"wrote {into / 'offers.csv'}: {sum(summary.offers_kept.values())} offers from "
-               f"{sum(summary.rows_read.values())} rows ({sum(summary.rejected.values())} rejected) in "
-               f"{__import__('time').perf_counter() - t:.2f} s", err=True)
+               f"{sum(summary.rows_used.values())} of {sum(summary.rows_read.values())} rows in "
+               f"{len(summary.files)} files ({sum(summary.rejected.values())} rejected, "
+               f"{sum(summary.host_rows.values())} GCP host VM rows) in {time.perf_counter() - t:.2f} s", err=True)
 
 
 @catalog_import.command("litellm")

@@ -163,7 +163,9 @@ def test_skypilot_placeholder_price_rejected(tmp_path, default_catalog):
                  "gpu_1x_h100_sxm5,H100,1,26,200,2.49,us-west-1,,99999999\n")
     offers, s = import_skypilot([f], default_catalog.gpus, default_catalog.gpu_names, checked={}, sources={})
     assert [o["region"] for o in offers] == ["us-west-1"] and offers[0]["spot_hourly_usd"] is None
-    assert s.rejected[("lambda", "placeholder on-demand price (<= 0 or >= 99,999,999)")] == 1
+    assert s.rejected[("lambda", "placeholder price only (<= 0 or >= 99,999,999)")] == 1
+    assert s.dropped[("lambda", "spot price is a placeholder (<= 0 or >= 99,999,999)")] == 1
+    assert s.rows_read["lambda"] == 2 and s.rows_used["lambda"] == 1 and s.balanced()
 
 
 def test_litellm_import_units_deprecation_and_residency(tmp_path):
