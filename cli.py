@@ -58,24 +58,100 @@ def main():
 @click.option("--gap", type=float, default=None, help="Relative MIP gap at which to stop (e.g. 0.01).")
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the solver log on stderr.")
+@click.option("--compare-to", "compare_to", type=click.Path(path_type=Path), default=None,
+              help="A plan JSON from an earlier run: also show what changed and why (table: the diff after the "
+                   "plan; json: the plan with extras.diff).")
 @handle_errors
-def solve(problem, catalog_dir, fmt, solver, time_limit, gap, output, verbose):
+def solve(problem, catalog_dir, fmt, solver, time_limit, gap, output, verbose, compare_to):
     """Cheapest plan that meets PROBLEM's SLA."""
     from optimizer.planner import SolveOptions, plan
     from optimizer.problem import load_problem
 
     prob = load_problem(problem)
+    old = _load_plan_file(compare_to) if compare_to else None  # a bad --compare-to fails before solving
     cat = _catalog(catalog_dir)
     result = plan(prob, cat, SolveOptions(solver=solver, time_limit=time_limit, gap=gap, verbose=verbose))
+    diff = None
+    if old is not None:
+        from optimizer.explain.diff import diff_plans
+        diff = diff_plans(old, result, old_catalog=_plan_catalog(old, None, "old"), new_catalog=cat)
     if fmt != "table":  # the table shows warnings itself
         for w in result.warnings:
             click.echo(f"warning: {w}", err=True)
     if fmt == "json":
         from optimizer.render.json_out import to_json
+        if diff is not None:
+            from optimizer.render.diff import plan_diff_dict
+            result = result.model_copy(update={"extras": {**result.extras, "diff": plan_diff_dict(diff)}})
         emit(to_json(result), output)
     else:
         from optimizer.render.table import to_table
-        emit(to_table(result), output)
+        text = to_table(result)
+        if diff is not None:
+            from optimizer.render.diff import plan_diff_to_text
+            text += "\n" + plan_diff_to_text(diff)
+        emit(text, output)
+
+
+def _load_plan_file(path: Path):
+    from optimizer.errors import LlmplanError
+    from optimizer.render.json_out import load_plan
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise LlmplanError("file not found", file=str(path),
+                           fix="pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`") from None
+    except (IsADirectoryError, UnicodeDecodeError) as e:
+        raise LlmplanError(f"not a plan file ({e.__class__.__name__})", file=str(path),
+                           fix="pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`") from None
+    return load_plan(text, str(path))
+
+
+def _plan_catalog(p, override: Path | None, which: str):
+    """The catalog a plan was solved on: --{which}-catalog, else the folder the plan records if it still holds
+    the same prices; None (with a note on stderr) when it cannot be had."""
+    from optimizer.catalog import load_catalog
+    from optimizer.errors import CatalogError
+    if override is not None:
+        return load_catalog(override)
+    path = p.catalog.get("path")
+    if not path or not Path(path).is_dir():
+        click.echo(f"note: {which} plan's catalog {path!r} not found; pass --{which}-catalog to compare catalog "
+                   f"prices", err=True)
+        return None
+    try:
+        cat = load_catalog(path)
+    except CatalogError as e:
+        click.echo(f"note: {which} plan's catalog could not be loaded ({e.message}); catalog prices not compared",
+                   err=True)
+        return None
+    if str(cat.oldest_price_date()) != str(p.catalog.get("oldest_price_checked")):
+        click.echo(f"note: {path} changed since the {which} plan was made (oldest price checked "
+                   f"{p.catalog.get('oldest_price_checked')} then, {cat.oldest_price_date()} now); pass "
+                   f"--{which}-catalog to compare catalog prices", err=True)
+        return None
+    return cat
+
+
+@main.command("diff")
+@click.argument("old_plan", type=click.Path(path_type=Path))
+@click.argument("new_plan", type=click.Path(path_type=Path))
+@click.option("--old-catalog", type=click.Path(path_type=Path), default=None,
+              help="Catalog the old plan was solved on (default: the folder the plan records).")
+@click.option("--new-catalog", type=click.Path(path_type=Path), default=None,
+              help="Catalog the new plan was solved on (default: the folder the plan records).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
+    """What changed between two saved plans (fleet, API shares, cost) and why (prices, demand)."""
+    from optimizer.explain.diff import diff_plans
+    from optimizer.render.diff import plan_diff_to_json, plan_diff_to_text
+
+    old, new = _load_plan_file(old_plan), _load_plan_file(new_plan)
+    d = diff_plans(old, new, old_catalog=_plan_catalog(old, old_catalog, "old"),
+                   new_catalog=_plan_catalog(new, new_catalog, "new"))
+    emit(plan_diff_to_json(d) if fmt == "json" else plan_diff_to_text(d), output)
 
 
 @main.group()
@@ -91,6 +167,60 @@ def catalog_validate(folder):
     cat = _catalog(folder)
     click.echo(f"{folder}: valid: {len(cat.gpus)} GPUs, {len(cat.offers)} offers, {len(cat.models)} models, "
                f"{len(cat.apis)} API offers; oldest price checked {cat.oldest_price_date()}")
+
+
+@catalog.command("list")
+@click.argument("view", type=click.Choice(["gpus", "offers", "models", "apis"]), default="gpus")
+@catalog_option
+@click.option("--gpu", default=None, help="Only this GPU (any spelling, e.g. H100).")
+@click.option("--cloud", default=None, help="Only this cloud / API provider (aws, gcp, openai, ...).")
+@click.option("--jurisdiction", default=None, help="Only offers processing data in this jurisdiction (us, eu, ...).")
+@click.option("--region", default=None, help="Only this cloud region.")
+@click.option("--model", default=None, help="Only this model (models, apis).")
+@click.option("--all-regions", is_flag=True, help="gpus view: one row per region instead of the cheapest region.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def catalog_list(view, catalog_dir, gpu, cloud, jurisdiction, region, model, all_regions, fmt, output):
+    """List GPUs (SkyPilot-style: cheapest region per GPU, count, cloud and instance), offers, models or APIs."""
+    from optimizer.catalog.query import Filters, list_view
+    from optimizer.render.listing import RENDERERS
+
+    cat = _catalog(catalog_dir)
+    listing = list_view(cat, view, Filters(gpu=gpu, cloud=cloud, jurisdiction=jurisdiction, region=region,
+                                           model=model), all_regions=all_regions)
+    click.echo(f"catalog {cat.version} ({cat.root}): {len(listing.rows)} {view} rows", err=True)
+    emit(RENDERERS[fmt](listing), output)
+
+
+@catalog.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["offers", "apis", "gpus", "models"]),
+              help="Only these kinds of rows (repeatable; default: all).")
+@click.option("--gpu", default=None, help="Only offers of this GPU.")
+@click.option("--cloud", default=None, help="Only offers/APIs of this cloud or provider.")
+@click.option("--limit", type=int, default=0, show_default=True, help="Show at most N changed rows (0: all).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def catalog_diff(old, new, kinds, gpu, cloud, limit, fmt, output):
+    """Prices up and down, rows added and removed, between catalog versions OLD and NEW."""
+    from optimizer.catalog.diff import KINDS, diff_catalogs
+    from optimizer.render.diff import catalog_diff_to_json, catalog_diff_to_text
+
+    a, b = _catalog(old), _catalog(new)
+    if gpu is not None:
+        try:
+            gpu = b.gpu(gpu).name
+        except KeyError:
+            try:
+                gpu = a.gpu(gpu).name
+            except KeyError as e:
+                from optimizer.errors import LlmplanError
+                raise LlmplanError(e.args[0], where="--gpu", fix="use a GPU from `llmplan catalog list gpus`") from None
+    d = diff_catalogs(a, b, kinds=tuple(kinds) or KINDS, gpu=gpu, cloud=cloud.lower() if cloud else None)
+    emit(catalog_diff_to_json(d) if fmt == "json" else catalog_diff_to_text(d, limit or None), output)
 
 
 @catalog.group("import")

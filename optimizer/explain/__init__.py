@@ -1,0 +1,1 @@
+"""Explanations of a plan, recomputed from the plan and the catalog (breakeven, budget, constraint costs, diff)."""
