@@ -125,10 +125,14 @@ def _plan_catalog(p, override: Path | None, which: str):
         click.echo(f"note: {which} plan's catalog could not be loaded ({e.message}); catalog prices not compared",
                    err=True)
         return None
-    if str(cat.oldest_price_date()) != str(p.catalog.get("oldest_price_checked")):
-        click.echo(f"note: {path} changed since the {which} plan was made (oldest price checked "
-                   f"{p.catalog.get('oldest_price_checked')} then, {cat.oldest_price_date()} now); pass "
-                   f"--{which}-catalog to compare catalog prices", err=True)
+    from optimizer.explain.diff import catalog_mismatch
+    mismatch = catalog_mismatch(p, cat)
+    if mismatch is None and str(cat.oldest_price_date()) != str(p.catalog.get("oldest_price_checked")):
+        mismatch = (f"oldest price checked {p.catalog.get('oldest_price_checked')} then, {cat.oldest_price_date()} "
+                    f"now")
+    if mismatch is not None:
+        click.echo(f"note: {path} changed since the {which} plan was made ({mismatch}); catalog prices not "
+                   f"compared: pass --{which}-catalog with the catalog it was solved on", err=True)
         return None
     return cat
 

@@ -314,6 +314,26 @@ def _catalog_price_reasons(old: Plan, new: Plan, old_cat: Catalog, new_cat: Cata
     return out
 
 
+def catalog_mismatch(p: Plan, cat: Catalog) -> str | None:
+    """None when `cat` holds the hourly prices `p` was solved at (so it can stand for the plan's catalog), else the
+    first difference found: a catalog folder refreshed in place since the plan was made is not the old catalog."""
+    idx = {(o.provider, o.region, o.instance_type): o for o in cat.offers}
+    for d in p.deployments:
+        if d.cloud == "quoted":
+            continue
+        o = idx.get((d.cloud, d.region, d.instance_type))
+        price = o.hourly_usd(d.capacity_type) if o else None
+        if price is None or abs(price - d.hourly_usd_per_instance) > 1e-6:
+            have = "no such offer" if price is None else f"${price:,.4f}/h"
+            return (f"{d.cloud} {d.region} {d.instance_type} {d.capacity_type}: plan ${d.hourly_usd_per_instance:,.4f}"
+                    f"/h, catalog {have}")
+    apis = {a.api_id for a in cat.apis}
+    for a in p.api:
+        if a.api_id not in apis:
+            return f"API {a.api_id}: not in the catalog"
+    return None
+
+
 def _order(r: Reason):
     return (-abs(r.percent) if r.percent is not None else 0.0, r.kind, r.key)
 
