@@ -3,7 +3,6 @@
 import csv
 import datetime as dt
 import json
-import math
 from pathlib import Path
 
 import pytest
