@@ -94,46 +94,16 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, output, verbose, c
 
 
 def _load_plan_file(path: Path):
-    from optimizer.errors import LlmplanError
-    from optimizer.render.json_out import load_plan
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise LlmplanError("file not found", file=str(path),
-                           fix="pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`") from None
-    except (IsADirectoryError, UnicodeDecodeError) as e:
-        raise LlmplanError(f"not a plan file ({e.__class__.__name__})", file=str(path),
-                           fix="pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`") from None
-    return load_plan(text, str(path))
+    from optimizer.explain.diff import load_plan_file
+    return load_plan_file(path)
 
 
 def _plan_catalog(p, override: Path | None, which: str):
-    """The catalog a plan was solved on: --{which}-catalog, else the folder the plan records if it still holds
-    the same prices; None (with a note on stderr) when it cannot be had."""
-    from optimizer.catalog import load_catalog
-    from optimizer.errors import CatalogError
-    if override is not None:
-        return load_catalog(override)
-    path = p.catalog.get("path")
-    if not path or not Path(path).is_dir():
-        click.echo(f"note: {which} plan's catalog {path!r} not found; pass --{which}-catalog to compare catalog "
-                   f"prices", err=True)
-        return None
-    try:
-        cat = load_catalog(path)
-    except CatalogError as e:
-        click.echo(f"note: {which} plan's catalog could not be loaded ({e.message}); catalog prices not compared",
-                   err=True)
-        return None
-    from optimizer.explain.diff import catalog_mismatch
-    mismatch = catalog_mismatch(p, cat)
-    if mismatch is None and str(cat.oldest_price_date()) != str(p.catalog.get("oldest_price_checked")):
-        mismatch = (f"oldest price checked {p.catalog.get('oldest_price_checked')} then, {cat.oldest_price_date()} "
-                    f"now")
-    if mismatch is not None:
-        click.echo(f"note: {path} changed since the {which} plan was made ({mismatch}); catalog prices not "
-                   f"compared: pass --{which}-catalog with the catalog it was solved on", err=True)
-        return None
+    """The catalog a plan was solved on, or None with a note on stderr (see explain.diff.plan_catalog)."""
+    from optimizer.explain.diff import plan_catalog
+    cat, note = plan_catalog(p, override, which)
+    if note:
+        click.echo(f"note: {note}", err=True)
     return cat
 
 

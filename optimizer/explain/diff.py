@@ -14,15 +14,20 @@ The *why* is recomputed from inputs:
   plan moved away from it;
 - demand: a workload's monthly requests or peak changed between the plans.
 The fleet summary counts GPUs by type and capacity type in each plan.
+
+A saved plan records the folder of its catalog; `plan_catalog` uses that folder only while it still holds the
+prices the plan was solved at (`catalog_mismatch`), so a folder refreshed in place is never taken for the old one.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..catalog import Catalog
+from ..catalog import Catalog, load_catalog
+from ..errors import CatalogError, LlmplanError
 from ..plan import ApiLine, Deployment, Plan
 
 Change = Literal["~", "+", "-"]
@@ -332,6 +337,40 @@ def catalog_mismatch(p: Plan, cat: Catalog) -> str | None:
         if a.api_id not in apis:
             return f"API {a.api_id}: not in the catalog"
     return None
+
+
+def load_plan_file(path: Path) -> Plan:
+    """A plan saved with `llmplan solve --format json`; errors name the file and the fix."""
+    from ..render.json_out import load_plan
+    fix = "pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`"
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise LlmplanError("file not found", file=str(path), fix=fix) from None
+    except (IsADirectoryError, UnicodeDecodeError) as e:
+        raise LlmplanError(f"not a plan file ({e.__class__.__name__})", file=str(path), fix=fix) from None
+    return load_plan(text, str(path))
+
+
+def plan_catalog(p: Plan, override: Path | None, which: str) -> tuple[Catalog | None, str | None]:
+    """(catalog, note): the catalog `p` was solved on. `override` (--old/--new-catalog) wins; else the folder the
+    plan records, if it still holds the prices the plan used; else None and a note saying why."""
+    if override is not None:
+        return load_catalog(override), None
+    path = p.catalog.get("path")
+    if not path or not Path(path).is_dir():
+        return None, f"{which} plan's catalog {path!r} not found; pass --{which}-catalog to compare catalog prices"
+    try:
+        cat = load_catalog(path)
+    except CatalogError as e:
+        return None, f"{which} plan's catalog could not be loaded ({e.message}); catalog prices not compared"
+    mismatch = catalog_mismatch(p, cat)
+    if mismatch is None and str(cat.oldest_price_date()) != str(p.catalog.get("oldest_price_checked")):
+        mismatch = f"oldest price checked {p.catalog.get('oldest_price_checked')} then, {cat.oldest_price_date()} now"
+    if mismatch is not None:
+        return None, (f"{path} changed since the {which} plan was made ({mismatch}); catalog prices not compared: "
+                      f"pass --{which}-catalog with the catalog it was solved on")
+    return cat, None
 
 
 def _order(r: Reason):
