@@ -242,7 +242,9 @@ def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumption
 @click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
 @click.option("--meta", type=click.Path(path_type=Path), default=Path("catalogs/_curated/api_meta.csv"),
               show_default=True, help="Curated metadata: logical model, rate limits, latency, quality tier.")
-@click.option("--label", default=None, help="Source label, e.g. 'LiteLLM 1.110.2 model_prices_and_context_window.json'.")
+@click.option("--label", default=None,
+              help="Source label (default: `label` in the file's provenance.yaml), e.g. 'LiteLLM 1.110.2 "
+                   "model_prices_and_context_window.json'.")
 @_base_option
 @handle_errors
 def import_litellm_cmd(file, into, meta, label, base):

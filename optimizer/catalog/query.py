@@ -82,7 +82,8 @@ def _check_filters(cat: Catalog, view: str, f: Filters) -> Filters:
         try:
             model = cat.model(model).name
         except KeyError as e:
-            raise LlmplanError(e.args[0], where="--model", fix="use a model from `llmplan catalog list models`") from None
+            raise LlmplanError(e.args[0], where="--model",
+                               fix="use a model from `llmplan catalog list models`") from None
     return Filters(gpu=gpu, cloud=cloud, jurisdiction=f.jurisdiction.lower() if f.jurisdiction else None,
                    region=f.region, model=model)
 

@@ -62,7 +62,8 @@ def load_json(path: Path) -> dict:
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise CatalogError("file not found", file=str(path), fix="pass LiteLLM's model_prices_and_context_window.json") from None
+        raise CatalogError("file not found", file=str(path),
+                           fix="pass LiteLLM's model_prices_and_context_window.json") from None
     except json.JSONDecodeError as e:
         raise CatalogError(f"not valid JSON ({e.msg} at line {e.lineno})", file=str(path),
                            fix="download the file again") from None
