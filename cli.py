@@ -89,23 +89,38 @@ def with_solver_options(f):
                    "markdown and html).")
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the solver log on stderr.")
+@click.option("--compare-to", "compare_to", type=click.Path(path_type=Path), default=None,
+              help="A plan JSON from an earlier run: also show what changed and why (table: the diff after the "
+                   "plan; json: the plan with extras.diff).")
 @handle_errors
-def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, verbose):
+def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, verbose, compare_to):
     """Cheapest plan that meets PROBLEM's SLA."""
     from optimizer.planner import SolveOptions, plan
     from optimizer.problem import load_problem
 
     prob = load_problem(problem)
+    old = _load_plan_file(compare_to) if compare_to else None  # a bad --compare-to fails before solving
     cat = _catalog(catalog_dir)
     explain = explain or fmt in ("markdown", "html")
     if explain:
         click.echo("re-solving to price constraints and alternatives...", err=True)
     result = plan(prob, cat, SolveOptions(solver=solver, time_limit=time_limit, gap=gap, verbose=verbose),
                   explain=explain)
+    diff = None
+    if old is not None:
+        from optimizer.explain.diff import diff_plans
+        diff = diff_plans(old, result, old_catalog=_plan_catalog(old, None, "old"), new_catalog=cat)
     if fmt != "table":  # the table shows warnings itself
         for w in result.warnings:
             click.echo(f"warning: {w}", err=True)
-    emit(render(result, fmt), output)
+    if diff is not None and fmt == "json":
+        from optimizer.render.diff import plan_diff_dict
+        result = result.model_copy(update={"extras": {**result.extras, "diff": plan_diff_dict(diff)}})
+    text = render(result, fmt)
+    if diff is not None and fmt == "table":
+        from optimizer.render.diff import plan_diff_to_text
+        text += "\n" + plan_diff_to_text(diff)
+    emit(text, output)
 
 
 @main.command()
@@ -185,6 +200,41 @@ def budget(problem, catalog_dir, fmt, solver, time_limit, gap):
         emit(budget_text(result), None)
 
 
+def _load_plan_file(path: Path):
+    from optimizer.explain.diff import load_plan_file
+    return load_plan_file(path)
+
+
+def _plan_catalog(p, override: Path | None, which: str):
+    """The catalog a plan was solved on, or None with a note on stderr (see explain.diff.plan_catalog)."""
+    from optimizer.explain.diff import plan_catalog
+    cat, note = plan_catalog(p, override, which)
+    if note:
+        click.echo(f"note: {note}", err=True)
+    return cat
+
+
+@main.command("diff")
+@click.argument("old_plan", type=click.Path(path_type=Path))
+@click.argument("new_plan", type=click.Path(path_type=Path))
+@click.option("--old-catalog", type=click.Path(path_type=Path), default=None,
+              help="Catalog the old plan was solved on (default: the folder the plan records).")
+@click.option("--new-catalog", type=click.Path(path_type=Path), default=None,
+              help="Catalog the new plan was solved on (default: the folder the plan records).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
+    """What changed between two saved plans (fleet, API shares, cost) and why (prices, demand)."""
+    from optimizer.explain.diff import diff_plans
+    from optimizer.render.diff import plan_diff_to_json, plan_diff_to_text
+
+    old, new = _load_plan_file(old_plan), _load_plan_file(new_plan)
+    d = diff_plans(old, new, old_catalog=_plan_catalog(old, old_catalog, "old"),
+                   new_catalog=_plan_catalog(new, new_catalog, "new"))
+    emit(plan_diff_to_json(d) if fmt == "json" else plan_diff_to_text(d), output)
+
+
 @main.group()
 def catalog():
     """Inspect, validate and refresh catalogs."""
@@ -198,6 +248,60 @@ def catalog_validate(folder):
     cat = _catalog(folder)
     click.echo(f"{folder}: valid: {len(cat.gpus)} GPUs, {len(cat.offers)} offers, {len(cat.models)} models, "
                f"{len(cat.apis)} API offers; oldest price checked {cat.oldest_price_date()}")
+
+
+@catalog.command("list")
+@click.argument("view", type=click.Choice(["gpus", "offers", "models", "apis"]), default="gpus")
+@catalog_option
+@click.option("--gpu", default=None, help="Only this GPU (any spelling, e.g. H100).")
+@click.option("--cloud", default=None, help="Only this cloud / API provider (aws, gcp, openai, ...).")
+@click.option("--jurisdiction", default=None, help="Only offers processing data in this jurisdiction (us, eu, ...).")
+@click.option("--region", default=None, help="Only this cloud region.")
+@click.option("--model", default=None, help="Only this model (models, apis).")
+@click.option("--all-regions", is_flag=True, help="gpus view: one row per region instead of the cheapest region.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def catalog_list(view, catalog_dir, gpu, cloud, jurisdiction, region, model, all_regions, fmt, output):
+    """List GPUs (SkyPilot-style: cheapest region per GPU, count, cloud and instance), offers, models or APIs."""
+    from optimizer.catalog.query import Filters, list_view
+    from optimizer.render.listing import RENDERERS
+
+    cat = _catalog(catalog_dir)
+    listing = list_view(cat, view, Filters(gpu=gpu, cloud=cloud, jurisdiction=jurisdiction, region=region,
+                                           model=model), all_regions=all_regions)
+    click.echo(f"catalog {cat.version} ({cat.root}): {len(listing.rows)} {view} rows", err=True)
+    emit(RENDERERS[fmt](listing), output)
+
+
+@catalog.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["offers", "apis", "gpus", "models"]),
+              help="Only these kinds of rows (repeatable; default: all).")
+@click.option("--gpu", default=None, help="Only offers of this GPU.")
+@click.option("--cloud", default=None, help="Only offers/APIs of this cloud or provider.")
+@click.option("--limit", type=int, default=0, show_default=True, help="Show at most N changed rows (0: all).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def catalog_diff(old, new, kinds, gpu, cloud, limit, fmt, output):
+    """Prices up and down, rows added and removed, between catalog versions OLD and NEW."""
+    from optimizer.catalog.diff import KINDS, diff_catalogs
+    from optimizer.render.diff import catalog_diff_to_json, catalog_diff_to_text
+
+    a, b = _catalog(old), _catalog(new)
+    if gpu is not None:
+        try:
+            gpu = b.gpu(gpu).name
+        except KeyError:
+            try:
+                gpu = a.gpu(gpu).name
+            except KeyError as e:
+                from optimizer.errors import LlmplanError
+                raise LlmplanError(e.args[0], where="--gpu", fix="use a GPU from `llmplan catalog list gpus`") from None
+    d = diff_catalogs(a, b, kinds=tuple(kinds) or KINDS, gpu=gpu, cloud=cloud.lower() if cloud else None)
+    emit(catalog_diff_to_json(d) if fmt == "json" else catalog_diff_to_text(d, limit or None), output)
 
 
 @catalog.group("import")
@@ -215,19 +319,29 @@ def _base_option(f):
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
 @_base_option
+@click.option("--discounts", type=click.Path(path_type=Path), default=None,
+              help="Commitment discounts per provider (default: catalogs/_curated/commitment_discounts.csv).")
+@click.option("--spot-rates", type=click.Path(path_type=Path), default=None,
+              help="Spot interruption rates per provider (default: catalogs/_curated/spot_interruption.csv).")
+@click.option("--no-assumptions", is_flag=True, help="Import prices only: no assumed reserved prices or spot rates.")
 @handle_errors
-def import_skypilot_cmd(inputs, into, base):
+def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumptions):
     """Import SkyPilot vms.csv files (or folders of them) as offers; replaces the offers of those clouds."""
+    import time
+
     from optimizer.catalog import default_catalog_dir
     from optimizer.catalog.build import import_skypilot_into
 
-    t = __import__("time").perf_counter()
-    summary = import_skypilot_into(list(inputs), into, base=base or default_catalog_dir())
-    for line in summary.lines():
+    t = time.perf_counter()
+    summary, assumed = import_skypilot_into(list(inputs), into, base=base or default_catalog_dir(),
+                                            discounts=discounts, spot_rates=spot_rates,
+                                            assumptions=not no_assumptions)
+    for line in summary.lines() + assumed.lines():
         click.echo(line, err=True)
     click.echo(f"wrote {into / 'offers.csv'}: {sum(summary.offers_kept.values())} offers from "
-               f"{sum(summary.rows_read.values())} rows ({sum(summary.rejected.values())} rejected) in "
-               f"{__import__('time').perf_counter() - t:.2f} s", err=True)
+               f"{sum(summary.rows_used.values())} of {sum(summary.rows_read.values())} rows in "
+               f"{len(summary.files)} files ({sum(summary.rejected.values())} rejected, "
+               f"{sum(summary.host_rows.values())} GCP host VM rows) in {time.perf_counter() - t:.2f} s", err=True)
 
 
 @catalog_import.command("litellm")
@@ -235,7 +349,9 @@ def import_skypilot_cmd(inputs, into, base):
 @click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
 @click.option("--meta", type=click.Path(path_type=Path), default=Path("catalogs/_curated/api_meta.csv"),
               show_default=True, help="Curated metadata: logical model, rate limits, latency, quality tier.")
-@click.option("--label", default=None, help="Source label, e.g. 'LiteLLM 1.110.2 model_prices_and_context_window.json'.")
+@click.option("--label", default=None,
+              help="Source label (default: `label` in the file's provenance.yaml), e.g. 'LiteLLM 1.110.2 "
+                   "model_prices_and_context_window.json'.")
 @_base_option
 @handle_errors
 def import_litellm_cmd(file, into, meta, label, base):

@@ -3,7 +3,8 @@
 - A *pool* is a replica configuration: model x offer (cloud, region, instance) x precision x TP x capacity
   type. Its integer variable counts instances; an instance of k GPUs holds k / tp replicas. Its capacity for a
   workload is requests/s per instance at the workload's token lengths under its TTFT/TPOT targets, times the
-  policy's `max_utilization` (or a measured figure from the problem, which overrides the model).
+  policy's `max_utilization` (or a measured figure from the problem, which overrides the model). A spot pool's
+  capacity is further multiplied by the offer's expected availability, 1 - `spot_interruption_rate`.
 - An *API option* is an API offer in realtime mode, or in batch mode for batch-tier workloads where the offer
   has batch prices.
 - A *fixed option* is a way to buy a fixed-hours block: an offer, a capacity type and a number of instances.
@@ -354,7 +355,8 @@ def _pools_for(model, offer, gpu, tp, precision, users, measured, policy, exclud
             for wn in capacity:
                 if wn not in allowed:
                     excluded[wn]["spot_allowed"] += 1
-            cap = {k: v for k, v in capacity.items() if k in allowed}
+            # an interrupted spot instance serves nothing: count spot capacity at its expected availability
+            cap = {k: v * offer.spot_availability for k, v in capacity.items() if k in allowed}
             pts = {k: v for k, v in points.items() if k in allowed}
             if not cap:
                 continue
@@ -453,7 +455,7 @@ def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], poli
                 continue
             opt = FixedOption(f"{f.name}|{o.offer_id}|{ct}", f.name, o.gpu, o.provider, o.region, o.jurisdiction,
                               o.instance_type, ct, o.gpus_per_instance, inst, price, f.hours_per_month, o.offer_id,
-                              o.source, o.checked)
+                              o.source_of(ct), o.checked)
             key = (o.provider, ct == "spot", o.offer_id if o.max_instances else None)
             if key not in best or (opt.monthly_usd, opt.id) < (best[key].monthly_usd, best[key].id):
                 best[key] = opt

@@ -226,3 +226,4 @@ class Plan(Frozen):
     alternatives: list[Alternative] | None = None
     entry_prices: list[EntryPrice] | None = None
     references: list[ReferenceCheck] = []
+    extras: dict = {}  # further sections, e.g. `diff` from `solve --compare-to`

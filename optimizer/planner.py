@@ -245,7 +245,7 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                 load_rps=round(x.get((w, pool.id), 0.0) * serving[w].peak, 4),
                 ttft_ms=round(pt.ttft_ms, 1) if pt else None, tpot_ms=round(pt.tpot_ms, 2) if pt else None,
                 batch=pt.batch if pt else None, capacity_source="measured" if w in pool.measured else "model",
-                price_source=f"{pool.offer.source} (checked {pool.offer.checked})"))
+                price_source=f"{pool.offer.source_of(pool.capacity_type)} (checked {pool.offer.checked})"))
 
     for a in cands.apis:
         for w, usd in a.usd_per_request.items():
@@ -307,6 +307,9 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
         f"throughput under each workload's TTFT/TPOT target",
         "API rate limits apply at peak to realtime traffic; batch-API traffic is not rate-limited in the model",
     ]
+    price_assumptions, price_warnings = _price_assumptions(catalog, cands, n, m)
+    assumptions += price_assumptions
+    warnings += price_warnings
     if problem.policy.failover:
         assumptions.append(f"failover: after losing any one provider the rest can serve "
                            f"{problem.policy.failover.fraction:.0%} of every serving workload's peak")
@@ -328,6 +331,28 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                     "fixed_options": sum(len(v) for v in cands.fixed.values()),
                     "excluded": {w: dict(c) for w, c in cands.excluded.items() if c}},
     )
+
+
+def _price_assumptions(catalog: Catalog, cands: Candidates, n: dict, m: Model) -> tuple[list, list]:
+    """(assumptions, warnings) naming the assumed figures a plan rests on: spot availability (an assumption line)
+    and reserved prices derived from documented discounts (a warning: the plan would commit money on them)."""
+    offers = {o.offer_id: o for o in catalog.offers}
+    used = [(p.offer, p.capacity_type) for p in cands.pools if n.get(p.id, 0) > 0]
+    used += [(offers[q.offer_id], q.capacity_type) for qs in cands.fixed.values() for q in qs
+             if q.offer_id in offers and _val(m.u.get((q.workload, q.id))) > 0.5]
+    out = []
+    reserved = {}
+    for o, ct in used:
+        if ct.startswith("reserved") and o.price_basis_of(ct) == "assumption":
+            reserved.setdefault(o.provider, o)
+    warnings = [f"{provider} reserved prices in this plan are assumptions (documented discounts off on-demand, not "
+                f"quotes; see each line's price_source): confirm them before committing, or leave reserved_1y/"
+                f"reserved_3y out of policy.capacity_types" for provider in sorted(reserved)]
+    spot = {o.offer_id: o for o, ct in used if ct == "spot" and o.spot_interruption_rate}
+    for oid, o in sorted(spot.items()):
+        out.append(f"spot capacity on {oid} counted at {o.spot_availability:.0%} expected availability "
+                   f"({o.spot_interruption_source})")
+    return out, warnings
 
 
 def _categories(workloads: list[WorkloadLine], fixed: list[FixedLine], total: float) -> list[CategoryLine]:

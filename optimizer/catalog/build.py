@@ -1,8 +1,11 @@
 """Import public price sources into a catalog folder (the quarterly refresh).
 
 `import_skypilot_into` replaces the offers of the clouds it imports and keeps every other row (hand-curated
-list-price rows among them); `import_litellm_into` replaces the LiteLLM-derived API rows and keeps the rest.
-A new dated folder is seeded from the newest existing one (`base`) so GPUs and models carry over.
+list-price rows among them), then applies the labelled commitment-discount and spot-interruption assumptions
+(`assumptions.py`) to the imported offers; `import_litellm_into` replaces the LiteLLM-derived API rows (their
+`source` starts with "LiteLLM ") and keeps the rest. A new dated folder is seeded from the newest existing one
+(`base`) so GPUs, models and curated rows carry over. Source labels and `checked` dates come from the
+`provenance.yaml` next to the source files, so re-running an import on the same files gives the same bytes.
 """
 
 from __future__ import annotations
@@ -14,12 +17,24 @@ from pathlib import Path
 import yaml
 
 from ..errors import CatalogError
+from .assumptions import AssumptionSummary, apply_assumptions, load_commitment_discounts, load_spot_rates
 from .importers.litellm import LitellmSummary, import_litellm
 from .importers.skypilot import ImportSummary, import_skypilot
 from .load import FILES, load_catalog
 from .write import merge, read_existing, write_rows
 
 CURATED = "_curated"
+DISCOUNTS = "commitment_discounts.csv"
+SPOT_RATES = "spot_interruption.csv"
+LITELLM_PREFIX = "LiteLLM "
+
+
+def curated_file(name: str, into: Path, base: Path | None) -> Path:
+    """`_curated/<name>` next to the catalog being written, else next to the base catalog."""
+    for root in (into.parent, base.parent if base is not None else None):
+        if root is not None and (root / CURATED / name).exists():
+            return root / CURATED / name
+    return into.parent / CURATED / name
 
 
 def prepare_folder(into: Path, base: Path | None) -> None:
@@ -38,42 +53,76 @@ def prepare_folder(into: Path, base: Path | None) -> None:
 
 def _provenance(inputs: list[Path]) -> dict:
     for p in inputs:
+        p = Path(p)
         f = (p if p.is_dir() else p.parent) / "provenance.yaml"
         if f.exists():
-            data = yaml.safe_load(f.read_text()) or {}
-            return {k: v for k, v in data.items() if isinstance(v, dict)}
+            try:
+                data = yaml.safe_load(f.read_text()) or {}
+            except yaml.YAMLError as e:
+                raise CatalogError(f"not valid YAML ({e})", file=str(f), fix="repair the provenance file") from None
+            if not isinstance(data, dict):
+                raise CatalogError("expected a mapping", file=str(f), fix="see catalogs/_sources/*/provenance.yaml")
+            return data
     return {}
 
 
-def import_skypilot_into(inputs: list[Path], into: Path, *, base: Path | None = None,
-                         today: dt.date | None = None) -> ImportSummary:
+def _date(v, f: str, key: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(v))
+    except ValueError:
+        raise CatalogError(f"checked '{v}' is not a date", file=f, where=key, fix="give YYYY-MM-DD") from None
+
+
+def import_skypilot_into(inputs: list[Path], into: Path, *, base: Path | None = None, today: dt.date | None = None,
+                         discounts: Path | None = None, spot_rates: Path | None = None,
+                         assumptions: bool = True) -> tuple[ImportSummary, AssumptionSummary]:
+    """Import SkyPilot files into `into`/offers.csv; returns what was kept/rejected and what was assumed."""
     today = today or dt.date.today()
+    into = Path(into)
     prepare_folder(into, base)
+    if assumptions:  # read the curated tables first: a bad table must fail before anything is written
+        discounts = discounts or curated_file(DISCOUNTS, into, base)
+        spot_rates = spot_rates or curated_file(SPOT_RATES, into, base)
+        disc, rates = load_commitment_discounts(discounts), load_spot_rates(spot_rates)
     cat = _gpu_only_catalog(into)
-    prov = _provenance(inputs)
-    checked = {c: dt.date.fromisoformat(str(v["checked"])) for c, v in prov.items() if v.get("checked")}
+    prov = {k: v for k, v in _provenance(inputs).items() if isinstance(v, dict)}
+    checked = {c: _date(v["checked"], "provenance.yaml", c) for c, v in prov.items() if v.get("checked")}
     sources = {c: v["source"] for c, v in prov.items() if v.get("source")}
-    offers, summary = import_skypilot(inputs, cat["gpus"], cat["names"], checked=checked, sources=sources)
-    for c in summary.rows_read:
-        checked.setdefault(c, today)
+    offers, summary = import_skypilot(inputs, cat["gpus"], cat["names"], checked=checked, sources=sources,
+                                      today=today)
+    assumed = AssumptionSummary()
+    if assumptions:
+        assumed = apply_assumptions(offers, disc, rates, discounts_file=Path(discounts).name,
+                                    rates_file=Path(spot_rates).name)
     clouds = set(summary.rows_read)
     existing = read_existing(into / "offers.csv")
     write_rows(into, "offers", merge(existing, offers, lambda r: r.get("provider") in clouds))
-    return summary
+    return summary, assumed
+
+
+def litellm_label(path: Path, label: str | None, today: dt.date) -> str:
+    """The source label of imported API rows: --label, else provenance.yaml's `label`, else the file name.
+    It always starts with "LiteLLM " so that the next import recognises (and replaces) these rows."""
+    if label is None:
+        prov = _provenance([Path(path)])
+        label = prov.get("label") or f"{Path(path).name} (imported {today})"
+    label = str(label).strip()
+    return label if label.startswith(LITELLM_PREFIX) else LITELLM_PREFIX + label
 
 
 def import_litellm_into(path: Path, into: Path, *, meta: Path, base: Path | None = None,
                         today: dt.date | None = None, label: str | None = None) -> LitellmSummary:
     today = today or dt.date.today()
+    into = Path(into)
     prepare_folder(into, base)
     meta_rows = read_existing(meta)
     if not meta_rows:
         raise CatalogError("metadata table is missing or empty", file=str(meta),
                            fix="pass --meta catalogs/_curated/api_meta.csv")
-    rows, summary = import_litellm(path, meta_rows, today=today,
-                                   source_label=label or f"LiteLLM {Path(path).name} (imported {today})")
+    rows, summary = import_litellm(path, meta_rows, today=today, source_label=litellm_label(path, label, today),
+                                   meta_file=str(meta))
     existing = read_existing(into / "apis.csv")
-    write_rows(into, "apis", merge(existing, rows, lambda r: str(r.get("source", "")).startswith("LiteLLM ")))
+    write_rows(into, "apis", merge(existing, rows, lambda r: str(r.get("source", "")).startswith(LITELLM_PREFIX)))
     return summary
 
 

@@ -8,7 +8,6 @@ spreadsheet shows: header = line 1) and the field, and say how to fix it.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import re
 from dataclasses import dataclass, field

@@ -2,6 +2,11 @@
 
 Units live in field names (`vram_gib`, `mem_bw_tbps`, `ondemand_hourly_usd`). Every row carries `source` and
 `checked` (the date the figure was read from its source). Loading rejects NaN, infinities and negative prices.
+
+An offer's prices may have different bases: on-demand and spot prices come from the row's `source` with its
+`price_basis`; reserved prices may instead be derived from a documented discount, recorded per price in
+`reserved_price_basis` ('assumption') and `reserved_source`. A spot offer may carry `spot_interruption_rate`, the
+expected fraction of spot capacity lost to interruptions (source in `spot_interruption_source`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PosInt = Annotated[int, Field(gt=0)]
 
+PriceBasis = Literal["catalog", "list", "assumption", "quote"]
 CAPACITY_TYPES = ("on_demand", "spot", "reserved_1y", "reserved_3y")
 CapacityType = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
 PRECISIONS = ("fp16", "fp8", "int8", "int4", "fp4")
@@ -76,14 +82,39 @@ class Offer(Row):
     reserved_1y_hourly_usd: Pos | None = None
     reserved_3y_hourly_usd: Pos | None = None
     max_instances: PosInt | None = None
-    price_basis: Literal["catalog", "list", "assumption", "quote"] = "catalog"
+    price_basis: PriceBasis = "catalog"
+    reserved_price_basis: PriceBasis | None = None  # None: the row's price_basis
+    reserved_source: str | None = None  # None: the row's source
+    spot_interruption_rate: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
+    spot_interruption_source: str | None = None
 
     @model_validator(mode="after")
     def _has_price(self):
         if all(self.hourly_usd(k) is None for k in CAPACITY_TYPES):
             raise ValueError("row has no price: give at least one of ondemand_hourly_usd, spot_hourly_usd, "
                              "reserved_1y_hourly_usd, reserved_3y_hourly_usd")
+        if self.spot_interruption_rate is not None and not self.spot_interruption_source:
+            raise ValueError("spot_interruption_rate needs spot_interruption_source (where the rate comes from)")
+        if self.reserved_price_basis is not None and not self.reserved_source:
+            raise ValueError("reserved_price_basis needs reserved_source (where the reserved prices come from)")
         return self
+
+    def price_basis_of(self, capacity_type: str) -> str:
+        """'catalog', 'list' or 'assumption' for the price of one capacity type."""
+        if capacity_type.startswith("reserved") and self.reserved_price_basis:
+            return self.reserved_price_basis
+        return self.price_basis
+
+    def source_of(self, capacity_type: str) -> str:
+        """Where the price of one capacity type comes from."""
+        if capacity_type.startswith("reserved") and self.reserved_source:
+            return self.reserved_source
+        return self.source
+
+    @property
+    def spot_availability(self) -> float:
+        """Expected fraction of spot capacity available: 1 - spot_interruption_rate (1 when no rate is given)."""
+        return 1.0 - (self.spot_interruption_rate or 0.0)
 
     def hourly_usd(self, capacity_type: str) -> float | None:
         """Instance-hour price for a capacity type, None when the offer has no such price."""

@@ -63,7 +63,8 @@ def load_json(path: Path) -> dict:
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise CatalogError("file not found", file=str(path), fix="pass LiteLLM's model_prices_and_context_window.json") from None
+        raise CatalogError("file not found", file=str(path),
+                           fix="pass LiteLLM's model_prices_and_context_window.json") from None
     except json.JSONDecodeError as e:
         raise CatalogError(f"not valid JSON ({e.msg} at line {e.lineno})", file=str(path),
                            fix="download the file again") from None
@@ -72,22 +73,71 @@ def load_json(path: Path) -> dict:
     return data
 
 
-def import_litellm(path: Path, meta: list[dict], *, today: dt.date, source_label: str) -> tuple[list[dict], LitellmSummary]:
+META_COLUMNS = ("litellm_key", "provider", "model", "ttft_ms", "tpot_ms", "quality_tier")
+PRICE_FIELDS = ("input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost",
+                "input_cost_per_token_batches", "output_cost_per_token_batches")
+
+
+def index_meta(meta: list[dict], meta_file: str) -> dict[str, dict]:
+    """Metadata rows by LiteLLM key; a missing column or a duplicate key is an error naming the line."""
+    if meta:
+        missing = [c for c in META_COLUMNS if c not in meta[0]]
+        if missing:
+            raise CatalogError(f"missing columns {missing}", file=meta_file,
+                               fix=f"the metadata table needs {', '.join(META_COLUMNS)}")
+    by_key: dict[str, dict] = {}
+    for i, m in enumerate(meta):
+        key = str(m.get("litellm_key") or "").strip()
+        if not key:
+            raise CatalogError("litellm_key is empty", file=meta_file, where=f"line {i + 2}",
+                               fix="give the LiteLLM key the row describes")
+        if key in by_key:
+            raise CatalogError(f"duplicate litellm_key '{key}'", file=meta_file, where=f"line {i + 2}",
+                               fix="keep one metadata row per LiteLLM key")
+        by_key[key] = m
+    return by_key
+
+
+def _bad_price(e: dict) -> str | None:
+    for f in PRICE_FIELDS:
+        v = e.get(f)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < 0 or v == float("inf"):
+            return f
+    u = e.get("regional_endpoint_uplift_multiplier")
+    if u is not None and (isinstance(u, bool) or not isinstance(u, (int, float)) or not (0 < u < float("inf"))):
+        return "regional_endpoint_uplift_multiplier"
+    return None
+
+
+def import_litellm(path: Path, meta: list[dict], *, today: dt.date, source_label: str,
+                   meta_file: str = "api_meta.csv") -> tuple[list[dict], LitellmSummary]:
     """API offer rows (dicts in the apis.csv schema) for every LiteLLM key that has a metadata row."""
     data = load_json(path)
-    by_key = {m["litellm_key"]: m for m in meta}
+    by_key = index_meta(meta, meta_file)
     summary = LitellmSummary()
     rows = []
+    for key in sorted(set(by_key) - set(data)):
+        summary.warnings.append(f"{meta_file} describes '{key}', which is not in {Path(path).name} (renamed or "
+                                f"removed upstream?): no API offer imported for it")
     for key, e in data.items():
-        if key == "sample_spec" or not isinstance(e, dict):
+        if key == "sample_spec":
             continue
         summary.keys_read += 1
+        if not isinstance(e, dict):
+            summary.skip("not a model entry (value is not an object)", key)
+            continue
         if e.get("mode") not in ("chat", "embedding"):
             summary.skip(f"not a chat or embedding model (mode {e.get('mode')})", key)
             continue
         if e.get("input_cost_per_token") is None or (e.get("output_cost_per_token") is None
                                                       and e.get("mode") == "chat"):
             summary.skip("no input or output price", key)
+            continue
+        bad = _bad_price(e)
+        if bad is not None:
+            summary.skip("a price is not a non-negative number", f"{key} {bad}={e.get(bad)!r}")
             continue
         dep = e.get("deprecation_date")
         if dep:

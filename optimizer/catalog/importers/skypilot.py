@@ -6,13 +6,14 @@ Columns are mapped by name (their order differs per cloud). Rules:
 - GCP prices a GPU VM in two parts: a host VM row (a2/a3/a4/g2 family, AcceleratorName empty) plus an accelerator
   row (InstanceType empty); the offer price is their sum in the same zone, as SkyPilot's gcp_catalog does;
 - GPU names are normalised through the catalog's GPU aliases; rows whose GPU is not in the catalog, fractional
-  GPUs, placeholder prices (<= 0 or >= 99,999,999), regions without a known jurisdiction and GPUs whose reported
-  memory disagrees with the catalog's (e.g. an H100 NVL 94 GB listed as "H100") are rejected and counted.
+  GPUs, rows with no usable price (missing, placeholder <= 0 or >= 99,999,999, or not a number), regions without a
+  known jurisdiction and GPUs whose reported memory disagrees with the catalog's (e.g. an H100 NVL 94 GB listed as
+  "H100") are rejected and counted per reason; a placeholder spot price next to a real on-demand price drops only
+  the spot price (counted too). Every row read is accounted for once (see `ImportSummary`).
 """
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import re
 from collections import Counter, defaultdict
@@ -42,37 +43,83 @@ _GCP_HOST = {
 
 @dataclass
 class ImportSummary:
-    """What an import kept and rejected, per cloud and reason."""
+    """What an import kept and rejected, per cloud and reason.
+
+    Every row read is accounted for exactly once: `rows_read == rows_used + host_rows + sum(rejected)` per cloud.
+    A used row priced an offer (on-demand, spot or both); a host row is a GCP host VM row, used only to price the
+    accelerator rows joined to it; a rejected row has one reason. `dropped` counts price fields discarded from
+    used rows (e.g. a placeholder spot price next to a real on-demand price).
+    """
 
     rows_read: Counter = field(default_factory=Counter)
+    rows_used: Counter = field(default_factory=Counter)
+    host_rows: Counter = field(default_factory=Counter)
     offers_kept: Counter = field(default_factory=Counter)
     rejected: Counter = field(default_factory=Counter)  # (cloud, reason) -> rows
+    dropped: Counter = field(default_factory=Counter)  # (cloud, reason) -> price fields
     examples: dict = field(default_factory=dict)  # (cloud, reason) -> one example
+    files: list = field(default_factory=list)
 
     def reject(self, cloud: str, reason: str, example: str) -> None:
         self.rejected[(cloud, reason)] += 1
         self.examples.setdefault((cloud, reason), example)
 
+    def drop(self, cloud: str, reason: str, example: str) -> None:
+        self.dropped[(cloud, reason)] += 1
+        self.examples.setdefault((cloud, reason), example)
+
+    def rejected_in(self, cloud: str) -> int:
+        return sum(n for (c, _), n in self.rejected.items() if c == cloud)
+
+    def balanced(self) -> bool:
+        """Every row read is used, a host row, or rejected with one reason."""
+        return all(self.rows_read[c] == self.rows_used[c] + self.host_rows[c] + self.rejected_in(c)
+                   for c in self.rows_read)
+
+    def by_reason(self) -> Counter:
+        out = Counter()
+        for (_, reason), n in self.rejected.items():
+            out[reason] += n
+        return out
+
     def lines(self) -> list[str]:
         out = []
         for cloud in sorted(self.rows_read):
-            out.append(f"{cloud}: {self.rows_read[cloud]} rows read, {self.offers_kept[cloud]} offers kept")
-            for (c, reason), n in sorted(self.rejected.items()):
+            host = f", {self.host_rows[cloud]} host VM rows" if self.host_rows[cloud] else ""
+            out.append(f"{cloud}: {self.rows_read[cloud]} rows read: {self.rows_used[cloud]} used in "
+                       f"{self.offers_kept[cloud]} offers{host}, {self.rejected_in(cloud)} rejected")
+            for (c, reason), n in sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
                 if c == cloud:
                     out.append(f"  rejected {n:5d} rows: {reason} (e.g. {self.examples[(c, reason)]})")
+            for (c, reason), n in sorted(self.dropped.items(), key=lambda kv: (-kv[1], kv[0])):
+                if c == cloud:
+                    out.append(f"  dropped  {n:5d} prices: {reason} (e.g. {self.examples[(c, reason)]})")
+        if self.rejected:
+            out.append("rejected rows by reason, all clouds:")
+            for reason, n in self.by_reason().most_common():
+                out.append(f"  {n:5d}  {reason}")
         return out
 
 
-def _price(v) -> float | None:
-    if v is None or (isinstance(v, float) and pd.isna(v)) or str(v).strip() == "":
-        return None
+_MISSING, _PLACEHOLDER, _INVALID = "missing", "placeholder", "invalid"
+REASON = {
+    _MISSING: "no price (Price and SpotPrice empty)",
+    _PLACEHOLDER: "placeholder price only (<= 0 or >= 99,999,999)",
+    _INVALID: "price is not a number",
+}
+
+
+def _price(v) -> tuple[float | None, str | None]:
+    """(price, None) for a usable price, else (None, why): missing, placeholder or invalid."""
+    if v is None or (isinstance(v, float) and pd.isna(v)) or str(v).strip() in ("", "nan"):
+        return None, _MISSING
     try:
         p = float(v)
     except ValueError:
-        return None
-    if not (0 < p < PLACEHOLDER_PRICE):
-        return None
-    return p
+        return None, _INVALID
+    if p != p or not (0 < p < PLACEHOLDER_PRICE):
+        return None, _PLACEHOLDER
+    return p, None
 
 
 def _gpu_mib(info: str | None) -> float | None:
@@ -83,18 +130,24 @@ def _gpu_mib(info: str | None) -> float | None:
 
 
 def _cloud_of(path: Path, df: pd.DataFrame) -> str:
-    if "cloud" in df.columns and df["cloud"].notna().any():
-        return str(df["cloud"].dropna().iloc[0]).lower()
+    if "cloud" in df.columns and df["cloud"].str.strip().ne("").any():
+        return str(df.loc[df["cloud"].str.strip().ne(""), "cloud"].iloc[0]).strip().lower()
     if path.name == "vms.csv":
         return path.parent.name.lower()
     return path.name.split("_")[0].lower()
 
 
 def _files(inputs: list[Path]) -> list[Path]:
+    """Files named on the command line, and the `vms.csv` / `*_vms.csv` files under folders."""
     out = []
     for p in inputs:
+        p = Path(p)
         if p.is_dir():
-            out += sorted(p.rglob("*.csv"))
+            found = sorted(f for f in p.rglob("*.csv") if f.name == "vms.csv" or f.name.endswith("_vms.csv"))
+            if not found:
+                raise CatalogError("folder holds no SkyPilot vms.csv or *_vms.csv files", file=str(p),
+                                   fix="pass SkyPilot catalog files (catalogs/v8/<cloud>/vms.csv) or their folder")
+            out += found
         elif p.exists():
             out.append(p)
         else:
@@ -102,50 +155,60 @@ def _files(inputs: list[Path]) -> list[Path]:
     return out
 
 
-def read_skypilot(inputs: list[Path]) -> dict[str, pd.DataFrame]:
+REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price", "Region")
+
+
+def read_skypilot(inputs: list[Path], summary: ImportSummary | None = None) -> dict[str, pd.DataFrame]:
     """All rows per cloud, columns by name."""
     by_cloud: dict[str, list[pd.DataFrame]] = defaultdict(list)
     for f in _files(inputs):
         try:
             df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            raise CatalogError("file is empty", file=str(f), fix="download the SkyPilot vms.csv again") from None
         except (pd.errors.ParserError, UnicodeDecodeError) as e:
             raise CatalogError(f"not a readable CSV ({e})", file=str(f), fix="repair the file's quoting") from None
-        need = {"InstanceType", "AcceleratorName", "AcceleratorCount", "Price", "Region"}
-        missing = need - set(df.columns)
+        missing = [c for c in REQUIRED if c not in df.columns]
         if missing:
-            raise CatalogError(f"not a SkyPilot vms.csv: missing columns {sorted(missing)}", file=str(f),
-                               fix="pass SkyPilot catalog files (catalogs/v*/<cloud>/vms.csv)")
+            raise CatalogError(f"not a SkyPilot vms.csv: missing columns {missing} (has {list(df.columns)[:8]})",
+                               file=str(f), fix="pass SkyPilot catalog files (catalogs/v*/<cloud>/vms.csv)")
+        if "SpotPrice" not in df.columns:
+            df["SpotPrice"] = ""
+        if "AvailabilityZone" not in df.columns:
+            df["AvailabilityZone"] = ""
+        if summary is not None:
+            summary.files.append(str(f))
         by_cloud[_cloud_of(f, df)].append(df)
     return {c: pd.concat(dfs, ignore_index=True) for c, dfs in by_cloud.items()}
 
 
 def import_skypilot(inputs: list[Path], gpus: dict, gpu_names: NameIndex, *, checked: dict[str, dt.date],
-                    sources: dict[str, str]) -> tuple[list[dict], ImportSummary]:
+                    sources: dict[str, str], today: dt.date | None = None) -> tuple[list[dict], ImportSummary]:
     """Offer rows (dicts in the offers.csv schema) and a summary of what was kept and rejected."""
+    today = today or dt.date.today()
     summary = ImportSummary()
     offers: list[dict] = []
-    for cloud, df in sorted(read_skypilot(inputs).items()):
+    for cloud, df in sorted(read_skypilot(inputs, summary).items()):
         summary.rows_read[cloud] += len(df)
         if cloud == "gcp":
             rows = _gcp_rows(df, summary)
         else:
-            rows = [r for r in df.to_dict(orient="records") if r.get("AcceleratorName", "").strip()]
-            summary.rows_read[cloud] -= len(df) - len(rows)  # host-only rows of non-GCP clouds are not GPU rows
+            has_acc = df["AcceleratorName"].str.strip() != ""
+            for r in df[~has_acc].to_dict(orient="records"):
+                summary.reject(cloud, "CPU-only instance (no accelerator)", r.get("InstanceType") or "(empty)")
+            rows = df[has_acc].to_dict(orient="records")
         grouped: dict[tuple, dict] = {}
         for r in rows:
-            key = _map_row(cloud, r, gpus, gpu_names, summary)
-            if key is None:
+            mapped = _map_row(cloud, r, gpus, gpu_names, summary)
+            if mapped is None:
                 continue
-            (region, itype, gpu, count, jur), od, spot = key
+            (region, itype, gpu, count, jur), od, spot = mapped
             g = grouped.setdefault((region, itype), {"gpu": gpu, "count": count, "jur": jur, "od": [], "spot": []})
             if od is not None:
                 g["od"].append(od)
             if spot is not None:
                 g["spot"].append(spot)
         for (region, itype), g in sorted(grouped.items()):
-            if not g["od"] and not g["spot"]:
-                summary.reject(cloud, "no usable on-demand or spot price in any zone", f"{itype} {region}")
-                continue
             offers.append({
                 "offer_id": f"{cloud}:{region}:{itype}", "provider": cloud, "region": region,
                 "jurisdiction": g["jur"], "instance_type": itype, "gpu": g["gpu"], "gpus_per_instance": g["count"],
@@ -155,7 +218,7 @@ def import_skypilot(inputs: list[Path], gpus: dict, gpu_names: NameIndex, *, che
                     g["spot"]) else None,
                 "reserved_1y_hourly_usd": None, "reserved_3y_hourly_usd": None, "max_instances": None,
                 "price_basis": "catalog", "source": sources.get(cloud, f"SkyPilot catalog {cloud} vms.csv"),
-                "checked": checked.get(cloud, dt.date.today()).isoformat(),
+                "checked": checked.get(cloud, today).isoformat(),
             })
             summary.offers_kept[cloud] += 1
     return offers, summary
@@ -163,21 +226,24 @@ def import_skypilot(inputs: list[Path], gpus: dict, gpu_names: NameIndex, *, che
 
 def _gcp_rows(df: pd.DataFrame, summary: ImportSummary) -> list[dict]:
     """Join GCP accelerator rows with their host VM rows in the same zone (price = host + accelerator)."""
-    acc = df[df["AcceleratorName"].str.strip() != ""]
-    host = df[(df["AcceleratorName"].str.strip() == "") & (df["InstanceType"].str.strip() != "")]
+    is_acc = df["AcceleratorName"].str.strip() != ""
+    is_host = ~is_acc & (df["InstanceType"].str.strip() != "")
+    summary.host_rows["gcp"] += int(is_host.sum())
+    for _ in range(int((~is_acc & ~is_host).sum())):
+        summary.reject("gcp", "neither an accelerator nor a host VM row", "(empty InstanceType and AcceleratorName)")
     host_price = {(r["InstanceType"], r["AvailabilityZone"]): (r["Price"], r.get("SpotPrice", ""))
-                  for r in host.to_dict(orient="records")}
+                  for r in df[is_host].to_dict(orient="records")}
     out = []
-    for r in acc.to_dict(orient="records"):
+    for r in df[is_acc].to_dict(orient="records"):
         name = r["AcceleratorName"].strip()
+        if name.lower().startswith("tpu"):
+            summary.reject("gcp", "TPU, not a GPU", name)
+            continue
         try:
             count = float(r["AcceleratorCount"])
         except ValueError:
             count = 0.0
         hvm = _GCP_HOST.get((name, int(count))) if count == int(count) else None
-        if name.startswith("tpu"):
-            summary.reject("gcp", "TPU, not a GPU", name)
-            continue
         if hvm is None:
             summary.reject("gcp", "accelerator without a known host VM family (e.g. n1-hosted T4/V100/P100)",
                            f"{name} x{r['AcceleratorCount']}")
@@ -186,14 +252,21 @@ def _gcp_rows(df: pd.DataFrame, summary: ImportSummary) -> list[dict]:
         if hp is None:
             summary.reject("gcp", "host VM not priced in that zone", f"{hvm} {r['AvailabilityZone']}")
             continue
-        od_a, od_h = _price(r["Price"]), _price(hp[0])
-        sp_a, sp_h = _price(r.get("SpotPrice")), _price(hp[1])
         r = dict(r)
         r["InstanceType"] = hvm
-        r["Price"] = od_a + od_h if od_a is not None and od_h is not None else ""
-        r["SpotPrice"] = sp_a + sp_h if sp_a is not None and sp_h is not None else ""
+        r["Price"] = _sum_prices(r["Price"], hp[0])
+        r["SpotPrice"] = _sum_prices(r.get("SpotPrice"), hp[1])
         out.append(r)
     return out
+
+
+def _sum_prices(a, b) -> str | float:
+    """Accelerator + host price; a missing or unusable part leaves the raw part that explains why."""
+    pa, wa = _price(a)
+    pb, wb = _price(b)
+    if pa is not None and pb is not None:
+        return pa + pb
+    return a if pa is None else b
 
 
 def _map_row(cloud: str, r: dict, gpus: dict, gpu_names: NameIndex, summary: ImportSummary):
@@ -227,8 +300,17 @@ def _map_row(cloud: str, r: dict, gpus: dict, gpu_names: NameIndex, summary: Imp
     if jur is None:
         summary.reject(cloud, "region has no known jurisdiction", region or "(empty)")
         return None
-    od, spot = _price(r.get("Price")), _price(r.get("SpotPrice"))
-    raw_od = str(r.get("Price", "")).strip()
-    if od is None and raw_od not in ("", "nan"):
-        summary.reject(cloud, "placeholder on-demand price (<= 0 or >= 99,999,999)", f"{ex} {raw_od}")
+    (od, why_od), (spot, why_spot) = _price(r.get("Price")), _price(r.get("SpotPrice"))
+    if od is None and spot is None:
+        why = _INVALID if _INVALID in (why_od, why_spot) else _PLACEHOLDER if _PLACEHOLDER in (
+            why_od, why_spot) else _MISSING
+        summary.reject(cloud, REASON[why], f"{ex} Price={r.get('Price')!s} SpotPrice={r.get('SpotPrice')!s}")
+        return None
+    for price_name, p, why, raw in (("on-demand", od, why_od, r.get("Price")),
+                                    ("spot", spot, why_spot, r.get("SpotPrice"))):
+        if p is None and why != _MISSING:
+            reason = (f"{price_name} price is a placeholder (<= 0 or >= 99,999,999)" if why == _PLACEHOLDER
+                      else f"{price_name} price is not a number")
+            summary.drop(cloud, reason, f"{ex} {raw}")
+    summary.rows_used[cloud] += 1
     return (region, itype, gpu, count, jur), od, spot
