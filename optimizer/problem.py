@@ -147,8 +147,9 @@ class Policy(Strict):
     max_spot_share: Fraction = 1.0
     budget_monthly_usd: Pos | None = None
     max_utilization: Annotated[float, Field(gt=0, le=1)] = 0.85
-    capacity_types: tuple[Literal["on_demand", "spot", "reserved_1y", "reserved_3y"], ...] = (
-        "on_demand", "spot", "reserved_1y", "reserved_3y")
+    # Reserved (1y/3y) capacity is opt-in: it commits money for a year or more, and most reserved prices in the
+    # shipped catalog are documented discounts (assumptions), not quotes. `solve --explain` prices the commitment.
+    capacity_types: tuple[Literal["on_demand", "spot", "reserved_1y", "reserved_3y"], ...] = ("on_demand", "spot")
     exclude_providers: tuple[str, ...] = ()
     include_providers: tuple[str, ...] | None = None  # allow-list of clouds and API vendors (None = all)
     include_gpus: tuple[str, ...] | None = None  # allow-list of GPU types for self-hosting (None = all)

@@ -90,10 +90,15 @@ def test_spot_not_allowed_uses_on_demand(tmp_path, solver):
 
 def test_reserved_is_cheaper_when_available(tmp_path, solver):
     offers = [offer("clouda:us-a:one", "clouda", "us-a", "us", 1, 1.00, r1=0.60)]
-    p = {"workloads": [serving(peak=10.0)], "measured": [measured(rps=10.0)], "policy": {"max_utilization": 1.0}}
+    p = {"workloads": [serving(peak=10.0)], "measured": [measured(rps=10.0)],
+         "policy": {"max_utilization": 1.0, "capacity_types": ["on_demand", "reserved_1y"]}}
     plan = solve_problem(tmp_path, p, solver, apis=[], offers=offers)
     (d,) = plan.deployments
     assert d.capacity_type == "reserved_1y" and plan.monthly_cost_usd == pytest.approx(0.6 * H)
+    # reserved capacity is opt-in: by default the plan stays on demand
+    p["policy"].pop("capacity_types")
+    plan = solve_problem(tmp_path / "default", p, solver, apis=[], offers=offers)
+    assert plan.deployments[0].capacity_type == "on_demand" and plan.monthly_cost_usd == pytest.approx(H)
 
 
 def test_failover_half_peak_two_clouds(tmp_path, solver):

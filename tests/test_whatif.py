@@ -79,3 +79,12 @@ def test_entry_price_of_a_pool(tmp_path):
                              "policy": {"max_utilization": 1.0}}, apis=[], offers=OFFERS[:2])
     e = next(x for x in p.entry_prices if x.kind == "pool")
     assert e.option.startswith("clouda:us-a:one") and e.entry_price == pytest.approx(0.875, rel=1e-6)
+
+
+def test_commitment_is_priced_when_reserved_is_not_allowed(tmp_path):
+    from helpers import offer
+    offers = [offer("clouda:us-a:one", "clouda", "us-a", "us", 1, 1.00, r1=0.60)]
+    p = explained(tmp_path, {"workloads": [serving(peak=20.0)], "measured": [measured(rps=10.0)],
+                             "policy": {"max_utilization": 1.0}}, apis=[], offers=offers)
+    c = next(x for x in p.constraint_costs if x.family == "no_commitment")
+    assert c.binding and c.monthly_cost_usd == pytest.approx(2 * 0.4 * H)

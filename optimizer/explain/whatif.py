@@ -78,6 +78,10 @@ def constraint_costs(problem: Problem, catalog: Catalog, options, plan: Plan, ca
                      _with_policy(problem, failover=None), frozenset()))
     if any(p.offer.max_instances for p in cands.pools):
         fams.append(("availability", "offers' availability caps", problem, frozenset({"availability"})))
+    reserved = tuple(ct for ct in ("reserved_1y", "reserved_3y") if ct not in pol.capacity_types)
+    if reserved and any(o.hourly_usd(ct) for o in catalog.offers for ct in reserved):
+        fams.append(("no_commitment", f"no {'/'.join(reserved)} capacity (policy.capacity_types)",
+                     _with_policy(problem, capacity_types=pol.capacity_types + reserved), frozenset()))
     if pol.budget_monthly_usd is not None:
         fams.append(("budget", f"monthly budget ${pol.budget_monthly_usd:,.0f}",
                      _with_policy(problem, budget_monthly_usd=None), frozenset()))
