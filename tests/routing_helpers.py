@@ -6,18 +6,19 @@ from pathlib import Path
 
 from helpers import api, measured, serving, solve_problem
 
-# apix: $1/$2 per MTok ($0.002 per 1000/500-token request), 600 RPM = 10 req/s: cheap but rate-limited.
-# apiy: five times the price, 6,000 RPM / 9M TPM: only worth it as a failover standby.
+# Provider names are real LiteLLM providers so that LiteLLM can load the exported config; prices are made up.
+# openai: $1/$2 per MTok ($0.002 per 1000/500-token request), 600 RPM = 10 req/s: cheap but rate-limited.
+# anthropic: five times the price, 6,000 RPM / 9M TPM, US-pinned: only worth it as a failover standby.
 ROUTING_APIS = [
-    api("apix/tiny-8b", "apix", "global", 1.0, 2.0, rpm=600),
-    api("apiy/tiny-8b", "apiy", "us", 5.0, 10.0, rpm=6000, tpm=9_000_000, ttft=200, tpot=5),
+    api("openai/tiny-8b", "openai", "global", 1.0, 2.0, rpm=600),
+    api("anthropic/tiny-8b", "anthropic", "us", 5.0, 10.0, rpm=6000, tpm=9_000_000, ttft=200, tpot=5),
 ]
 
 
 def routing_problem(failover: float | None = 0.5, peak: float = 18.0) -> dict:
     """18 req/s at peak, 300k requests/month; a replica serves 10 req/s, planned at 80% (8 req/s).
-    Optimum: one clouda instance takes 8/18 of the traffic, apix the 10 req/s its RPM allows (10/18); with
-    failover 0.5, losing clouda leaves apix at its limit, so apiy is kept as a standby (share 0, no cost)."""
+    Optimum: one clouda instance takes 8/18 of the traffic, openai the 10 req/s its RPM allows (10/18); with
+    failover 0.5, losing clouda leaves openai at its limit, so anthropic is kept as a standby (share 0, no cost)."""
     return {"name": "routing", "workloads": [serving("chat", peak=peak, req=300_000, apis=["tiny-8b"])],
             "measured": [measured("chat", rps=10.0)],
             "policy": {"max_utilization": 0.8, **({"failover": {"fraction": failover}} if failover else {})}}

@@ -147,8 +147,8 @@ def test_plan_carries_routing_fields_and_failover_routes(tmp_path):
     plan = routing_plan(tmp_path)
     (d,) = plan.deployments
     assert d.share == pytest.approx(8 / 18, abs=1e-6) and d.capacity_rps == pytest.approx(8.0)
-    assert [(a.api_id, round(a.share, 6)) for a in plan.api] == [("apix/tiny-8b", round(10 / 18, 6))]
-    assert [a.api_id for a in plan.standby_api] == ["apiy/tiny-8b"]
+    assert [(a.api_id, round(a.share, 6)) for a in plan.api] == [("openai/tiny-8b", round(10 / 18, 6))]
+    assert [a.api_id for a in plan.standby_api] == ["anthropic/tiny-8b"]
     sb = plan.standby_api[0]
     assert (sb.share, sb.monthly_cost_usd, sb.ttft_ms, sb.tpot_ms, sb.rpm_limit) == (0.0, 0.0, 200, 5, 6000)
     wl = plan.workloads[0]
@@ -159,7 +159,7 @@ def test_plan_carries_routing_fields_and_failover_routes(tmp_path):
     for r in plan.failover_routes:
         by[r.lost_provider] = by.get(r.lost_provider, 0.0) + r.rps
         assert not (r.lost_provider == "clouda" and r.target == d.pool)  # never re-routed onto the lost provider
-    assert set(by) == {"clouda", "apix", "apiy"}
+    assert set(by) == {"clouda", "openai", "anthropic"}
     assert all(v >= 0.5 * 18.0 - 1e-6 for v in by.values())
     # the standby's cost is zero, so the plan's total is unchanged: one instance ($730) + 54% of 300k at $0.002
     assert plan.monthly_cost_usd == pytest.approx(730 + 300_000 * 10 / 18 * 0.002, abs=0.01)
@@ -169,19 +169,19 @@ def test_route_table_weights_are_the_plans_shares(tmp_path):
     plan = routing_plan(tmp_path)
     (r,) = route_tables(plan).values()
     assert [(t.id, t.share) for t in r.targets] == [
-        ("apix/tiny-8b", plan.api[0].share), (plan.deployments[0].pool, plan.deployments[0].share),
-        ("apiy/tiny-8b", 0.0)]
+        ("openai/tiny-8b", plan.api[0].share), (plan.deployments[0].pool, plan.deployments[0].share),
+        ("anthropic/tiny-8b", 0.0)]
     pool = r.target(plan.deployments[0].pool)
     assert pool.full_rps == pytest.approx(10.0) and pool.planned_rps == pytest.approx(8.0)
-    assert r.target("apix/tiny-8b").max_rps(r.tokens_per_request) == pytest.approx(10.0)
-    assert r.target("apiy/tiny-8b").max_rps(1500) == pytest.approx(min(100.0, 9e6 / 60 / 1500))
+    assert r.target("openai/tiny-8b").max_rps(r.tokens_per_request) == pytest.approx(10.0)
+    assert r.target("anthropic/tiny-8b").max_rps(1500) == pytest.approx(min(100.0, 9e6 / 60 / 1500))
     # the pool's unit cost: $730 over the 8/18 x 300k requests it serves, split so the tokens add up to it
     assert pool.usd_per_request == pytest.approx(730 / (300_000 * 8 / 18), rel=1e-5)
     cin, cout = r.token_prices(pool)
     assert 1000 * cin + 500 * cout == pytest.approx(pool.usd_per_request)
-    assert r.failover["clouda"]["apix/tiny-8b"] == pytest.approx(10.0)
-    assert provider_loads({"chat": r}) == pytest.approx({"apix": 10.0, "clouda": 8.0, "apiy": 0.0}, rel=1e-5)
-    assert largest_provider({"chat": r}) == "apix"
+    assert r.failover["clouda"]["openai/tiny-8b"] == pytest.approx(10.0)
+    assert provider_loads({"chat": r}) == pytest.approx({"openai": 10.0, "clouda": 8.0, "anthropic": 0.0}, rel=1e-5)
+    assert largest_provider({"chat": r}) == "openai"
 
 
 def test_router_for_a_plan_sends_traffic_in_the_plans_shares(tmp_path):
@@ -190,10 +190,10 @@ def test_router_for_a_plan_sends_traffic_in_the_plans_shares(tmp_path):
     router = router_for(r, seed=11)
     c = Counter(router.select_provider().name for _ in range(50_000))
     assert c[plan.deployments[0].pool] / 5e4 == pytest.approx(8 / 18, abs=0.01)
-    assert c["apix/tiny-8b"] / 5e4 == pytest.approx(10 / 18, abs=0.01)
-    assert c["apiy/tiny-8b"] == 0
-    assert router.select_provider("cost").name == "apix/tiny-8b"  # $0.002 vs the pool's ~$0.0055
-    assert router.select_provider("latency").name == "apiy/tiny-8b"  # 200 + 500 x 5 ms is the fastest
+    assert c["openai/tiny-8b"] / 5e4 == pytest.approx(10 / 18, abs=0.01)
+    assert c["anthropic/tiny-8b"] == 0
+    assert router.select_provider("cost").name == "openai/tiny-8b"  # $0.002 vs the pool's ~$0.0055
+    assert router.select_provider("latency").name == "anthropic/tiny-8b"  # 200 + 500 x 5 ms is the fastest
 
 
 def test_a_plan_from_before_schema_1_1_is_refused_with_a_fix(tmp_path):
