@@ -10,7 +10,7 @@ Strategies (`STRATEGIES`):
 - balanced: weighted random over healthy providers by `weight` (the plan's traffic shares);
 - cost: the cheapest healthy provider by `usd_per_request` (the seed picks the lowest *weight*, assuming the
   self-hosted one has the lowest weight; llmplan knows the real unit costs, so it uses them);
-- latency: the healthy provider with the lowest `latency_ms`;
+- latency: the healthy provider with the lowest `latency_ms` (built from a plan: TTFT + output tokens x TPOT);
 - quality: the healthy provider with the highest `quality_tier` (the seed's "always the primary": ties go to the
   larger weight, then the failover order);
 - failover: the first healthy provider in the router's order (ordered fallbacks);
