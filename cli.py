@@ -365,5 +365,101 @@ def import_litellm_cmd(file, into, meta, label, base):
     click.echo(f"wrote {into / 'apis.csv'}: {summary.imported} API offers", err=True)
 
 
+def _load_plan_file(path: Path):
+    from optimizer.errors import LlmplanError
+    from optimizer.render.json_out import load_plan
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise LlmplanError("file not found", file=str(path),
+                           fix="pass a plan written by `llmplan solve PROBLEM --format json -o PLAN.json`") from None
+    return load_plan(text, str(path))
+
+
+@main.group()
+def route():
+    """Route traffic as the plan says: exports to real routers."""
+
+
+@route.command("export")
+@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.option("--to", "fmt", type=click.Choice(["litellm", "portkey", "openrouter"]), required=True,
+              help="litellm: proxy config (YAML); portkey: gateway configs (JSON); openrouter: provider preferences.")
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def route_export(plan_file, fmt, output):
+    """Export PLAN.json's traffic shares, limits and failover order as a router config."""
+    from optimizer.routing.export import export
+    text, warnings = export(_load_plan_file(plan_file), fmt, str(plan_file))
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+    emit(text, output)
+
+
+class _Progress:
+    """A progress bar on stderr, shown only once a run has taken more than `after_s` seconds."""
+
+    def __init__(self, label: str, after_s: float = 2.0):
+        import time
+        self.label, self.after_s, self.t0, self.shown, self.last = label, after_s, time.perf_counter(), False, -1
+
+    def __call__(self, fraction: float) -> None:
+        import time
+        if not self.shown and time.perf_counter() - self.t0 < self.after_s:
+            return
+        pct = int(100 * fraction)
+        if pct == self.last:
+            return
+        tty = sys.stderr.isatty()
+        if not tty and pct % 25 and fraction < 1.0:  # a log file gets a line every 25%, a terminal a live bar
+            return
+        self.shown, self.last = True, pct
+        bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
+        click.echo(f"{chr(13) if tty else ''}{self.label} [{bar}] {pct:3d}%", err=True, nl=not tty)
+        if tty and fraction >= 1.0:
+            click.echo("", err=True)
+
+
+@main.command()
+@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.option("--hours", type=float, default=1.0, show_default=True, help="Hours of traffic to replay.")
+@click.option("--fail", "fails", multiple=True, metavar="PROVIDER@T[+D]",
+              help="Take a provider down at T (30m, 1800s, 0.5h; bare numbers are minutes) until the end or for D; "
+                   "'largest' names the provider carrying the most traffic. Repeatable.")
+@click.option("--spot-preemption", "spot_rate", type=float, default=0.0, show_default=True,
+              help="Spot reclaims per spot instance-hour.")
+@click.option("--spot-recovery", type=float, default=10.0, show_default=True,
+              help="Minutes until a reclaimed spot instance is replaced.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--strategy", type=click.Choice(["balanced", "cost", "latency", "quality", "failover",
+                                               "rate_limit_aware"]), default="balanced", show_default=True)
+@click.option("--load", type=click.Choice(["peak", "average"]), default="peak", show_default=True,
+              help="Poisson arrivals at each workload's peak or average rate.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def simulate(plan_file, hours, fails, spot_rate, spot_recovery, seed, strategy, load, fmt, output):
+    """Replay PLAN.json's traffic through its router and capacity, with outages and spot reclaims injected."""
+    from optimizer.errors import LlmplanError
+    from optimizer.routing.report import to_json as sim_json
+    from optimizer.routing.report import to_text as sim_text
+    from optimizer.routing.simulate import SimOptions, parse_failure
+    from optimizer.routing.simulate import simulate as run_sim
+    from optimizer.routing.targets import route_tables
+
+    if not hours > 0:
+        raise LlmplanError(f"--hours must be positive, not {hours}", where="--hours", fix="e.g. --hours 1")
+    if spot_rate < 0 or spot_recovery < 0:
+        raise LlmplanError("--spot-preemption and --spot-recovery must not be negative", fix="e.g. 0.05 and 10")
+    plan_obj = _load_plan_file(plan_file)
+    tables = route_tables(plan_obj, str(plan_file))
+    failures = tuple(parse_failure(f, tables, hours * 3600.0) for f in fails)
+    opts = SimOptions(hours=hours, load=load, strategy=strategy, seed=seed, failures=failures, spot_rate=spot_rate,
+                      spot_recovery_s=spot_recovery * 60.0)
+    res = run_sim(plan_obj, opts, source=str(plan_file), tables=tables, progress=_Progress("simulating"))
+    click.echo(f"simulated {res.arrived:,} requests in {res.wall_s:.2f} s", err=True)
+    emit(sim_json(res) if fmt == "json" else sim_text(res), output)
+
+
 if __name__ == "__main__":
     main()

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: optional routing fields (token lengths, latency targets, API latency and
+#                          quality, standby APIs, failover routes); 1.0 plans still load
 
 
 class Frozen(BaseModel):
@@ -56,6 +57,8 @@ class Deployment(Frozen):
     batch: int | None = None
     capacity_source: str | None = None  # "model" or "measured"
     price_source: str
+    quality_tier: int | None = None  # the model's editorial quality tier (1..4), for quality routing
+    hf_id: str | None = None  # the model's Hugging Face id: the name a vLLM server serves it under
 
 
 class PoolLine(Frozen):
@@ -91,6 +94,10 @@ class ApiLine(Frozen):
     tpm_limit: int | None
     jurisdictions: list[str]
     price_source: str
+    ttft_ms: float | None = None  # the API's typical time to first token (catalog)
+    tpot_ms: float | None = None  # the API's typical time per output token (catalog)
+    quality_tier: int | None = None
+    provider_model_id: str | None = None  # the provider's model id (LiteLLM's key for it)
 
 
 class FixedLine(Frozen):
@@ -107,6 +114,12 @@ class WorkloadLine(Frozen):
     requests_per_month: float | None = None
     peak_rps: float | None = None
     usd_per_1k_requests: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_tier: str | None = None
+    ttft_target_ms: float | None = None
+    tpot_target_ms: float | None = None
+    jurisdictions: list[str] = []
 
 
 class CategoryLine(Frozen):
@@ -201,6 +214,19 @@ class ReferenceCheck(Frozen):
     note: str
 
 
+class FailoverRoute(Frozen):
+    """The optimizer's re-routing after losing one provider: `rps` requests/s of `workload` at peak go to
+    `target` (a pool id, or an API's api_id) when `lost_provider` is down. Together the routes for one
+    (lost_provider, workload) carry at least the failover fraction of the workload's peak."""
+
+    lost_provider: str
+    workload: str
+    kind: str  # "pool" or "api"
+    target: str
+    mode: str | None = None  # API mode ("realtime" or "batch")
+    rps: float
+
+
 class Plan(Frozen):
     schema_version: str = SCHEMA_VERSION
     problem: str
@@ -217,6 +243,9 @@ class Plan(Frozen):
     workloads: list[WorkloadLine]
     categories: list[CategoryLine]
     failover: dict | None = None
+    failover_routes: list[FailoverRoute] = []
+    standby_api: list[ApiLine] = []  # APIs that carry no traffic normally but take failover traffic (share 0)
+    max_utilization: float | None = None  # the policy's planning headroom (capacity_rps includes it)
     assumptions: list[str] = []
     warnings: list[str] = []
     candidates: dict = {}

@@ -13,7 +13,8 @@ from .catalog import Catalog
 from .errors import InfeasibleError, SolverError
 from .model.formulation import FAMILIES, Model, build_model
 from .model.solve import SolveResult, Status, solve
-from .plan import (ApiLine, CategoryLine, Deployment, FixedLine, Plan, PoolLine, SolverInfo, WorkloadLine)
+from .plan import (ApiLine, CategoryLine, Deployment, FailoverRoute, FixedLine, Plan, PoolLine, SolverInfo,
+                   WorkloadLine)
 from .problem import Problem
 from .units import HOURS_PER_MONTH
 
@@ -245,22 +246,22 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                 load_rps=round(x.get((w, pool.id), 0.0) * serving[w].peak, 4),
                 ttft_ms=round(pt.ttft_ms, 1) if pt else None, tpot_ms=round(pt.tpot_ms, 2) if pt else None,
                 batch=pt.batch if pt else None, capacity_source="measured" if w in pool.measured else "model",
-                price_source=f"{pool.offer.source_of(pool.capacity_type)} (checked {pool.offer.checked})"))
+                price_source=f"{pool.offer.source_of(pool.capacity_type)} (checked {pool.offer.checked})",
+                quality_tier=pool.model.quality_tier, hf_id=pool.model.hf_id))
 
+    z = {k: _val(v) for k, v in m.z.items()}
+    z = {k: v for k, v in z.items() if v > EPS}
+    standby_api = []
     for a in cands.apis:
         for w, usd in a.usd_per_request.items():
             share = x.get((w, a.id), 0.0)
             if share <= EPS:
+                if any(v > EPS for (p, ww, o), v in z.items() if ww == w and o == a.id):
+                    standby_api.append(_api_line(a, serving[w], 0.0, usd))
                 continue
-            wl = serving[w]
-            cost = wl.requests_per_month * share * usd
-            per_workload[w] += cost
-            api_lines.append(ApiLine(
-                workload=w, provider=a.provider, model=a.api.model, api_id=a.api.api_id, mode=a.mode,
-                share=round(share, 6), requests_per_month=round(wl.requests_per_month * share, 2),
-                usd_per_request=usd, monthly_cost_usd=round(cost, 2), peak_rpm=round(60 * wl.peak * share, 2),
-                rpm_limit=a.api.rpm, tpm_limit=a.api.tpm, jurisdictions=list(a.api.jurisdictions),
-                price_source=f"{a.api.source} (checked {a.api.checked})"))
+            line = _api_line(a, serving[w], share, usd)
+            per_workload[w] += line.monthly_cost_usd
+            api_lines.append(line)
 
     for f in problem.fixed:
         chosen = [q for q in cands.fixed[f.name] if _val(m.u.get((f.name, q.id))) > 0.5]
@@ -292,7 +293,10 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
         workloads.append(WorkloadLine(
             name=w.name, category=w.category, kind="serving" if sw else "fixed-hours", monthly_cost_usd=round(c, 2),
             requests_per_month=sw.requests_per_month if sw else None, peak_rps=round(sw.peak, 4) if sw else None,
-            usd_per_1k_requests=round(1000 * c / sw.requests_per_month, 4) if sw else None))
+            usd_per_1k_requests=round(1000 * c / sw.requests_per_month, 4) if sw else None,
+            input_tokens=sw.input_tokens if sw else None, output_tokens=sw.output_tokens if sw else None,
+            latency_tier=sw.latency_tier if sw else None, ttft_target_ms=sw.ttft_target_ms if sw else None,
+            tpot_target_ms=sw.tpot_target_ms if sw else None, jurisdictions=list(w.jurisdictions)))
     categories = _categories(workloads, fixed_lines, total)
 
     today = today or dt.date.today()
@@ -326,6 +330,8 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
         categories=categories,
         failover={"fraction": problem.policy.failover.fraction, "providers": cands.providers()}
         if problem.policy.failover else None,
+        failover_routes=_failover_routes(cands, z, pools_out, api_lines, standby_api),
+        standby_api=standby_api, max_utilization=problem.policy.max_utilization,
         assumptions=assumptions, warnings=warnings,
         candidates={"pools": len(cands.pools), "pruned_pools": cands.pruned, "api_options": len(cands.apis),
                     "fixed_options": sum(len(v) for v in cands.fixed.values()),
@@ -353,6 +359,35 @@ def _price_assumptions(catalog: Catalog, cands: Candidates, n: dict, m: Model) -
         out.append(f"spot capacity on {oid} counted at {o.spot_availability:.0%} expected availability "
                    f"({o.spot_interruption_source})")
     return out, warnings
+
+
+def _api_line(a, wl, share: float, usd: float) -> ApiLine:
+    return ApiLine(
+        workload=wl.name, provider=a.provider, model=a.api.model, api_id=a.api.api_id, mode=a.mode,
+        share=round(share, 6), requests_per_month=round(wl.requests_per_month * share, 2),
+        usd_per_request=usd, monthly_cost_usd=round(wl.requests_per_month * share * usd, 2),
+        peak_rpm=round(60 * wl.peak * share, 2), rpm_limit=a.api.rpm, tpm_limit=a.api.tpm,
+        jurisdictions=list(a.api.jurisdictions), price_source=f"{a.api.source} (checked {a.api.checked})",
+        ttft_ms=a.api.ttft_ms, tpot_ms=a.api.tpot_ms, quality_tier=a.api.quality_tier,
+        provider_model_id=a.api.provider_model_id)
+
+
+def _failover_routes(cands: Candidates, z: dict, pools: list[PoolLine], apis: list[ApiLine],
+                     standby: list[ApiLine]) -> list[FailoverRoute]:
+    """The solver's re-routing z_pwo for every provider the plan uses (losing an unused one changes nothing)."""
+    used = {p.cloud for p in pools} | {a.provider for a in apis} | {a.provider for a in standby}
+    bought = {p.pool for p in pools}
+    routes = []
+    for (prov, w, o), v in sorted(z.items()):
+        if prov not in used:
+            continue
+        if o.startswith("api:"):
+            a = cands.api(o)
+            routes.append(FailoverRoute(lost_provider=prov, workload=w, kind="api", target=a.api.api_id,
+                                        mode=a.mode, rps=round(v, 4)))
+        elif o in bought:
+            routes.append(FailoverRoute(lost_provider=prov, workload=w, kind="pool", target=o, rps=round(v, 4)))
+    return routes
 
 
 def _categories(workloads: list[WorkloadLine], fixed: list[FixedLine], total: float) -> list[CategoryLine]:
