@@ -96,10 +96,12 @@ def test_precision_without_tensor_units_computes_in_fp16(default_catalog):
 def test_moe_reads_fewer_weights_at_batch_1(default_catalog):
     mx = default_catalog.models["mixtral-8x7b"]
     g = default_catalog.gpus["H100-SXM"]
-    # all 46.7B parameters must be in memory, but one token touches ~2 of 8 experts: far faster than a dense 46.7B
-    tps = single_stream_decode_tok_s(mx, g, "fp16", 2, 500)
-    dense_equiv = g.mem_bw_tbps * 1e12 * 2 / weight_bytes(mx, "fp16")
-    assert tps > 2 * dense_equiv
+    # all 46.7B parameters must be in memory, but one token touches 2 of 8 experts (12.9B active): at the same
+    # efficiency a single stream runs ~3.6x faster than a dense 46.7B model (less where fixed costs weigh in)
+    dense = mx.model_copy(update={"moe_experts": None, "moe_active_experts": None, "active_params_b": mx.params_b})
+    assert memory_plan(mx, g, "fp16", 2).weights_gib == memory_plan(dense, g, "fp16", 2).weights_gib
+    ratio = single_stream_decode_tok_s(mx, g, "fp16", 2, 500) / single_stream_decode_tok_s(dense, g, "fp16", 2, 500)
+    assert 2.5 < ratio < mx.params_b / mx.active_params_b
 
 
 def test_embedding_model_has_no_kv_and_is_compute_bound(default_catalog):

@@ -17,9 +17,19 @@ from ..catalog.schema import GpuSpec, ModelSpec
 from ..units import GIB
 
 BITS = {"fp16": 16.0, "fp8": 8.0, "int8": 8.0, "int4": 4.0, "fp4": 4.0}
-# Scale/zero-point storage per weight: int4 g128 = fp16 scale + zero per 128 weights; NVFP4 = fp8 scale per 16.
-SCALE_BITS = {"fp16": 0.0, "fp8": 0.0, "int8": 0.0, "int4": 32.0 / 128, "fp4": 8.0 / 16}
+# Scale/zero-point storage per weight: int4 = fp16 scale + fp16 zero per group (AWQ/GPTQ default group 128;
+# gpt-fast uses 32); NVFP4 = one fp8 scale per 16 weights. fp8/int8 use per-channel scales (negligible).
+INT4_GROUP_SIZE = 128
 KV_BYTES = {"fp16": 2.0, "fp8": 1.0}
+
+
+def scale_bits(precision: str, group_size: int = INT4_GROUP_SIZE) -> float:
+    """Bits of scale/zero storage per weight."""
+    if precision == "int4":
+        return 32.0 / group_size
+    if precision == "fp4":
+        return 8.0 / 16
+    return 0.0
 
 GPU_MEMORY_UTILIZATION = 0.90
 MAX_BATCHED_TOKENS = 8192
@@ -33,11 +43,18 @@ def embedding_params(model: ModelSpec) -> float:
     return model.vocab_size * model.hidden_size * (1 if model.tied_embeddings else 2)
 
 
-def weight_bytes(model: ModelSpec, precision: str) -> float:
+def weight_bytes(model: ModelSpec, precision: str, group_size: int = INT4_GROUP_SIZE) -> float:
     """Bytes of all weights of the model at a precision (whole model, not per GPU)."""
     emb = embedding_params(model)
     body = max(model.params_b * 1e9 - emb, 0.0)
-    return body * (BITS[precision] + SCALE_BITS[precision]) / 8 + emb * 2.0
+    return body * (BITS[precision] + scale_bits(precision, group_size)) / 8 + emb * 2.0
+
+
+def streamed_weight_bytes(model: ModelSpec, precision: str, group_size: int = INT4_GROUP_SIZE) -> float:
+    """Bytes one forward pass reads: every weight except the input embedding table, of which a pass gathers only
+    the rows of its tokens (a tied table is read whole, as the LM head)."""
+    unread = 0.0 if model.tied_embeddings else model.vocab_size * model.hidden_size * 2.0
+    return weight_bytes(model, precision, group_size) - unread
 
 
 def default_kv_dtype(precision: str, gpu: GpuSpec) -> str:
@@ -82,10 +99,12 @@ class MemoryPlan:
 
 
 def memory_plan(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int = 1, kv_dtype: str | None = None,
-                gpu_memory_utilization: float = GPU_MEMORY_UTILIZATION, min_kv_tokens: int = 0) -> MemoryPlan:
+                gpu_memory_utilization: float = GPU_MEMORY_UTILIZATION, min_kv_tokens: int = 0,
+                group_size: int = INT4_GROUP_SIZE) -> MemoryPlan:
+    """Per-GPU memory of a replica; `fits` needs room for at least `min_kv_tokens` (and one) KV-cache tokens."""
     kv_dtype = kv_dtype or default_kv_dtype(precision, gpu)
     budget = gpu.vram_gib * gpu_memory_utilization
-    weights = weight_bytes(model, precision) / tp / GIB
+    weights = weight_bytes(model, precision, group_size) / tp / GIB
     reserve = reserve_gib(model, tp)
     kv_gib = budget - weights - reserve
     per_tok = kv_bytes_per_token(model, kv_dtype, tp)
