@@ -32,6 +32,7 @@ from pathlib import Path
 from ..catalog import Catalog
 from ..catalog.schema import GpuSpec, ModelSpec
 from .calibration import Efficiency, efficiency
+from .memory import parse_precision
 from .speed import max_throughput_point, serving_point, static_batch_point
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "catalogs" / "_sources" / "calibration" / "measured_throughput.csv"
@@ -98,14 +99,6 @@ def _num(s: str) -> float | None:
     return float(s) if s else None
 
 
-def _precision(raw: str) -> tuple[str, bool, int]:
-    """'int4 (weight-only g32)' -> ('int4', True, 32)."""
-    base = raw.split("(")[0].strip().lower()
-    weight_only = "weight-only" in raw.lower() or base == "int4"
-    g = re.search(r"\bg(\d+)\b", raw)
-    return base, weight_only, int(g.group(1)) if g else 128
-
-
 def _kind(row: dict) -> tuple[str, int | None]:
     metric, conc = row["metric"], row["concurrency"].strip()
     if metric == "ttft_ms":
@@ -141,7 +134,7 @@ def load_measurements(catalog: Catalog, path: str | Path = DEFAULT_FILE) -> tupl
             if row["metric"] not in METRICS:
                 skipped.append(f"line {i}: metric '{row['metric']}' is not modelled")
                 continue
-            precision, weight_only, group = _precision(row["precision"])
+            precision, weight_only, group = parse_precision(row["precision"])
             kind, batch = _kind(row)
             isl = int(_num(row["isl"]) or 0)
             osl = _num(row["osl"])

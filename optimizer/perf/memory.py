@@ -11,6 +11,7 @@ Budget per GPU = vram_gib x gpu_memory_utilization (vLLM's default 0.90). From i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..catalog.schema import GpuSpec, ModelSpec
@@ -21,6 +22,26 @@ BITS = {"fp16": 16.0, "fp8": 8.0, "int8": 8.0, "int4": 4.0, "fp4": 4.0}
 # gpt-fast uses 32); NVFP4 = one fp8 scale per 16 weights. fp8/int8 use per-channel scales (negligible).
 INT4_GROUP_SIZE = 128
 KV_BYTES = {"fp16": 2.0, "fp8": 1.0}
+
+
+PRECISION_ALIASES = {"bf16": "fp16", "bfloat16": "fp16", "float16": "fp16", "half": "fp16", "fp16/bf16": "fp16",
+                     "e4m3": "fp8", "float8": "fp8", "nvfp4": "fp4", "mxfp4": "fp4", "w8a8": "int8", "awq": "int4",
+                     "gptq": "int4", "w4a16": "int4", "w8a16": "int8"}
+
+
+def parse_precision(text: str) -> tuple[str, bool, int]:
+    """A precision as benchmarks write it -> (precision, weight_only, int4 group size).
+
+    'bf16' -> ('fp16', False, 128); 'int8 (weight-only)' -> ('int8', True, 128); 'int4 (weight-only g32)' ->
+    ('int4', True, 32). Raises ValueError for an unknown spelling."""
+    raw = text.strip().lower()
+    base = raw.split("(")[0].strip()
+    base = PRECISION_ALIASES.get(base, base)
+    if base not in BITS:
+        raise ValueError(base)
+    weight_only = "weight-only" in raw or "w8a16" in raw or base == "int4"
+    g = re.search(r"\bg(\d+)\b", raw)
+    return base, weight_only, int(g.group(1)) if g else INT4_GROUP_SIZE
 
 
 def scale_bits(precision: str, group_size: int = INT4_GROUP_SIZE) -> float:

@@ -5,7 +5,8 @@ One forward pass of a replica (a TP group of `tp` GPUs) over `n_dec` decoding se
 and `n_pf` prompt tokens at mean context `c_pf`, per GPU:
 
     t = t_linear + t_attention + t_allreduce + step_ms                     (the kernels run one after another)
-    t_linear    = roof(W / (BW e_bw e_wq), (n_dec + n_pf) 2 P_active / tp / (F_prec e_c))
+    t_linear    = roof(W / (BW e_bw e_wq), (n_dec + n_pf) 2 P_active / tp / (F_prec e_c))   (dense and MoE experts
+                                                                                   as two kernels, each its roof)
     t_attention = roof(n_dec c_dec kv_bytes_per_token / (BW e_bw), 4 L H d / tp (n_dec c_dec + n_pf c_pf) / (F_16 e_c))
     roof(m, c)  = (m^p + c^p)^(1/p)      (a soft roofline: p large = max(m, c); p = 1 = m + c)
     t_allreduce = 2 L (alpha + 2 (tp-1)/tp (n_dec + n_pf) hidden 2 B / link_bw)           when tp > 1
@@ -20,7 +21,8 @@ Operating points:
 - continuous batching (vLLM, TensorRT-LLM in-flight batching, TGI) at `batch` running sequences: every step
   decodes one token per sequence and, in steady state, prefills batch x isl / osl prompt tokens (chunked
   prefill), so output tok/s = batch / t_step and requests/s = that / osl. TPOT = t_step; TTFT = half a step of
-  waiting plus the prompt's chunks at the step time. Batch 1 is exact: TTFT = prefill alone, TPOT = one decode.
+  waiting, then the steps that carry the prompt's chunks beside the other running decodes. Batch 1 is exact:
+  TTFT = prefill alone, TPOT = one decode.
 - static batching (TensorRT-LLM <= 0.6 gptSessionBenchmark, Intel Gaudi tables, lmdeploy): the whole batch's
   prompts in one pass, then osl - 1 decode steps at mean context isl + osl/2.
 Where a GPU lacks tensor units for a precision (FP8 before Hopper/Ada, FP4 before Blackwell, INT4 everywhere),
@@ -76,6 +78,7 @@ class _Roof:
     w_expert: float  # bytes of all expert weights per GPU
     moe_k_over_e: float
     flops_per_token: float  # linear-layer FLOPs per token per GPU, without the LM head
+    expert_flops_per_token: float  # the part of flops_per_token spent in MoE experts
     head_flops: float  # LM head FLOPs per sampled token per GPU
     attn_flops_per_pair: float  # attention FLOPs per (token x context token) per GPU
     kv_per_token: float  # KV bytes per token per GPU
@@ -113,6 +116,7 @@ def _roof(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, kv_dtype: str
         w_dense=(streamed - w_expert) / tp, w_expert=w_expert / tp,
         moe_k_over_e=(model.moe_active_experts / model.moe_experts) if model.moe_experts else 0.0,
         flops_per_token=2 * body_active / tp, head_flops=2 * head_params / tp,
+        expert_flops_per_token=2 * _expert_params(model) * (model.moe_active_experts or 0) / (model.moe_experts or 1) / tp,
         attn_flops_per_pair=4 * model.layers * model.attention_heads * model.head_dim / tp,
         kv_per_token=kv_bytes_per_token(model, kv_dtype, tp),
         bw_weights=bw * (eff.wq_bw if dequant else 1.0), bw_kv=bw,
@@ -144,15 +148,23 @@ def _step(r: _Roof, n_dec: float, c_dec: float, n_pf: float = 0.0, c_pf: float =
     tokens = n_dec + n_pf
     if passes is None:
         passes = max(1, math.ceil(tokens / MAX_BATCHED_TOKENS))
-    touched = 1.0 if not r.w_expert else 1.0 - (1.0 - r.moe_k_over_e) ** max(tokens / passes, 1.0)
-    w_time = (r.w_dense + r.w_expert * touched) * passes / r.bw_weights
-    c_time = (r.flops_per_token * tokens + r.head_flops * (n_dec + pf_seqs)) / r.flops_linear
+    # dense layers (attention projections, dense FFN, LM head) and MoE experts are separate kernels
+    c_flops = r.flops_per_token * tokens + r.head_flops * (n_dec + pf_seqs)
+    w_time = r.w_dense * passes / r.bw_weights
+    c_time = (c_flops - r.expert_flops_per_token * tokens) / r.flops_linear
+    linear = _roofline(w_time, c_time, r.p)
+    if r.w_expert:
+        touched = 1.0 - (1.0 - r.moe_k_over_e) ** max(tokens / passes, 1.0)
+        we_time = r.w_expert * touched * passes / r.bw_weights
+        ce_time = r.expert_flops_per_token * tokens / r.flops_linear
+        linear += _roofline(we_time, ce_time, r.p)
+        w_time, c_time = w_time + we_time, c_time + ce_time
     kv_time = n_dec * c_dec * r.kv_per_token / r.bw_kv
     attn_time = r.attn_flops_per_pair * (n_dec * c_dec + n_pf * c_pf) / r.flops_attn
     comm = 0.0
     if r.tp > 1:
         comm = 2 * r.layers * (r.comm_alpha * passes + 2 * (r.tp - 1) / r.tp * tokens * r.hidden * 2 / r.link_bw)
-    t = _roofline(w_time, c_time, r.p) + _roofline(kv_time, attn_time, r.p) + comm + r.overhead * passes
+    t = linear + _roofline(kv_time, attn_time, r.p) + comm + r.overhead * passes
     return Step(t, "memory" if w_time + kv_time >= c_time + attn_time else "compute")
 
 
@@ -210,8 +222,9 @@ def serving_point(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: 
         latency = ttft + max(osl - 1, 0) * st.seconds
         return ServingPoint(1, ttft * 1e3, st.seconds * 1e3, osl / latency, 1 / latency, st.bound)
     st = _step(r, batch, ctx, batch * isl / osl, isl / 2, pf_seqs=batch / osl)
-    chunk = max(MAX_BATCHED_TOKENS - batch, 1)
-    ttft = (math.ceil(isl / chunk) + 0.5) * st.seconds
+    # a new prompt waits half an average step, then rides along the running decodes in k chunked steps
+    k = math.ceil(isl / max(MAX_BATCHED_TOKENS - batch, 1))
+    ttft = 0.5 * st.seconds + k * _step(r, batch - 1, ctx, isl / k, isl / 2, pf_seqs=1 / k).seconds
     out_tok_s = batch / st.seconds
     return ServingPoint(batch, ttft * 1e3, st.seconds * 1e3, out_tok_s, out_tok_s / osl, st.bound)
 
