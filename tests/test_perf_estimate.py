@@ -107,7 +107,7 @@ def test_kv_fp8_doubles_kv_tokens_and_int4_group_size_costs_memory(default_catal
 
 def test_precision_a_gpu_lacks_is_said(default_catalog):
     e = estimate(default_catalog, "llama-3.1-8b", "A100-80GB", precision="fp8")
-    assert e.compute_precision == "fp16" and any("no fp8 tensor units" in n for n in e.notes)
+    assert e.compute_precision == "fp16" and any("no FP8 tensor cores" in n for n in e.notes)
     assert estimate(default_catalog, "llama-3.1-8b", "H100", precision="fp8").compute_precision == "fp8"
 
 

@@ -56,12 +56,18 @@ def compute_precision(gpu: GpuSpec, precision: str, weight_only: bool = False) -
 def compute_note(gpu: GpuSpec, precision: str) -> str | None:
     """What the model assumes when the GPU has no tensor units for the precision (None when it has)."""
     cp = compute_precision(gpu, precision)
-    if cp != precision and precision != "fp16":
-        what = "no INT4 tensor path is modelled on any GPU" if precision == "int4" else \
-            f"{gpu.name} ({gpu.architecture}) has no {precision} tensor units"
-        return (f"{what}: weights are stored in {precision} (memory and bandwidth benefit) and the math runs in "
-                f"fp16 through weight-only kernels")
-    return None
+    if cp == precision or precision == "fp16":
+        return None
+    if precision == "int4":
+        what = "no INT4 tensor path is modelled on any GPU (serving engines run int4 as weight-only kernels)"
+    elif precision == "fp8":
+        what = f"{gpu.name} ({gpu.architecture}) has no FP8 tensor cores (they start with Hopper and Ada)"
+    elif precision == "fp4":
+        what = f"{gpu.name} ({gpu.architecture}) has no FP4 tensor cores (they start with Blackwell)"
+    else:
+        what = f"the catalog gives no dense {precision.upper()} figure for {gpu.name}"
+    return (f"{what}: weights are stored in {precision} (memory and bandwidth benefit) and the math runs in fp16 "
+            f"through weight-only kernels")
 
 
 def _expert_params(model: ModelSpec) -> float:
