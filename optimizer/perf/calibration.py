@@ -54,9 +54,9 @@ FITTED = {
 FIT_BASIS = "fit on 153 rows of catalogs/_sources/calibration (bench/fit_calibration.py)"
 # ---- end of fitted values ----
 
-# Families no calibration row covers keep an engineering prior: CDNA3 (MI300X, MI325X) at the fractions
-# ROCm vLLM/hipBLASLt are reported to reach (bandwidth ~65%, bf16 GEMMs ~40% of the 1,307 TFLOPS peak); an unknown
-# family gets DEFAULT. Gaudi 2 runs the same SynapseAI software and graph compiler as Gaudi 3, so it borrows
+# Families no calibration row covers keep an engineering prior, not a measurement: CDNA3 (MI300X, MI325X) set
+# below the NVIDIA fits (65% of bandwidth, 40% of the 1,307 TFLOPS bf16 peak) for a less mature software stack;
+# an unknown family gets DEFAULT. Gaudi 2 runs the same SynapseAI software and graph compiler as Gaudi 3, so it borrows
 # Gaudi 3's fitted fractions (applied to its own datasheet figures).
 PRIORS = {"cdna3": (0.65, 0.40)}
 BORROWED = {"gaudi2": "gaudi3"}
