@@ -211,3 +211,32 @@ def test_table_of_a_model_that_does_not_fit():
                   output_tok_s_per_gpu=None, requests_per_s=None, bound=None)
     text = to_table(bad)
     assert "Fits: no (weights 141.1 GiB" in text and "Speed at" not in text and "can_serve_model" in text
+
+
+def test_specs_loader_reads_the_same_gpus_and_models_without_pandas(default_catalog):
+    import subprocess
+    import sys
+
+    from optimizer.catalog.load import load_catalog_specs
+    specs = load_catalog_specs(CATALOG)
+    assert specs.gpus == default_catalog.gpus and specs.models == default_catalog.models
+    assert specs.offers == () and specs.gpu("Gaudi 2").name == "Gaudi2"
+    code = ("import sys; from optimizer.catalog.load import load_catalog_specs; "
+            f"load_catalog_specs({CATALOG!r}); sys.exit('pandas' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_specs_loader_names_file_line_and_field(tmp_path):
+    from helpers import GPU, MODEL, write_catalog
+
+    from optimizer.catalog.load import load_catalog_specs
+    from optimizer.errors import CatalogError
+    folder = write_catalog(tmp_path / "cat", gpus=[{**GPU, "mem_bw_tbps": "-1"}], models=[MODEL])
+    with pytest.raises(CatalogError) as e:
+        load_catalog_specs(folder)
+    assert "gpus.csv" in str(e.value) and "line 2" in str(e.value) and "mem_bw_tbps" in str(e.value)
+
+
+def test_embedding_input_longer_than_its_context_is_refused(default_catalog):
+    with pytest.raises(ProblemError, match="512-token context"):
+        estimate(default_catalog, "bge-large-en-v1.5", "L4")  # default isl 1000

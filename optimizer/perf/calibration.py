@@ -24,7 +24,7 @@ Efficiency says which in `basis`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,3 @@ def efficiency(architecture: str) -> Efficiency:
     """The factors of a GPU family; an unknown family gets the default prior."""
     return FAMILY.get(architecture) or _make(DEFAULT, "prior")
 
-
-def with_factors(eff: Efficiency, **changes) -> Efficiency:
-    """A copy with some factors replaced (the fitting script and tests use it)."""
-    return replace(eff, **changes)

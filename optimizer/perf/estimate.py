@@ -123,9 +123,11 @@ def _check_inputs(m: ModelSpec, tp: int, isl: int, osl: int, kv_dtype: str | Non
     if isl < 1 or osl < 0:
         raise ProblemError(f"token lengths must be positive (isl={isl}, osl={osl})", where="--isl/--osl",
                            fix="give --isl >= 1 and --osl >= 0")
-    if m.kind == "decoder" and isl + osl > m.max_context:
-        raise ProblemError(f"isl + osl = {isl + osl} exceeds the {m.max_context}-token context of {m.display_name}",
-                           where="--isl/--osl", fix=f"keep isl + osl <= {m.max_context}")
+    need = isl + osl if m.kind == "decoder" else isl
+    if need > m.max_context:
+        what = "isl + osl" if m.kind == "decoder" else "isl"
+        raise ProblemError(f"{what} = {need} exceeds the {m.max_context}-token context of {m.display_name}",
+                           where="--isl/--osl", fix=f"keep {what} <= {m.max_context}")
     if concurrency != "max" and (not concurrency.isdigit() or int(concurrency) < 1):
         raise ProblemError(f"concurrency '{concurrency}' is not a positive integer or 'max'", where="--concurrency",
                            fix="give a number of concurrent requests, e.g. 32, or 'max'")
