@@ -235,6 +235,34 @@ def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
     emit(plan_diff_to_json(d) if fmt == "json" else plan_diff_to_text(d), output)
 
 
+@main.command()
+@click.option("--model", required=True, help="Model: catalog name or common spelling (meta-llama/Llama-3.1-8B-Instruct).")
+@click.option("--gpu", required=True, help="GPU: catalog name or common spelling (H100-SXM-80GB, 'NVIDIA H100 80GB HBM3').")
+@click.option("--precision", default="fp16", show_default=True,
+              help="Weight precision: fp16 (also bf16), fp8, int8, int4, fp4; 'int4 (weight-only g32)' style accepted.")
+@click.option("--tp", type=int, default=1, show_default=True, help="Tensor-parallel degree (GPUs per replica).")
+@click.option("--isl", type=int, default=1000, show_default=True, help="Input (prompt) tokens per request.")
+@click.option("--osl", type=int, default=1000, show_default=True, help="Output tokens per request.")
+@click.option("--concurrency", default="max", show_default=True,
+              help="Concurrent requests, or 'max' for the highest throughput memory and the batch limit allow.")
+@click.option("--kv-dtype", type=click.Choice(["auto", "fp16", "fp8"]), default="auto", show_default=True,
+              help="KV-cache dtype (auto: fp8 with fp8/fp4 weights on GPUs with fp8 units, else fp16).")
+@catalog_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, catalog_dir, fmt, output):
+    """Memory and speed of one MODEL replica on GPU: weights, KV cache, concurrency, TTFT, TPOT, throughput."""
+    from optimizer.catalog.load import load_catalog_specs
+    from optimizer.perf.estimate import estimate as run_estimate
+    from optimizer.render import estimate as render
+
+    cat = load_catalog_specs(catalog_dir)
+    est = run_estimate(cat, model, gpu, precision=precision, tp=tp, isl=isl, osl=osl, concurrency=concurrency,
+                       kv_dtype=None if kv_dtype == "auto" else kv_dtype)
+    emit(render.to_json(est) if fmt == "json" else render.to_table(est), output)
+
+
 @main.group()
 def catalog():
     """Inspect, validate and refresh catalogs."""

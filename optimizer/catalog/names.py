@@ -14,6 +14,10 @@ from ..errors import did_you_mean
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _GPU_NOISE = re.compile(r"\b(nvidia|amd|intel|habana|instinct|tensor ?core|gpu|hbm\d?e?|gddr\d?x?)\b")
 _MODEL_SUFFIX = re.compile(r"(-|_|\s)(instruct|chat|hf|base|it|v\d+(\.\d+)?|turbo|versatile|instant)\b")
+# Quantised checkpoints name the same architecture (the precision is a separate choice): nvidia/...-FP8,
+# ...-AWQ-INT4, ...-GPTQ, ...-W8A8, GGUF files such as .Q4_K_M.
+_QUANT_SUFFIX = re.compile(r"(-|_|\s|\.)(fp8(-dynamic)?|fp4|nvfp4|mxfp4|int4|int8|awq|gptq|w8a8|w4a16|w8a16|"
+                           r"bnb-4bit|4bit|8bit|gguf|q\d(_[0-9a-z]+)*)\b")
 
 
 def _alnum(s: str) -> str:
@@ -34,6 +38,7 @@ def normalize_model(name: str) -> str:
     prev = None
     while prev != s:
         prev = s
+        s = _QUANT_SUFFIX.sub("", s)
         s = _MODEL_SUFFIX.sub("", s)
     s = re.sub(r"^meta-", "", s)
     return _alnum(s)

@@ -2,7 +2,9 @@
 
 `memory.py` answers "does it fit, and how many tokens of KV cache remain"; `speed.py` answers "how fast is prefill
 and decode at a given batch" and "how many requests/s does one replica serve under a TTFT/TPOT target";
-`calibration.py` holds the few efficiency factors per GPU family. `solve` and `estimate` use the same functions.
+`calibration.py` holds the few efficiency factors per GPU family; `measurements.py` reads published measurements
+as what each one measured and predicts them (the fit, bench/fit_calibration.py, and the quality tests use it);
+`estimate.py` is `llmplan estimate`. `solve` and `estimate` use the same functions.
 """
 
 from .memory import MemoryPlan, kv_bytes_per_token, memory_plan, weight_bytes

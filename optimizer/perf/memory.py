@@ -11,15 +11,46 @@ Budget per GPU = vram_gib x gpu_memory_utilization (vLLM's default 0.90). From i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..catalog.schema import GpuSpec, ModelSpec
 from ..units import GIB
 
 BITS = {"fp16": 16.0, "fp8": 8.0, "int8": 8.0, "int4": 4.0, "fp4": 4.0}
-# Scale/zero-point storage per weight: int4 g128 = fp16 scale + zero per 128 weights; NVFP4 = fp8 scale per 16.
-SCALE_BITS = {"fp16": 0.0, "fp8": 0.0, "int8": 0.0, "int4": 32.0 / 128, "fp4": 8.0 / 16}
+# Scale/zero-point storage per weight: int4 = fp16 scale + fp16 zero per group (AWQ/GPTQ default group 128;
+# gpt-fast uses 32); NVFP4 = one fp8 scale per 16 weights. fp8/int8 use per-channel scales (negligible).
+INT4_GROUP_SIZE = 128
 KV_BYTES = {"fp16": 2.0, "fp8": 1.0}
+
+
+PRECISION_ALIASES = {"bf16": "fp16", "bfloat16": "fp16", "float16": "fp16", "half": "fp16", "fp16/bf16": "fp16",
+                     "e4m3": "fp8", "float8": "fp8", "nvfp4": "fp4", "mxfp4": "fp4", "w8a8": "int8", "awq": "int4",
+                     "gptq": "int4", "w4a16": "int4", "w8a16": "int8"}
+
+
+def parse_precision(text: str) -> tuple[str, bool, int]:
+    """A precision as benchmarks write it -> (precision, weight_only, int4 group size).
+
+    'bf16' -> ('fp16', False, 128); 'int8 (weight-only)' -> ('int8', True, 128); 'int4 (weight-only g32)' ->
+    ('int4', True, 32). Raises ValueError for an unknown spelling."""
+    raw = text.strip().lower()
+    base = raw.split("(")[0].strip()
+    base = PRECISION_ALIASES.get(base, base)
+    if base not in BITS:
+        raise ValueError(base)
+    weight_only = "weight-only" in raw or "w8a16" in raw or base == "int4"
+    g = re.search(r"\bg(\d+)\b", raw)
+    return base, weight_only, int(g.group(1)) if g else INT4_GROUP_SIZE
+
+
+def scale_bits(precision: str, group_size: int = INT4_GROUP_SIZE) -> float:
+    """Bits of scale/zero storage per weight."""
+    if precision == "int4":
+        return 32.0 / group_size
+    if precision == "fp4":
+        return 8.0 / 16
+    return 0.0
 
 GPU_MEMORY_UTILIZATION = 0.90
 MAX_BATCHED_TOKENS = 8192
@@ -33,11 +64,18 @@ def embedding_params(model: ModelSpec) -> float:
     return model.vocab_size * model.hidden_size * (1 if model.tied_embeddings else 2)
 
 
-def weight_bytes(model: ModelSpec, precision: str) -> float:
+def weight_bytes(model: ModelSpec, precision: str, group_size: int = INT4_GROUP_SIZE) -> float:
     """Bytes of all weights of the model at a precision (whole model, not per GPU)."""
     emb = embedding_params(model)
     body = max(model.params_b * 1e9 - emb, 0.0)
-    return body * (BITS[precision] + SCALE_BITS[precision]) / 8 + emb * 2.0
+    return body * (BITS[precision] + scale_bits(precision, group_size)) / 8 + emb * 2.0
+
+
+def streamed_weight_bytes(model: ModelSpec, precision: str, group_size: int = INT4_GROUP_SIZE) -> float:
+    """Bytes one forward pass reads: every weight except the input embedding table, of which a pass gathers only
+    the rows of its tokens (a tied table is read whole, as the LM head)."""
+    unread = 0.0 if model.tied_embeddings else model.vocab_size * model.hidden_size * 2.0
+    return weight_bytes(model, precision, group_size) - unread
 
 
 def default_kv_dtype(precision: str, gpu: GpuSpec) -> str:
@@ -82,10 +120,12 @@ class MemoryPlan:
 
 
 def memory_plan(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int = 1, kv_dtype: str | None = None,
-                gpu_memory_utilization: float = GPU_MEMORY_UTILIZATION, min_kv_tokens: int = 0) -> MemoryPlan:
+                gpu_memory_utilization: float = GPU_MEMORY_UTILIZATION, min_kv_tokens: int = 0,
+                group_size: int = INT4_GROUP_SIZE) -> MemoryPlan:
+    """Per-GPU memory of a replica; `fits` needs room for at least `min_kv_tokens` (and one) KV-cache tokens."""
     kv_dtype = kv_dtype or default_kv_dtype(precision, gpu)
     budget = gpu.vram_gib * gpu_memory_utilization
-    weights = weight_bytes(model, precision) / tp / GIB
+    weights = weight_bytes(model, precision, group_size) / tp / GIB
     reserve = reserve_gib(model, tp)
     kv_gib = budget - weights - reserve
     per_tok = kv_bytes_per_token(model, kv_dtype, tp)

@@ -1,20 +1,33 @@
-"""Serving speed from a roofline: prefill is compute-bound, decode is memory-bound, batching moves decode towards
-the compute roof until the KV cache is full.
+"""Serving speed from a roofline per kernel family: prefill is compute-bound, decode is memory-bound, and batching
+moves decode towards the compute roof until the KV cache or the engine's batch limit stops it.
 
-One engine step of a replica (TP group of `tp` GPUs) running `batch` sequences with continuous batching and
-chunked prefill processes one decode token per sequence plus, in steady state, `batch * isl / osl` prompt tokens
-(each request's prefill spread over its decode life). Per GPU:
+One forward pass of a replica (a TP group of `tp` GPUs) over `n_dec` decoding sequences at mean context `c_dec`
+and `n_pf` prompt tokens at mean context `c_pf`, per GPU:
 
-    t_step = max(bytes / (BW * e_bw), flops / (F * e_c)) + t_allreduce + t_overhead
-    bytes  = weights read (MoE: experts touched by the step's tokens) * passes + batch * context * kv_bytes_per_token
-    flops  = 2 * active_params / tp * tokens + attention (4 * layers * heads * head_dim / tp * context * tokens)
-    passes = ceil(tokens / max_batched_tokens)        (one forward pass per prefill chunk)
-    t_allreduce = 2 * layers * (alpha + 2 (tp-1)/tp * tokens * hidden * 2 B / link_bw)   when tp > 1
+    t = t_linear + t_attention + t_allreduce + step_ms                     (the kernels run one after another)
+    t_linear    = roof(W / (BW e_bw e_wq), (n_dec + n_pf) 2 P_active / tp / (F_prec e_c))   (dense and MoE experts
+                                                                                   as two kernels, each its roof)
+    t_attention = roof(n_dec c_dec kv_bytes_per_token / (BW e_bw), 4 L H d / tp (n_dec c_dec + n_pf c_pf) / (F_16 e_c))
+    roof(m, c)  = (m^p + c^p)^(1/p)      (a soft roofline: p large = max(m, c); p = 1 = m + c)
+    t_allreduce = 2 L (alpha + 2 (tp-1)/tp (n_dec + n_pf) hidden 2 B / link_bw)           when tp > 1
 
-TPOT = t_step; TTFT = the prompt's chunks at the step time plus half a step of waiting; a request lives
-TTFT + (osl - 1) * TPOT, so a replica at concurrency `batch` serves batch / latency requests/s (Little's law).
+W is the weight bytes a pass streams (all weights but the input embedding table; for MoE only the experts the
+pass's tokens touch, 1 - (1 - k/E)^tokens of them); P_active the active parameters without the input embedding
+(the LM head runs once per decoded token and once per prompt, not per prompt token). BW, F are datasheet
+figures, e_* the efficiency factors of calibration.py, falling with tp. A pass holds at most `max_batched_tokens`
+tokens; more tokens take several passes, each streaming the weights again.
+
+Operating points:
+- continuous batching (vLLM, TensorRT-LLM in-flight batching, TGI) at `batch` running sequences: every step
+  decodes one token per sequence and, in steady state, prefills batch x isl / osl prompt tokens (chunked
+  prefill), so output tok/s = batch / t_step and requests/s = that / osl. TPOT = t_step; TTFT = half a step of
+  waiting, then the steps that carry the prompt's chunks beside the other running decodes. Batch 1 is exact:
+  TTFT = prefill alone, TPOT = one decode.
+- static batching (TensorRT-LLM <= 0.6 gptSessionBenchmark, Intel Gaudi tables, lmdeploy): the whole batch's
+  prompts in one pass, then osl - 1 decode steps at mean context isl + osl/2.
 Where a GPU lacks tensor units for a precision (FP8 before Hopper/Ada, FP4 before Blackwell, INT4 everywhere),
-weights are stored compressed (memory and bandwidth benefit) and computed in 16-bit, as weight-only kernels do.
+weights are stored compressed (memory and bandwidth benefit, at the weight-only kernels' bandwidth factor `wq_bw`)
+and the math runs in fp16, as weight-only kernels (Marlin, AWQ, gpt-fast) do.
 """
 
 from __future__ import annotations
@@ -24,25 +37,37 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..catalog.schema import GpuSpec, ModelSpec
-from .calibration import efficiency
-from .memory import MAX_BATCHED_TOKENS, default_kv_dtype, kv_bytes_per_token, memory_plan, weight_bytes
+from .calibration import PCIE_ALLREDUCE_FACTOR, Efficiency, efficiency
+from .memory import (INT4_GROUP_SIZE, MAX_BATCHED_TOKENS, default_kv_dtype, kv_bytes_per_token, memory_plan,
+                     streamed_weight_bytes, weight_bytes)
 
-MAX_SEQS = 1024  # engine cap on concurrent sequences (vLLM's max_num_seqs / TensorRT-LLM's max_batch_size)
+MAX_SEQS = 1024  # engine cap on running sequences (vLLM V1's max_num_seqs on large GPUs; TRT-LLM max_batch_size)
+PCIE_LINK_GBPS = 32.0  # per direction, when a GPU row gives no interconnect bandwidth
 
 
-def compute_precision(gpu: GpuSpec, precision: str) -> str:
-    """The tensor-core path the math runs on: the precision itself where the GPU has units for it, else fp16."""
-    if precision in ("fp8", "int8", "fp4") and gpu.tflops(precision):
+def compute_precision(gpu: GpuSpec, precision: str, weight_only: bool = False) -> str:
+    """The tensor-core path the math runs on: the precision itself where the GPU has units for it (and the
+    kernels are not weight-only), else fp16."""
+    if not weight_only and precision in ("fp8", "int8", "fp4") and gpu.tflops(precision):
         return precision
     return "fp16"
 
 
 def compute_note(gpu: GpuSpec, precision: str) -> str | None:
+    """What the model assumes when the GPU has no tensor units for the precision (None when it has)."""
     cp = compute_precision(gpu, precision)
-    if cp != precision and precision != "fp16":
-        return (f"{gpu.name} has no {precision} tensor units: weights are stored in {precision} and computed in "
-                f"fp16 (weight-only kernels)")
-    return None
+    if cp == precision or precision == "fp16":
+        return None
+    if precision == "int4":
+        what = "no INT4 tensor path is modelled on any GPU (serving engines run int4 as weight-only kernels)"
+    elif precision == "fp8":
+        what = f"{gpu.name} ({gpu.architecture}) has no FP8 tensor cores (they start with Hopper and Ada)"
+    elif precision == "fp4":
+        what = f"{gpu.name} ({gpu.architecture}) has no FP4 tensor cores (they start with Blackwell)"
+    else:
+        what = f"the catalog gives no dense {precision.upper()} figure for {gpu.name}"
+    return (f"{what}: weights are stored in {precision} (memory and bandwidth benefit) and the math runs in fp16 "
+            f"through weight-only kernels")
 
 
 def _expert_params(model: ModelSpec) -> float:
@@ -53,60 +78,100 @@ def _expert_params(model: ModelSpec) -> float:
 
 @dataclass(frozen=True)
 class _Roof:
-    """Per-GPU constants of one (model, gpu, precision, tp, kv dtype) configuration."""
+    """Per-GPU constants of one configuration."""
 
-    w_dense: float  # bytes of non-expert weights per GPU
+    w_dense: float  # bytes of non-expert weights a pass streams, per GPU
     w_expert: float  # bytes of all expert weights per GPU
     moe_k_over_e: float
-    flops_per_token: float  # dense FLOPs per token per GPU
-    attn_flops_per_ctx_token: float  # attention FLOPs per (token x context token) per GPU
+    flops_per_token: float  # linear-layer FLOPs per token per GPU, without the LM head
+    expert_flops_per_token: float  # the part of flops_per_token spent in MoE experts
+    head_flops: float  # LM head FLOPs per sampled token per GPU
+    attn_flops_per_pair: float  # attention FLOPs per (token x context token) per GPU
     kv_per_token: float  # KV bytes per token per GPU
-    bw: float  # achieved bytes/s per GPU
-    flops: float  # achieved FLOP/s per GPU
+    bw_weights: float  # achieved bytes/s per GPU when streaming weights
+    bw_kv: float  # achieved bytes/s per GPU when streaming the KV cache
+    flops_linear: float  # achieved FLOP/s per GPU in the linear layers
+    flops_attn: float  # achieved FLOP/s per GPU in attention (16-bit)
     comm_alpha: float  # seconds per all-reduce
     link_bw: float  # bytes/s per direction
     layers: int
     hidden: int
     tp: int
-    overhead: float  # seconds per step
+    overhead: float  # seconds per pass
+    p: float  # roofline sharpness
 
 
-@lru_cache(maxsize=4096)
-def _roof(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, kv_dtype: str) -> _Roof:
-    eff = efficiency(gpu.architecture)
-    wb = weight_bytes(model, precision)
+@lru_cache(maxsize=8192)
+def _roof(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, kv_dtype: str, eff: Efficiency,
+          group_size: int, weight_only: bool) -> _Roof:
+    wb = weight_bytes(model, precision, group_size)
+    streamed = streamed_weight_bytes(model, precision, group_size)
     bytes_per_param = wb / (model.params_b * 1e9)
     w_expert = _expert_params(model) * bytes_per_param
-    cp = compute_precision(gpu, precision)
-    bw_eff = eff.mem_bw * max(1.0 - eff.tp_bw_loss * math.log2(tp), 0.5)
+    cp = compute_precision(gpu, precision, weight_only)
+    dequant = precision != "fp16" and (cp == "fp16" or weight_only)
+    scale = max(1.0 - eff.tp_loss * math.log2(tp), 0.3)
+    bw = gpu.mem_bw_tbps * 1e12 * eff.mem_bw * scale
     pcie = gpu.interconnect.startswith("pcie")
-    alpha = eff.allreduce_us * (2.5 if pcie else 1.0) * 1e-6
-    link = (gpu.interconnect_gbps or 32.0) * 1e9 / 2
+    alpha = eff.allreduce_us * (PCIE_ALLREDUCE_FACTOR if pcie else 1.0) * 1e-6
+    link = (gpu.interconnect_gbps or 2 * PCIE_LINK_GBPS) * 1e9 / 2
+    head_params = model.vocab_size * model.hidden_size if model.kind == "decoder" else 0.0
+    emb = model.vocab_size * model.hidden_size
+    body_active = max(model.active_params_b * 1e9 - emb - (0.0 if model.tied_embeddings else head_params), 0.0)
     return _Roof(
-        w_dense=(wb - w_expert) / tp, w_expert=w_expert / tp,
+        w_dense=(streamed - w_expert) / tp, w_expert=w_expert / tp,
         moe_k_over_e=(model.moe_active_experts / model.moe_experts) if model.moe_experts else 0.0,
-        flops_per_token=2 * model.active_params_b * 1e9 / tp,
-        attn_flops_per_ctx_token=4 * model.layers * model.attention_heads * model.head_dim / tp,
+        flops_per_token=2 * body_active / tp, head_flops=2 * head_params / tp,
+        expert_flops_per_token=2 * _expert_params(model) * (model.moe_active_experts or 0) / (model.moe_experts or 1) / tp,
+        attn_flops_per_pair=4 * model.layers * model.attention_heads * model.head_dim / tp,
         kv_per_token=kv_bytes_per_token(model, kv_dtype, tp),
-        bw=gpu.mem_bw_tbps * 1e12 * bw_eff, flops=gpu.tflops(cp) * 1e12 * eff.compute,
+        bw_weights=bw * (eff.wq_bw if dequant else 1.0), bw_kv=bw,
+        flops_linear=gpu.tflops(cp) * 1e12 * eff.compute * scale,
+        flops_attn=gpu.fp16_tflops * 1e12 * eff.compute * scale,
         comm_alpha=alpha, link_bw=link, layers=model.layers, hidden=model.hidden_size, tp=tp,
-        overhead=eff.step_ms * 1e-3,
+        overhead=eff.step_ms * 1e-3, p=eff.roofline_p,
     )
 
 
-def _step_seconds(r: _Roof, decode_seqs: float, context: float, prefill_tokens: float, prefill_ctx: float) -> tuple[
-        float, str]:
-    tokens = decode_seqs + prefill_tokens
-    passes = max(1, math.ceil(tokens / MAX_BATCHED_TOKENS))
-    touched = 1.0 if not r.w_expert else 1.0 - (1.0 - r.moe_k_over_e) ** max(tokens / passes, 1.0)
-    weights = (r.w_dense + r.w_expert * touched) * passes
-    mem = (weights + decode_seqs * context * r.kv_per_token) / r.bw
-    fl = r.flops_per_token * tokens + r.attn_flops_per_ctx_token * (decode_seqs * context + prefill_tokens * prefill_ctx)
-    cmp = fl / r.flops
+def _roofline(t_mem: float, t_compute: float, p: float) -> float:
+    """Kernel time from its memory and compute times: (m^p + c^p)^(1/p), between max(m, c) and m + c."""
+    hi = max(t_mem, t_compute)
+    if hi <= 0:
+        return 0.0
+    return hi * ((t_mem / hi) ** p + (t_compute / hi) ** p) ** (1.0 / p)
+
+
+@dataclass(frozen=True)
+class Step:
+    """Time of one engine step and what bounds its linear layers."""
+
+    seconds: float
+    bound: str  # "memory" or "compute"
+
+
+def _step(r: _Roof, n_dec: float, c_dec: float, n_pf: float = 0.0, c_pf: float = 0.0, pf_seqs: float = 0.0,
+          passes: int | None = None) -> Step:
+    tokens = n_dec + n_pf
+    if passes is None:
+        passes = max(1, math.ceil(tokens / MAX_BATCHED_TOKENS))
+    # dense layers (attention projections, dense FFN, LM head) and MoE experts are separate kernels
+    c_flops = r.flops_per_token * tokens + r.head_flops * (n_dec + pf_seqs)
+    w_time = r.w_dense * passes / r.bw_weights
+    c_time = (c_flops - r.expert_flops_per_token * tokens) / r.flops_linear
+    linear = _roofline(w_time, c_time, r.p)
+    if r.w_expert:
+        touched = 1.0 - (1.0 - r.moe_k_over_e) ** max(tokens / passes, 1.0)
+        we_time = r.w_expert * touched * passes / r.bw_weights
+        ce_time = r.expert_flops_per_token * tokens / r.flops_linear
+        linear += _roofline(we_time, ce_time, r.p)
+        w_time, c_time = w_time + we_time, c_time + ce_time
+    kv_time = n_dec * c_dec * r.kv_per_token / r.bw_kv
+    attn_time = r.attn_flops_per_pair * (n_dec * c_dec + n_pf * c_pf) / r.flops_attn
     comm = 0.0
     if r.tp > 1:
         comm = 2 * r.layers * (r.comm_alpha * passes + 2 * (r.tp - 1) / r.tp * tokens * r.hidden * 2 / r.link_bw)
-    return max(mem, cmp) + comm + r.overhead * passes, ("memory" if mem >= cmp else "compute")
+    t = linear + _roofline(kv_time, attn_time, r.p) + comm + r.overhead * passes
+    return Step(t, "memory" if w_time + kv_time >= c_time + attn_time else "compute")
 
 
 @dataclass(frozen=True)
@@ -121,43 +186,70 @@ class ServingPoint:
     bound: str  # "memory" or "compute" (decode step)
 
 
-def _roof_for(model, gpu, precision, tp, kv_dtype):
-    return _roof(model, gpu, precision, tp, kv_dtype or default_kv_dtype(precision, gpu))
+def _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only) -> _Roof:
+    return _roof(model, gpu, precision, tp, kv_dtype or default_kv_dtype(precision, gpu),
+                 eff or efficiency(gpu.architecture), group_size, weight_only)
 
 
-def prefill_seconds(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int,
-                    kv_dtype: str | None = None) -> float:
-    """Time to prefill one prompt of `isl` tokens on an idle replica."""
-    r = _roof_for(model, gpu, precision, tp, kv_dtype)
-    return _step_seconds(r, 0, 0, isl, isl / 2)[0]
+def prefill_seconds(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, kv_dtype: str | None = None,
+                    *, eff: Efficiency | None = None, group_size: int = INT4_GROUP_SIZE,
+                    weight_only: bool = False) -> float:
+    """Time to prefill one prompt of `isl` tokens on an idle replica (TTFT at batch 1)."""
+    r = _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only)
+    return _step(r, 0, 0, isl, isl / 2, pf_seqs=1).seconds
+
+
+def decode_step_seconds(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, batch: int, context: float,
+                        kv_dtype: str | None = None, *, eff: Efficiency | None = None,
+                        group_size: int = INT4_GROUP_SIZE, weight_only: bool = False) -> float:
+    """One decode step of `batch` sequences at mean context `context`, no prefill mixed in."""
+    r = _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only)
+    return _step(r, batch, context).seconds
+
+
+def single_stream_decode_tok_s(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, context: float,
+                               kv_dtype: str | None = None, **kw) -> float:
+    """Decode tokens/s of one sequence alone on the replica, at KV context `context`."""
+    return 1.0 / decode_step_seconds(model, gpu, precision, tp, 1, context, kv_dtype, **kw)
 
 
 def serving_point(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, osl: int, batch: int,
-                  kv_dtype: str | None = None) -> ServingPoint:
-    """Steady state at `batch` concurrent sequences with continuous batching."""
-    r = _roof_for(model, gpu, precision, tp, kv_dtype)
+                  kv_dtype: str | None = None, *, eff: Efficiency | None = None, group_size: int = INT4_GROUP_SIZE,
+                  weight_only: bool = False) -> ServingPoint:
+    """Steady state at `batch` running sequences with continuous batching and chunked prefill."""
+    r = _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only)
     if model.kind == "embedding" or osl == 0:
-        t, bound = _step_seconds(r, 0, 0, batch * isl, isl / 2)
-        return ServingPoint(batch, t * 1e3, 0.0, 0.0, batch / t, bound)
+        st = _step(r, 0, 0, batch * isl, isl / 2)
+        return ServingPoint(batch, st.seconds * 1e3, 0.0, 0.0, batch / st.seconds, st.bound)
     ctx = isl + osl / 2
-    t_step, bound = _step_seconds(r, batch, ctx, batch * isl / osl, isl / 2)
-    chunk = max(MAX_BATCHED_TOKENS - batch, 1)
-    ttft = (math.ceil(isl / chunk) + 0.5) * t_step if batch > 1 else prefill_seconds(model, gpu, precision, tp, isl,
-                                                                                      kv_dtype) + r.overhead
-    latency = ttft + max(osl - 1, 0) * t_step
-    return ServingPoint(batch, ttft * 1e3, t_step * 1e3, batch * osl / latency, batch / latency, bound)
+    if batch <= 1:
+        ttft = _step(r, 0, 0, isl, isl / 2, pf_seqs=1).seconds
+        st = _step(r, 1, ctx)
+        latency = ttft + max(osl - 1, 0) * st.seconds
+        return ServingPoint(1, ttft * 1e3, st.seconds * 1e3, osl / latency, 1 / latency, st.bound)
+    st = _step(r, batch, ctx, batch * isl / osl, isl / 2, pf_seqs=batch / osl)
+    # a new prompt waits half an average step, then rides along the running decodes in k chunked steps
+    k = math.ceil(isl / max(MAX_BATCHED_TOKENS - batch, 1))
+    ttft = 0.5 * st.seconds + k * _step(r, batch - 1, ctx, isl / k, isl / 2, pf_seqs=1 / k).seconds
+    out_tok_s = batch / st.seconds
+    return ServingPoint(batch, ttft * 1e3, st.seconds * 1e3, out_tok_s, out_tok_s / osl, st.bound)
 
 
-def single_stream_decode_tok_s(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, context: int,
-                               kv_dtype: str | None = None) -> float:
-    r = _roof_for(model, gpu, precision, tp, kv_dtype)
-    return 1.0 / _step_seconds(r, 1, context, 0, 0)[0]
+def static_batch_point(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, osl: int, batch: int,
+                       kv_dtype: str | None = None, *, eff: Efficiency | None = None,
+                       group_size: int = INT4_GROUP_SIZE, weight_only: bool = False) -> ServingPoint:
+    """A static batch (no continuous batching): all prompts in one pass, then osl - 1 decode steps."""
+    r = _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only)
+    pf = _step(r, 0, 0, batch * isl, isl / 2, pf_seqs=batch, passes=1).seconds
+    dec = _step(r, batch, isl + osl / 2)
+    total = pf + max(osl - 1, 0) * dec.seconds
+    return ServingPoint(batch, pf * 1e3, dec.seconds * 1e3, batch * osl / total, batch / total, dec.bound)
 
 
 def max_batch(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, osl: int,
-              kv_dtype: str | None = None) -> int:
+              kv_dtype: str | None = None, *, group_size: int = INT4_GROUP_SIZE) -> int:
     """Largest concurrency the KV cache and the engine allow for isl+osl tokens per request (0 = does not fit)."""
-    mp = memory_plan(model, gpu, precision, tp, kv_dtype, min_kv_tokens=isl + osl)
+    mp = memory_plan(model, gpu, precision, tp, kv_dtype, min_kv_tokens=isl + osl, group_size=group_size)
     if not mp.fits:
         return 0
     if model.kind == "embedding" or osl == 0:
@@ -166,14 +258,14 @@ def max_batch(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int,
 
 
 def max_throughput_point(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, osl: int,
-                         kv_dtype: str | None = None) -> ServingPoint | None:
+                         kv_dtype: str | None = None, **kw) -> ServingPoint | None:
     """The highest-throughput point memory and the engine allow (`--concurrency max`)."""
-    b = max_batch(model, gpu, precision, tp, isl, osl, kv_dtype)
+    b = max_batch(model, gpu, precision, tp, isl, osl, kv_dtype, group_size=kw.get("group_size", INT4_GROUP_SIZE))
     if b < 1:
         return None
     cands = {b, max(1, b // 2), max(1, int(b * 0.75))}
-    return max((serving_point(model, gpu, precision, tp, isl, osl, c, kv_dtype) for c in cands),
-               key=lambda p: p.requests_per_s)
+    return max((serving_point(model, gpu, precision, tp, isl, osl, c, kv_dtype, **kw) for c in cands),
+               key=lambda p: (p.output_tok_s, p.requests_per_s))
 
 
 @lru_cache(maxsize=65536)
