@@ -240,6 +240,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
     model_names = {m.name: m for ms in models_of.values() for m in ms} if self_host else {}
     for model in model_names.values():
         users = [w for w in serving if any(m.name == model.name for m in models_of[w.name])]
+        perf: dict[tuple, tuple] = {}
         for offer in offers:
             if gpu is not None and offer.gpu != gpu:
                 continue
@@ -248,7 +249,10 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                 if tp > offer.gpus_per_instance or offer.gpus_per_instance % tp:
                     continue
                 for precision in sorted({p for w in users for p in w.precisions}):
-                    pools += _pools_for(model, offer, gspec, tp, precision, users, measured, policy, excluded)
+                    key = (offer.gpu, tp, precision)
+                    if key not in perf:
+                        perf[key] = _replica_perf(model, gspec, tp, precision, users, measured)
+                    pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded)
     pools, pruned = _prune(pools, by_provider=policy.failover is not None, spot_cap=policy.max_spot_share < 1)
     for p in pools:
         for w in p.capacity:
@@ -317,31 +321,40 @@ def _allowed(o: Offer, policy, catalog: Catalog) -> bool:
     return True
 
 
-def _pools_for(model, offer, gpu, tp, precision, users, measured, policy, excluded) -> list[Pool]:
-    capacity, points, meas = {}, {}, set()
-    rpi = offer.gpus_per_instance // tp
+def _replica_perf(model, gpu, tp, precision, users, measured) -> tuple[dict, dict, set, dict]:
+    """Per workload: requests/s of one replica under its latency tier (or the measured figure), the operating
+    point, which figures are measured, and why a workload cannot use this configuration. Independent of the
+    offer, so computed once per (model, GPU, TP, precision)."""
+    rps, points, meas, why = {}, {}, set(), {}
     mp = None
     for w in users:
         if precision not in w.precisions:
             continue
         key = (w.name, model.name, gpu.name, precision, tp)
         if key in measured:
-            capacity[w.name] = measured[key] * rpi * policy.max_utilization
-            points[w.name] = None
+            rps[w.name], points[w.name] = measured[key], None
             meas.add(w.name)
             continue
         if mp is None:
             mp = memory_plan(model, gpu, precision, tp)
         if not mp.fits or mp.kv_tokens < w.input_tokens + w.output_tokens and model.kind != "embedding":
-            excluded[w.name]["vram_fit"] += 1
+            why[w.name] = "vram_fit"
             continue
         pt: ServingPoint | None = capacity_under_slo(model, gpu, precision, tp, w.input_tokens, w.output_tokens,
                                                      w.ttft_target_ms, w.tpot_target_ms)
         if pt is None or pt.requests_per_s <= 0:
-            excluded[w.name]["latency_tier"] += 1
+            why[w.name] = "latency_tier"
             continue
-        capacity[w.name] = pt.requests_per_s * rpi * policy.max_utilization
-        points[w.name] = pt
+        rps[w.name], points[w.name] = pt.requests_per_s, pt
+    return rps, points, meas, why
+
+
+def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded) -> list[Pool]:
+    rps, points, meas, why = perf
+    for wn, fam in why.items():
+        excluded[wn][fam] += 1
+    rpi = offer.gpus_per_instance // tp
+    capacity = {wn: r * rpi * policy.max_utilization for wn, r in rps.items()}
     if not capacity:
         return []
     out = []
@@ -361,9 +374,9 @@ def _pools_for(model, offer, gpu, tp, precision, users, measured, policy, exclud
             if not cap:
                 continue
         res_ok = {}
+        by_name = {u.name: u for u in users}
         for wn, c in cap.items():
-            w = next(u for u in users if u.name == wn)
-            if w.allows((offer.jurisdiction,)):
+            if by_name[wn].allows((offer.jurisdiction,)):
                 res_ok[wn] = c
             else:
                 excluded[wn]["residency"] += 1
