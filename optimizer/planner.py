@@ -36,7 +36,9 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
     """Candidates, model and solve; raises InfeasibleError (with its explanation) or SolverError."""
     cands = build_candidates(problem, catalog, **cand_kw)
     precheck(problem, cands)
-    if problem.policy.failover is None or "failover_demand" in relax:
+    if problem.policy.failover is None or "failover_demand" in relax or options.time_limit is not None:
+        # under a time limit one model with every scenario gives the best answer in the time: the lazy loop
+        # would split the time between solves and can end on a starved one
         model = build_model(problem, cands, relax=relax)
         res = solve(model.prob, options.solver, options.time_limit, options.gap, options.verbose)
     else:
