@@ -193,14 +193,20 @@ def _entry(problem, cands, options, w, oid, price0, base) -> tuple[float | None,
         h = h - (f - base) / use
         if h <= 0:
             f0, _ = _forced_cost(problem, cands, options, w, oid, 0.0)
-            if f0 is None or f0 > base + EPS_USD:
-                return None, "does not enter even at price 0: its other costs (instances, ops, constraints) are higher"
+            if f0 is None or f0 > base - EPS_USD:
+                return None, ("not cheaper even at price 0: the plan's own capacity already covers what it could "
+                              "take, or its other costs (instances, ops, constraints) are higher")
             h = 0.0
         f, use = _forced_cost(problem, cands, options, w, oid, h)
         if f is None:
             return None, "cannot be used at all (another constraint excludes it)"
         if abs(f - base) <= 1.0:
             break
+    if h < 0.01 * price0:  # an entry price of ~0: check that it enters at all, even free
+        f0, _ = _forced_cost(problem, cands, options, w, oid, 0.0)
+        if f0 is None or f0 > base - EPS_USD:
+            return None, ("not cheaper even at price 0: the plan's own capacity already covers what it could take, "
+                          "or its other costs (instances, ops, constraints) are higher")
     return h, f"re-solved with the option forced in (taking >= {FORCED_SHARE:.0%} of the traffic for an API, one " \
               f"instance for a pool)"
 
