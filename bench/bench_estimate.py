@@ -12,10 +12,7 @@ Target (issue 3): an estimate answers in well under a second.
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,34 +20,21 @@ sys.path.insert(0, str(ROOT))
 
 from optimizer.catalog.load import load_catalog, load_catalog_specs  # noqa: E402
 from optimizer.perf.estimate import estimate  # noqa: E402
+from timing import median_process, median_time  # noqa: E402
 
 CLI = [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())"]
 
 
-def proc(args: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
-def inproc(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
     runs = ap.parse_args().runs
-    floor = proc([sys.executable, "-c", "import click, optimizer"], runs)
-    version = proc(CLI + ["--version"], runs)
+    floor = median_process([sys.executable, "-c", "import click, optimizer"], runs, ROOT)
+    version = median_process(CLI + ["--version"], runs, ROOT)
     print(f"baseline: python + import click, optimizer     {floor * 1e3:7.1f} ms")
     print(f"baseline: llmplan --version                    {version * 1e3:7.1f} ms")
     cases = [["--model", "llama-3.1-8b", "--gpu", "A10G"],
@@ -59,11 +43,11 @@ def main() -> None:
              ["--model", "llama-3.1-405b", "--gpu", "H200", "--tp", "8", "--precision", "fp8", "--isl", "20000",
               "--osl", "2000", "--concurrency", "64"]]
     for c in cases:
-        t = proc(CLI + ["estimate", *c], runs)
+        t = median_process(CLI + ["estimate", *c], runs, ROOT)
         print(f"llmplan estimate {' '.join(c)[:60]:60s} {t * 1e3:7.1f} ms = {t / floor:4.2f}x floor, "
               f"{t / version:4.2f}x --version")
-    specs = inproc(lambda: load_catalog_specs(ROOT / "catalogs" / "2026-11-24"), runs)
-    full = inproc(lambda: load_catalog(ROOT / "catalogs" / "2026-11-24"), runs)
+    specs = median_time(lambda: load_catalog_specs(ROOT / "catalogs" / "2026-11-24"), runs)
+    full = median_time(lambda: load_catalog(ROOT / "catalogs" / "2026-11-24"), runs)
     print(f"in process: load_catalog_specs {specs * 1e3:.1f} ms vs load_catalog {full * 1e3:.1f} ms "
           f"({full / specs:.0f}x)")
     cat = load_catalog_specs(ROOT / "catalogs" / "2026-11-24")
@@ -73,7 +57,7 @@ def main() -> None:
         speed._roof.cache_clear()
         estimate(cat, "llama-3.1-70b", "H100", precision="fp8", tp=4, isl=3000, osl=700)
 
-    print(f"in process: one estimate() call (cold caches)  {inproc(cold, runs) * 1e3:.2f} ms")
+    print(f"in process: one estimate() call (cold caches)  {median_time(cold, runs) * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from optimizer.catalog.build import import_skypilot_into  # noqa: E402
+from timing import median_time  # noqa: E402
 
 SKY = ROOT / "catalogs" / "_sources" / "skypilot"
 DEFAULT = ROOT / "catalogs" / "2026-11-24"
@@ -34,13 +33,6 @@ CURATED = ROOT / "catalogs" / "_curated"
 TARGET_S = 10.0
 
 
-def median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def seed(folder: Path) -> Path:

@@ -13,11 +13,9 @@ Target (issue 6): simulating one hour of the 8M-conversation example takes under
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,15 +28,9 @@ from optimizer.render.json_out import to_json  # noqa: E402
 from optimizer.routing.router import seed_example_router  # noqa: E402
 from optimizer.routing.simulate import SimOptions, parse_failure, simulate  # noqa: E402
 from optimizer.routing.targets import route_tables  # noqa: E402
+from timing import median_time  # noqa: E402
 
 
-def median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,15 +28,9 @@ from optimizer.candidates import build_candidates  # noqa: E402
 from optimizer.catalog import load_catalog  # noqa: E402
 from optimizer.planner import SolveOptions, solve_problem  # noqa: E402
 from optimizer.problem import load_problem, parse_problem  # noqa: E402
+from timing import median_process  # noqa: E402
 
 
-def timed_process(args: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def pipeline(prob, cat, solver, time_limit=None, gap=None):
@@ -60,7 +53,7 @@ def main() -> None:
     cat = load_catalog(ROOT / "catalogs" / "2026-11-24")
     py = sys.executable
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
-    base = timed_process([py, "-c", "import pandas, pulp, pydantic, yaml, click"], args.runs)
+    base = median_process([py, "-c", "import pandas, pulp, pydantic, yaml, click"], args.runs, ROOT)
     print(f"baseline (python -c 'import pandas, pulp, pydantic, yaml, click'): {base:.3f} s\n")
     print(f"{'example':<18} {'solve s':>8} {'cbc/highs':>9} {'pipeline s':>10} {'process s':>9} {'x base':>7} "
           f"{'objective':>12}")
@@ -74,7 +67,7 @@ def main() -> None:
             hs.append(r.seconds)
             obj = r.objective
             cs.append(pipeline(prob, cat, "cbc")[3].seconds)
-        proc = timed_process([py, "cli.py", "solve", str(f.relative_to(ROOT)), "--format", "json"], args.runs)
+        proc = median_process([py, "cli.py", "solve", str(f.relative_to(ROOT)), "--format", "json"], args.runs, ROOT)
         h, c = statistics.median(hs), statistics.median(cs)
         print(f"{f.stem:<18} {h:8.3f} {c / h:9.1f} {statistics.median(pipes):10.3f} {proc:9.3f} {proc / base:7.2f} "
               f"{obj:12,.2f}")

@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from optimizer.catalog import load_catalog  # noqa: E402
-from optimizer.perf import calibration  # noqa: E402
 from optimizer.perf.calibration import Efficiency  # noqa: E402
 from optimizer.perf.measurements import (error_table, load_measurements, log_error, predict)  # noqa: E402
 
@@ -218,7 +217,6 @@ def main() -> None:
         out += ["", table("Leave-one-framework-out cross-validation", rows, cv), "", by_family(rows, cv)]
     print("\n".join(out))
     if args.markdown:
-        from optimizer.perf.measurements import ape
         print("\n| line | framework | model | GPU | tp | prec | isl/osl | batch | metric | measured | model | error |")
         print("|---:|---|---|---|---:|---|---|---|---|---:|---:|---:|")
         for m, p in zip(rows, fitted):

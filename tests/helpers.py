@@ -7,6 +7,7 @@ expected answers do not depend on the performance model.
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 from optimizer.catalog import load_catalog
@@ -92,3 +93,15 @@ def solve_problem(tmp_path: Path, problem: dict, solver: str = "highs", **cat):
     folder = write_catalog(tmp_path / "cat", **cat)
     prob = parse_problem(problem, "test.yaml")
     return plan(prob, load_catalog(folder), SolveOptions(solver=solver))
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def check_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/<name>; UPDATE_GOLDEN=1 rewrites the file instead."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text()

@@ -2,12 +2,11 @@
 Regenerate golden files with: UPDATE_GOLDEN=1 pytest tests/test_catalog_diff.py"""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import APIS, OFFERS, api, offer, write_catalog
+from helpers import APIS, OFFERS, api, offer, write_catalog, check_golden
 
 from cli import main
 from optimizer.catalog import load_catalog
@@ -17,12 +16,7 @@ from optimizer.render.diff import catalog_diff_to_json, catalog_diff_to_text
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def check(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+check = check_golden
 
 
 @pytest.fixture

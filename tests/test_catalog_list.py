@@ -3,12 +3,11 @@
 Regenerate golden files with: UPDATE_GOLDEN=1 pytest tests/test_catalog_list.py"""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import APIS, GPU, OFFERS, api, offer, write_catalog
+from helpers import APIS, GPU, OFFERS, api, offer, write_catalog, check_golden
 
 from cli import main
 from optimizer.catalog import load_catalog
@@ -19,12 +18,7 @@ from optimizer.render.listing import to_csv, to_json, to_table
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def check(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+check = check_golden
 
 
 def _assumed(o: dict, r1: float, r3: float, rate: float | None = None) -> dict:

@@ -4,13 +4,12 @@ change that moved the plan is named, with known amounts. Golden file for the tex
 
 import datetime as dt
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import OFFERS, api, measured, serving, write_catalog
+from helpers import OFFERS, api, measured, serving, write_catalog, check_golden
 
 from cli import main
 from optimizer.catalog import load_catalog
@@ -25,12 +24,7 @@ TODAY = dt.date(2026, 11, 24)
 H = 730.0
 
 
-def check(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+check = check_golden
 
 
 # The API: $0.1 / $0.2 per MTok -> 1000 in + 500 out = $0.0002 per request, far cheaper than a GPU, but its

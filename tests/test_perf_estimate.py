@@ -1,11 +1,11 @@
 """`llmplan estimate`: the memory report and speeds from the functions `solve` uses, names, errors, renderers."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import check_golden
 
 from cli import main
 from optimizer.candidates import build_candidates
@@ -186,12 +186,7 @@ def fixed_estimate() -> Estimate:
         notes=("KV cache dtype fp8 (auto)", "hopper efficiency: test"))
 
 
-def check(name: str, text: str):
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+check = check_golden
 
 
 def test_table_golden():

@@ -23,7 +23,7 @@ def random_instance(seed: int):
     """One workload; 2-3 single-GPU offers (distinct providers so pruning keeps them); maybe an API with an RPM
     limit; maybe spot with a cap; capacity per replica measured; ops overhead."""
     rng = random.Random(seed)
-    offers, prices = [], []
+    offers = []
     for i in range(rng.randint(2, 3)):
         od = round(rng.uniform(0.5, 3.0), 2)
         spot = round(od * rng.uniform(0.3, 0.7), 2) if rng.random() < 0.5 else None

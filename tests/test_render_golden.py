@@ -3,11 +3,10 @@ Regenerate with: UPDATE_GOLDEN=1 pytest tests/test_render_golden.py"""
 
 import datetime as dt
 import json
-import os
 import re
 from pathlib import Path
 
-from helpers import measured, serving, write_catalog
+from helpers import check_golden, measured, serving, write_catalog
 
 from optimizer.catalog import load_catalog
 from optimizer.planner import SolveOptions, plan
@@ -40,17 +39,11 @@ def golden_plan(tmp_path):
 def normalise(text: str) -> str:
     text = re.sub(r'"seconds": [0-9.e-]+', '"seconds": 0.0', text)
     text = re.sub(r'"path": "[^"]*"', '"path": "<catalog>"', text)
-    text = re.sub(r'"path": "[^"]*"', '"path": "<catalog>"', text)
     return re.sub(r"highs [0-9.]+ s", "highs 0.00 s", text)
 
 
 def check(name: str, text: str):
-    path = GOLDEN / name
-    text = normalise(text)
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    check_golden(name, normalise(text))
 
 
 def test_table_golden(tmp_path):

@@ -153,7 +153,6 @@ def alternatives(problem: Problem, catalog: Catalog, options, plan: Plan, cands:
 def _forced_cost(problem: Problem, cands: Candidates, options, w: str, oid: str, price: float):
     """Cheapest plan cost when option `oid` is used for workload `w` at `price`, and how much it is used
     (d cost / d price)."""
-    import pulp
 
     from ..model.formulation import build_model
     from ..model.solve import Status, solve
