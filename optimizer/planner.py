@@ -286,6 +286,10 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
 
     total = sum(per_workload.values()) + sum(f.monthly_cost_usd for f in fixed_lines)
     warnings = []
+    unlimited = sorted({a.api_id for a in api_lines if a.mode == "realtime" and not a.rpm_limit and not a.tpm_limit})
+    if unlimited:
+        warnings.append(f"no rate limit is known for {', '.join(unlimited)} (none published for the catalog's "
+                        f"account tier): the plan assumes none; check your account's limits")
     if res.objective is not None and abs(total - res.objective) > 1.0:
         warnings.append(f"recomputed cost ${total:,.2f} differs from the solver objective ${res.objective:,.2f}")
     workloads = []

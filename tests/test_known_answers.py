@@ -202,3 +202,9 @@ def test_batch_api_mode_for_batch_tier(tmp_path, solver):
     plan = solve_problem(tmp_path, p, solver, apis=[a])
     (line,) = plan.api
     assert line.mode == "batch" and plan.monthly_cost_usd == pytest.approx(100_000 * 0.001)
+
+
+def test_api_without_a_known_rate_limit_is_flagged(tmp_path, solver):
+    p = {"workloads": [serving(peak=1.0, req=100_000, apis=["tiny-8b"])], "measured": [measured(rps=10.0)]}
+    plan = solve_problem(tmp_path, p, solver)  # the fixture API has no rpm/tpm
+    assert plan.api and any("no rate limit is known for apix/tiny-8b" in w for w in plan.warnings)
