@@ -154,12 +154,18 @@ def _name_indexes(root: Path, gpus: dict, models: dict) -> tuple[NameIndex, Name
     return gpu_names, model_names
 
 
-def load_catalog(path: str | Path | None = None) -> Catalog:
-    """Load and validate a catalog folder (default: the newest dated one)."""
+def _catalog_root(path: str | Path | None) -> Path:
+    """The catalog folder to read: `path`, or the newest dated one; an error when it does not exist."""
     root = Path(path) if path is not None else default_catalog_dir()
     if not root.is_dir():
         raise CatalogError("catalog folder does not exist", file=str(root),
                            fix="pass a folder such as catalogs/2026-11-24 to --catalog")
+    return root
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load and validate a catalog folder (default: the newest dated one)."""
+    root = _catalog_root(path)
     parsed = {}
     for kind in FILES:
         p = root / f"{kind}.csv"
@@ -189,10 +195,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
 def load_catalog_specs(path: str | Path | None = None) -> Catalog:
     """GPUs and models only (no offers, no APIs), validated like `load_catalog` but read without pandas: what
     `llmplan estimate` needs, in a fraction of the start-up time."""
-    root = Path(path) if path is not None else default_catalog_dir()
-    if not root.is_dir():
-        raise CatalogError("catalog folder does not exist", file=str(root),
-                           fix="pass a folder such as catalogs/2026-11-24 to --catalog")
+    root = _catalog_root(path)
     parsed = {}
     for kind in ("gpus", "models"):
         p = root / f"{kind}.csv"

@@ -45,8 +45,6 @@ def _with_workloads(problem: Problem, **changes) -> Problem:
     ws = []
     for w in problem.workloads:
         upd = {k: v for k, v in changes.items() if k in type(w).model_fields}
-        if "ttft_ms" in upd and not hasattr(w, "ttft_ms"):
-            upd.pop("ttft_ms")
         ws.append(w.model_copy(update=upd))
     return problem.model_copy(update={"workloads": tuple(ws)})
 
