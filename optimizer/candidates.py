@@ -33,20 +33,21 @@ from dataclasses import dataclass, field
 from .catalog import Catalog
 from .catalog.schema import ApiOffer, GpuSpec, ModelSpec, Offer
 from .errors import ProblemError
+from .families import Trait, active_traits
 from .perf.memory import memory_plan
 from .perf.speed import ServingPoint, capacity_under_slo
 from .problem import FixedWorkload, Problem, ServingWorkload
 from .units import HOURS_PER_MONTH, MTOK
 
 TP_DEGREES = (1, 2, 4, 8)
-FILTERS = {
-    "vram_fit": "the model does not fit in the GPU memory at that precision and TP",
-    "latency_tier": "the option misses the workload's TTFT/TPOT target",
-    "residency": "the option processes data outside the workload's allowed jurisdictions",
-    "spot_allowed": "spot capacity is not allowed for the workload",
-    "context_length": "the request is longer than the API's context window",
-    "precision": "the precision is not in the workload's allowed precisions",
-}
+UNKNOWN_PROVIDER = "(unknown provider)"
+
+
+def failover_provider_of(offer: Offer) -> str:
+    """Price-list placeholders and quotes whose provider is not named belong to no known provider."""
+    if offer.price_basis == "list" or offer.provider in ("listprice", "quoted"):
+        return UNKNOWN_PROVIDER
+    return offer.provider
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,12 @@ class Pool:
     @property
     def provider(self) -> str:
         return self.offer.provider
+
+    @property
+    def failover_provider(self) -> str:
+        """The provider whose loss takes this pool down. A price-list placeholder or a quote without a named
+        provider has no known provider: it counts as lost in every failover scenario (see `UNKNOWN_PROVIDER`)."""
+        return failover_provider_of(self.offer)
 
     @property
     def jurisdiction(self) -> str:
@@ -90,6 +97,10 @@ class ApiOption:
 
     @property
     def provider(self) -> str:
+        return self.api.provider
+
+    @property
+    def failover_provider(self) -> str:
         return self.api.provider
 
     @property
@@ -149,8 +160,12 @@ class Candidates:
     def api(self, aid: str) -> ApiOption:
         return self._apis[aid]
 
+    def option(self, oid: str):
+        return self._apis[oid] if oid in self._apis else self._pools[oid]
+
     def providers(self) -> list[str]:
-        return sorted({p.provider for p in self.pools} | {a.provider for a in self.apis})
+        """Providers as failover sees them: each pool's and API's `failover_provider`."""
+        return sorted({p.failover_provider for p in self.pools} | {a.provider for a in self.apis})
 
 
 def _resolve_models(problem: Problem, catalog: Catalog) -> dict[str, list[ModelSpec]]:
@@ -253,7 +268,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                     if key not in perf:
                         perf[key] = _replica_perf(model, gspec, tp, precision, users, measured)
                     pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded)
-    pools, pruned = _prune(pools, by_provider=policy.failover is not None, spot_cap=policy.max_spot_share < 1)
+    pools, pruned = _prune(pools, active_traits(problem))
     for p in pools:
         for w in p.capacity:
             eligible[w].append(p.id)
@@ -388,41 +403,40 @@ def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded) 
     return out
 
 
-def _dominates(a: Pool, b: Pool, spot_cap: bool) -> bool:
-    if a.hourly_usd > b.hourly_usd or a.offer.max_instances is not None:
+def _dominates(a: Pool, b: Pool, traits: tuple[Trait, ...]) -> bool:
+    """Pool a can replace pool b instance for instance: no dearer, uncapped, at least b's capacity for every
+    workload b serves, and every trait an active family sees allows the swap."""
+    if a.hourly_usd > b.hourly_usd:
         return False
     if any(a.capacity.get(w, 0.0) < c for w, c in b.capacity.items()):
         return False
-    if spot_cap and (a.gpus_per_instance > b.gpus_per_instance if b.capacity_type == "spot"
-                     else a.gpus_per_instance < b.gpus_per_instance):
-        return False
-    return True
+    return all(t.ok(a, b) for t in traits)
 
 
-def _prune(pools: list[Pool], by_provider: bool, spot_cap: bool) -> tuple[list[Pool], int]:
+def _prune(pools: list[Pool], traits: tuple[Trait, ...]) -> tuple[list[Pool], int]:
+    """Exact pruning: among pools equal in capacity, GPUs per instance and every trait, keep the cheapest; then
+    drop pools dominated by a kept one (`_dominates`)."""
     groups: dict[tuple, list[Pool]] = defaultdict(list)
     for p in pools:
-        sig = (p.gpus_per_instance, p.capacity_type == "spot", p.provider if by_provider else None,
+        sig = (p.gpus_per_instance, tuple(t.value(p) for t in traits),
                tuple(sorted((w, round(c, 9)) for w, c in p.capacity.items())))
         groups[sig].append(p)
     kept = []
     for grp in groups.values():
         grp.sort(key=lambda p: (p.hourly_usd, p.id))
-        uncapped = [p for p in grp if p.offer.max_instances is None]
-        capped = [p for p in grp if p.offer.max_instances is not None]
-        # a capped offer cheaper than the best uncapped one is useful; a pricier capped one is dominated
-        best = uncapped[0].hourly_usd if uncapped else float("inf")
-        kept += [p for p in capped if p.hourly_usd < best] + uncapped[:1]
-    # pairwise dominance within (spot, provider-if-failover) classes; candidates sorted by price so a dominator
-    # is always seen first among survivors
+        # capped offers add up (each has its own cap): keep them all; of uncapped ones the cheapest suffices
+        kept += [p for p in grp if p.offer.max_instances is not None] or grp[:1]
+    # pairwise dominance within classes of equal exact-match traits; sorted by price so a dominator is always
+    # seen first among survivors
+    exact = [t for t in traits if t.replaces is None]
     classes: dict[tuple, list[Pool]] = defaultdict(list)
     for p in sorted(kept, key=lambda p: (p.hourly_usd, p.id)):
-        classes[(p.capacity_type == "spot", p.provider if by_provider else None)].append(p)
+        classes[tuple(t.value(p) for t in exact)].append(p)
     final = []
     for members in classes.values():
         survivors: list[Pool] = []
         for b in members:
-            if not any(_dominates(a, b, spot_cap) for a in survivors):
+            if not any(_dominates(a, b, traits) for a in survivors):
                 survivors.append(b)
         final += survivors
     final.sort(key=lambda p: p.id)

@@ -11,7 +11,11 @@ sum(workloads) + sum(fixed) = monthly_cost_usd, both within $0.01.
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel, ConfigDict
+
+from .errors import LlmplanError
 
 SCHEMA_VERSION = "1.1"  # 1.1: optional routing fields (token lengths, latency targets, API latency and
 #                          quality, standby APIs, failover routes); 1.0 plans still load
@@ -217,7 +221,8 @@ class ReferenceCheck(Frozen):
 class FailoverRoute(Frozen):
     """The optimizer's re-routing after losing one provider: `rps` requests/s of `workload` at peak go to
     `target` (a pool id, or an API's api_id) when `lost_provider` is down. Together the routes for one
-    (lost_provider, workload) carry at least the failover fraction of the workload's peak."""
+    (lost_provider, workload) carry the failover fraction of the workload's peak. A workload with no route listed
+    for a lost provider keeps its normal routing, scaled to the failover fraction."""
 
     lost_provider: str
     workload: str
@@ -225,6 +230,7 @@ class FailoverRoute(Frozen):
     target: str
     mode: str | None = None  # API mode ("realtime" or "batch")
     rps: float
+    reason: str | None = None  # "re-routed" (it had traffic on the lost provider) or "moved to make room"
 
 
 class Plan(Frozen):
@@ -256,3 +262,22 @@ class Plan(Frozen):
     entry_prices: list[EntryPrice] | None = None
     references: list[ReferenceCheck] = []
     extras: dict = {}  # further sections, e.g. `diff` from `solve --compare-to`
+
+
+def load_plan(text: str, source: str = "<plan>") -> Plan:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise LlmplanError(f"not valid JSON ({e.msg} at line {e.lineno})", file=source,
+                           fix="pass a plan written by `llmplan solve --format json`") from None
+    ver = data.get("schema_version") if isinstance(data, dict) else None
+    if ver is None or str(ver).split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise LlmplanError(f"unsupported plan schema_version {ver!r} (this llmplan reads {SCHEMA_VERSION})",
+                           file=source, fix="re-run `llmplan solve --format json` with this version")
+    try:
+        return Plan.model_validate(data)
+    except Exception as e:  # pydantic ValidationError: name the first field
+        errs = getattr(e, "errors", lambda: [])()
+        where = ".".join(str(p) for p in errs[0]["loc"]) if errs else None
+        raise LlmplanError(f"not a valid plan: {errs[0]['msg'] if errs else e}", file=source, where=where,
+                           fix="pass a plan written by `llmplan solve --format json`") from None

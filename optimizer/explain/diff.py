@@ -341,7 +341,7 @@ def catalog_mismatch(p: Plan, cat: Catalog) -> str | None:
 
 def load_plan_file(path: Path) -> Plan:
     """A plan saved with `llmplan solve --format json`; errors name the file and the fix."""
-    from ..render.json_out import load_plan
+    from ..plan import load_plan
     fix = "pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`"
     try:
         text = Path(path).read_text()

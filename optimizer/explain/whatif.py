@@ -1,8 +1,8 @@
 """What-if analyses by re-solving: what each binding constraint costs, the alternatives, and entry prices.
 
-- Constraint costs: for each active constraint family, re-solve with that family relaxed (residency: every
-  jurisdiction allowed; latency tier: no TTFT/TPOT target; spot allowed everywhere; spot cap, rate limits,
-  failover, availability caps, budget: dropped). The family's monthly cost is plan cost - relaxed cost; it binds
+- Constraint costs: for each family that restricts the problem, re-solve with the family relaxed as its descriptor
+  says (`Family.whatif` in optimizer/families.py: residency: every jurisdiction allowed; latency tier: no TTFT/TPOT
+  target; spot allowed everywhere; spot cap, rate limits, failover, availability caps, budget: dropped). The family's monthly cost is plan cost - relaxed cost; it binds
   when that is positive. Both costs are recomputed from plan lines.
 - Alternatives: the cheapest all-API plan, all-self-hosted plan and single-GPU-type plan (every self-hosted pool
   on one GPU type; APIs and fixed-hours blocks as in the problem), each against the optimum.
@@ -20,6 +20,11 @@ from dataclasses import replace
 from ..candidates import Candidates
 from ..catalog import Catalog
 from ..errors import InfeasibleError, SolverError
+from ..extract import extract_plan
+from ..families import priced_whatifs
+from ..model.formulation import build_model
+from ..model.solve import Status, solve
+from ..pipeline import solve_problem
 from ..plan import Alternative, ConstraintCost, EntryPrice, Plan
 from ..problem import Problem
 from ..units import HOURS_PER_MONTH
@@ -29,7 +34,6 @@ EPS_USD = 0.01
 
 def _cost(problem: Problem, catalog: Catalog, options, relax=frozenset(), **kw) -> tuple[float | None, Plan | None,
                                                                                            str]:
-    from ..planner import extract_plan, solve_problem
     try:
         cands, model, res = solve_problem(problem, catalog, options, relax=relax, **kw)
     except InfeasibleError as e:
@@ -41,48 +45,13 @@ def _cost(problem: Problem, catalog: Catalog, options, relax=frozenset(), **kw) 
     return p.monthly_cost_usd, p, note
 
 
-def _with_workloads(problem: Problem, **changes) -> Problem:
-    ws = []
-    for w in problem.workloads:
-        upd = {k: v for k, v in changes.items() if k in type(w).model_fields}
-        ws.append(w.model_copy(update=upd))
-    return problem.model_copy(update={"workloads": tuple(ws)})
-
-
-def _with_policy(problem: Problem, **changes) -> Problem:
-    return problem.model_copy(update={"policy": problem.policy.model_copy(update=changes)})
-
-
 def constraint_costs(problem: Problem, catalog: Catalog, options, plan: Plan, cands: Candidates) -> list[ConstraintCost]:
     pol = problem.policy
     fams = []
-    if any("any" not in w.jurisdictions for w in problem.workloads):
-        fams.append(("residency", "workloads processed only in their allowed jurisdictions",
-                     _with_workloads(problem, jurisdictions=("any",)), frozenset()))
-    if problem.serving:
-        fams.append(("latency_tier", "TTFT/TPOT targets of each workload's latency tier",
-                     _with_workloads(problem, ttft_ms=1e9, tpot_ms=1e9), frozenset()))
-    if any(not w.spot for w in problem.workloads) and any(o.spot_hourly_usd for o in catalog.offers):
-        fams.append(("spot_allowed", "spot capacity only for workloads that allow it",
-                     _with_workloads(problem, spot=True), frozenset()))
-    if pol.max_spot_share < 1:
-        fams.append(("spot_cap", f"at most {pol.max_spot_share:.0%} of GPU-hours on spot",
-                     _with_policy(problem, max_spot_share=1.0), frozenset()))
-    if any((a.api.rpm or a.api.tpm) for a in cands.apis):
-        fams.append(("rate_limits", "API RPM/TPM limits at peak",
-                     problem, frozenset({"rate_limit_rpm", "rate_limit_tpm", "failover_rpm", "failover_tpm"})))
-    if pol.failover is not None:
-        fams.append(("failover", f"{pol.failover.fraction:.0%} of peak survives the loss of any one provider",
-                     _with_policy(problem, failover=None), frozenset()))
-    if any(p.offer.max_instances for p in cands.pools):
-        fams.append(("availability", "offers' availability caps", problem, frozenset({"availability"})))
-    reserved = tuple(ct for ct in ("reserved_1y", "reserved_3y") if ct not in pol.capacity_types)
-    if reserved and any(o.hourly_usd(ct) for o in catalog.offers for ct in reserved):
-        fams.append(("no_commitment", f"no {'/'.join(reserved)} capacity (policy.capacity_types)",
-                     _with_policy(problem, capacity_types=pol.capacity_types + reserved), frozenset()))
-    if pol.budget_monthly_usd is not None:
-        fams.append(("budget", f"monthly budget ${pol.budget_monthly_usd:,.0f}",
-                     _with_policy(problem, budget_monthly_usd=None), frozenset()))
+    for name, whatif in priced_whatifs():
+        relaxed = whatif(problem, catalog, cands)
+        if relaxed is not None:
+            fams.append((name, *relaxed))
     out = []
     for fam, desc, prob, relax in fams:
         cost, _, note = _cost(prob, catalog, options, relax=relax)
@@ -118,7 +87,8 @@ def _alternative(name: str, problem: Problem, catalog: Catalog, options, base: f
     a = _alt(name, base, *_cost(problem, catalog, options, **kw))
     if a.monthly_cost_usd is not None:
         return a
-    loose = _with_policy(problem, failover=None, budget_monthly_usd=None, max_spot_share=1.0)
+    loose = problem.model_copy(update={"policy": problem.policy.model_copy(
+        update={"failover": None, "budget_monthly_usd": None, "max_spot_share": 1.0})})
     cost, _, _ = _cost(loose, catalog, options, relax=POLICY_FAMILIES, **kw)
     if cost is None:
         return a
@@ -152,8 +122,6 @@ def _forced_cost(problem: Problem, cands: Candidates, options, w: str, oid: str,
     """Cheapest plan cost when option `oid` is used for workload `w` at `price`, and how much it is used
     (d cost / d price)."""
 
-    from ..model.formulation import build_model
-    from ..model.solve import Status, solve
     if oid.startswith("api:"):
         a = cands.api(oid)
         new = replace(a, usd_per_request={**a.usd_per_request, w: price})

@@ -14,12 +14,20 @@ Parameters
 Variables
     n_c in Z+   instances of pool c       x_wo in [0,1]  share of w's traffic on option o
     y in {0,1}  self-hosting used         u_fq in {0,1}  fixed workload f bought through option q
-    z_pwo >= 0  requests/s of w on o after provider p is lost (failover only)
+    z_pwo in [0,1]  share of w's peak on o after provider p is lost (failover only)
 Objective
     min  sum_c H h_c n_c + sum_{w,a} V_w pi_aw x_wa + K y + sum_{f,q} cost_fq u_fq
 
 Every constraint is registered as `registry[(family, key)]`; binding analysis, duals and infeasibility reports
-read constraints through the registry, never by parsing PuLP's names.
+read constraints through the registry, never by parsing PuLP's names. The families themselves (meaning,
+relaxable or not, infeasibility text) are described once in `optimizer/families.py`.
+
+Scaling. Rows are written so that the solver's feasibility tolerance (about 1e-6 to 1e-7) cannot hide a violation
+that matters: load coefficients a_cw = lam_w / kap_cw below `COEF_MIN` are rounded *up* to it (conservative: the
+modelled load is never below the true one), rate-limit rows are divided by their limit, and failover routes are
+shares of peak (not requests/s), so tiny workloads have well-scaled rows. Logic rows x_wc <= n_c (share_link) make
+any positive share on a pool buy at least one instance, whatever the load coefficient: without them a workload of a
+few requests a month can ride on zero instances within tolerance.
 """
 
 from __future__ import annotations
@@ -29,26 +37,17 @@ from dataclasses import dataclass, field
 
 import pulp
 
-from ..candidates import Candidates
+from ..candidates import UNKNOWN_PROVIDER, Candidates
+from ..families import FAMILIES
 from ..problem import Problem
 from ..units import HOURS_PER_MONTH
 
-# family -> (what it means, relaxable by an elastic slack)
-FAMILIES = {
-    "demand": ("all traffic of every serving workload is served", False),
-    "capacity": ("pool load at peak fits its instances", False),
-    "rate_limit_rpm": ("API requests/min at peak stay within the account's RPM", True),
-    "rate_limit_tpm": ("API tokens/min at peak stay within the account's TPM", True),
-    "ops_link": ("self-hosted instances require the self-hosting ops overhead", False),
-    "spot_cap": ("spot GPU-hours stay within the policy's max_spot_share", True),
-    "availability": ("instances of an offer stay within its availability cap", True),
-    "failover_demand": ("after losing any one provider, the rest serve the failover fraction of peak", True),
-    "failover_capacity": ("failover traffic fits the surviving pools", False),
-    "failover_rpm": ("failover traffic fits the surviving APIs' RPM", True),
-    "failover_tpm": ("failover traffic fits the surviving APIs' TPM", True),
-    "budget": ("monthly cost stays within the budget", True),
-    "fixed_choice": ("every fixed-hours block is bought once", False),
-}
+COEF_MIN = 1e-6  # smallest load coefficient written into a row (rounded up to this: conservative)
+
+
+def coef(v: float) -> float:
+    """A positive row coefficient, rounded up to COEF_MIN (see Scaling)."""
+    return max(v, COEF_MIN) if v > 0 else 0.0
 
 
 @dataclass
@@ -58,7 +57,7 @@ class Model:
     x: dict  # (workload, option id) -> var
     y: pulp.LpVariable | None
     u: dict  # (fixed workload, option id) -> var
-    z: dict  # (provider, workload, option id) -> var
+    z: dict  # (provider, workload, option id) -> var (share of the workload's peak)
     registry: dict  # (family, key) -> constraint
     slacks: dict = field(default_factory=dict)  # (family, key) -> (var, scale, unit)
     cost_terms: dict = field(default_factory=dict)  # name -> LpAffineExpression
@@ -86,8 +85,9 @@ class _Builder:
         self.m.registry[(family, key)] = con
 
     def slack(self, family: str, key, scale: float, unit: str):
-        """An elastic slack for a relaxable family (elastic mode only); returns 0 otherwise."""
-        if not self.elastic or not FAMILIES[family][1]:
+        """An elastic slack for a relaxable family (elastic mode only), in units of the row's right-hand side
+        `scale` (1 = the whole limit); returns 0 otherwise. The violation in `unit` is value x scale."""
+        if not self.elastic or not FAMILIES[family].relaxable:
             return 0
         v = self.m.prob.add_variable(_name("s", family, len(self.m.slacks)), lowBound=0)
         self.m.slacks[(family, key)] = (v, max(scale, 1e-9), unit)
@@ -122,11 +122,24 @@ def add_demand_cover(b: _Builder) -> None:
         b.reg("demand", w, pulp.lpSum(b.m.x[(w, o)] for o in opts) == 1)
 
 
+def load_coef(b: _Builder, pool, w: str) -> float:
+    """a_cw = lam_w / kap_cw: instances of c that all of w's peak would need (rounded up to COEF_MIN)."""
+    return coef(b.lam[w] / pool.capacity[w])
+
+
 def add_pool_capacity(b: _Builder) -> None:
-    """sum_w lam_w x_wc / kap_cw <= n_c   for every pool c (shared pools add their workloads' loads)."""
+    """sum_w a_cw x_wc <= n_c   for every pool c (shared pools add their workloads' loads)."""
     for pool in b.c.pools:
-        load = pulp.lpSum(b.lam[w] / k * b.m.x[(w, pool.id)] for w, k in pool.capacity.items())
+        load = pulp.lpSum(load_coef(b, pool, w) * b.m.x[(w, pool.id)] for w in pool.capacity)
         b.reg("capacity", pool.id, load <= b.m.n[pool.id])
+
+
+def add_share_link(b: _Builder) -> None:
+    """x_wc <= n_c   for every pool c and workload w it may serve: a positive share buys at least one instance
+    (valid because x_wc <= 1 <= n_c whenever n_c >= 1)."""
+    for pool in b.c.pools:
+        for w in pool.capacity:
+            b.reg("share_link", (w, pool.id), b.m.x[(w, pool.id)] <= b.m.n[pool.id])
 
 
 def _groups(b: _Builder) -> dict:
@@ -137,20 +150,24 @@ def _groups(b: _Builder) -> dict:
     return groups
 
 
+def _tokens(b: _Builder, w: str) -> int:
+    return b.serving[w].input_tokens + b.serving[w].output_tokens
+
+
 def add_rate_limits(b: _Builder) -> None:
-    """sum_{w, a in g} 60 lam_w x_wa <= RPM_g  and  sum 60 lam_w T_w x_wa <= TPM_g   (realtime modes; batch
-    queues have their own limits and are not modelled)."""
+    """sum_{w, a in g} 60 lam_w x_wa / RPM_g <= 1  and  sum 60 lam_w T_w x_wa / TPM_g <= 1   (realtime modes;
+    batch queues have their own limits and are not modelled). Rows are divided by their limit (scaling)."""
     if {"rate_limit_rpm", "rate_limit_tpm"} <= b.relax:
         return
     for g, opts in _groups(b).items():
         api = opts[0].api
-        rpm = pulp.lpSum(60 * b.lam[w] * b.m.x[(w, a.id)] for a in opts for w in a.usd_per_request)
-        tpm = pulp.lpSum(60 * b.lam[w] * (b.serving[w].input_tokens + b.serving[w].output_tokens) * b.m.x[(w, a.id)]
-                         for a in opts for w in a.usd_per_request)
         if api.rpm and "rate_limit_rpm" not in b.relax:
-            b.reg("rate_limit_rpm", g, rpm <= api.rpm + b.slack("rate_limit_rpm", g, api.rpm, "RPM"))
+            rpm = pulp.lpSum(coef(60 * b.lam[w] / api.rpm) * b.m.x[(w, a.id)] for a in opts for w in a.usd_per_request)
+            b.reg("rate_limit_rpm", g, rpm <= 1 + b.slack("rate_limit_rpm", g, api.rpm, "RPM"))
         if api.tpm and "rate_limit_tpm" not in b.relax:
-            b.reg("rate_limit_tpm", g, tpm <= api.tpm + b.slack("rate_limit_tpm", g, api.tpm, "TPM"))
+            tpm = pulp.lpSum(coef(60 * b.lam[w] * _tokens(b, w) / api.tpm) * b.m.x[(w, a.id)]
+                             for a in opts for w in a.usd_per_request)
+            b.reg("rate_limit_tpm", g, tpm <= 1 + b.slack("rate_limit_tpm", g, api.tpm, "TPM"))
 
 
 def add_ops_link(b: _Builder) -> None:
@@ -179,7 +196,7 @@ def add_spot_cap(b: _Builder) -> None:
     if has_spot:
         scale = max(sum(pool.gpus_per_instance * HOURS_PER_MONTH for pool in b.c.pools), 1.0)
         b.reg("spot_cap", "all", _gpu_hours(b, True) <= s * _gpu_hours(b, False)
-              + b.slack("spot_cap", "all", scale, "GPU-hours"))
+              + scale * b.slack("spot_cap", "all", scale, "GPU-hours"))
 
 
 def add_availability(b: _Builder) -> None:
@@ -193,47 +210,51 @@ def add_availability(b: _Builder) -> None:
     for oid, pools in by_offer.items():
         cap = pools[0].offer.max_instances
         b.reg("availability", oid, pulp.lpSum(b.m.n[p.id] for p in pools) <= cap
-              + b.slack("availability", oid, cap, "instances"))
+              + cap * b.slack("availability", oid, cap, "instances"))
 
 
 def add_failover(b: _Builder) -> None:
-    """For every provider p and workload w:  sum_{o in O(w) \\ p} z_pwo >= phi lam_w;  for every surviving pool c:
-    sum_w z_pwc / kap_cw <= n_c;  for every surviving API group g: sum 60 z_pwa <= RPM_g (and TPM_g)."""
+    """For every provider p and workload w, with z_pwo the share of w's peak on o once p is lost:
+    sum_{o in O(w), o survives p} z_pwo = phi;  for every surviving pool c: sum_w a_cw z_pwc <= n_c and
+    z_pwc <= n_c;  for every surviving API group g: sum 60 lam_w z_pwa / RPM_g <= 1 (and TPM_g).
+    An option survives p when its failover provider is known and is not p (`Pool.failover_provider`)."""
     fo = b.p.policy.failover
     if fo is None or "failover_demand" in b.relax:
         return
     phi = fo.fraction
     for prov in (b.c.providers() if b.scenarios is None else sorted(b.scenarios)):
         for w, opts in b.c.eligible.items():
-            surv = [o for o in opts if _provider(b, o) != prov]
+            surv = [o for o in opts if _survives(b, o, prov)]
             for o in surv:
-                b.m.z[(prov, w, o)] = b.m.prob.add_variable(_name("z", prov, w, o), lowBound=0, upBound=b.lam[w])
+                b.m.z[(prov, w, o)] = b.m.prob.add_variable(_name("z", prov, w, o), lowBound=0, upBound=1)
             b.reg("failover_demand", (prov, w), pulp.lpSum(b.m.z[(prov, w, o)] for o in surv)
-                  + b.slack("failover_demand", (prov, w), phi * b.lam[w], "requests/s") >= phi * b.lam[w])
+                  + phi * b.slack("failover_demand", (prov, w), phi, "share of peak") == phi)
         for pool in b.c.pools:
-            if pool.provider == prov:
+            keys = [w for w in pool.capacity if (prov, w, pool.id) in b.m.z]
+            if not keys:
                 continue
-            terms = [b.m.z[(prov, w, pool.id)] / k for w, k in pool.capacity.items() if (prov, w, pool.id) in b.m.z]
-            if terms:
-                b.reg("failover_capacity", (prov, pool.id), pulp.lpSum(terms) <= b.m.n[pool.id])
+            b.reg("failover_capacity", (prov, pool.id),
+                  pulp.lpSum(load_coef(b, pool, w) * b.m.z[(prov, w, pool.id)] for w in keys) <= b.m.n[pool.id])
+            for w in keys:
+                b.reg("failover_link", (prov, w, pool.id), b.m.z[(prov, w, pool.id)] <= b.m.n[pool.id])
         for g, opts in _groups(b).items():
             api = opts[0].api
-            if api.provider == prov:
-                continue
             keys = [(w, a.id) for a in opts for w in a.usd_per_request if (prov, w, a.id) in b.m.z]
             if not keys:
                 continue
             if api.rpm:
-                b.reg("failover_rpm", (prov, g), pulp.lpSum(60 * b.m.z[(prov, w, o)] for w, o in keys)
-                      <= api.rpm + b.slack("failover_rpm", (prov, g), api.rpm, "RPM"))
+                b.reg("failover_rpm", (prov, g), pulp.lpSum(
+                    coef(60 * b.lam[w] / api.rpm) * b.m.z[(prov, w, o)] for w, o in keys)
+                      <= 1 + b.slack("failover_rpm", (prov, g), api.rpm, "RPM"))
             if api.tpm:
                 b.reg("failover_tpm", (prov, g), pulp.lpSum(
-                    60 * (b.serving[w].input_tokens + b.serving[w].output_tokens) * b.m.z[(prov, w, o)]
-                    for w, o in keys) <= api.tpm + b.slack("failover_tpm", (prov, g), api.tpm, "TPM"))
+                    coef(60 * b.lam[w] * _tokens(b, w) / api.tpm) * b.m.z[(prov, w, o)] for w, o in keys)
+                      <= 1 + b.slack("failover_tpm", (prov, g), api.tpm, "TPM"))
 
 
-def _provider(b: _Builder, oid: str) -> str:
-    return b.c.api(oid).provider if oid.startswith("api:") else b.c.pool(oid).provider
+def _survives(b: _Builder, oid: str, prov: str) -> bool:
+    fp = b.c.option(oid).failover_provider
+    return fp != prov and fp != UNKNOWN_PROVIDER
 
 
 def add_fixed_choice(b: _Builder) -> None:
@@ -260,15 +281,15 @@ def add_budget(b: _Builder, total) -> None:
     B = b.p.policy.budget_monthly_usd
     if B is None or "budget" in b.relax:
         return
-    b.reg("budget", "all", total <= B + b.slack("budget", "all", B, "USD/month"))
+    b.reg("budget", "all", total <= B + B * b.slack("budget", "all", B, "USD/month"))
 
 
 ELASTIC_PENALTY = 1e7  # per unit of normalised violation; large against any plan's cost
 
 
 def add_objective(b: _Builder, total) -> None:
-    """min total cost (+ a large penalty on normalised slacks in elastic mode)."""
-    pen = pulp.lpSum(ELASTIC_PENALTY * v / scale for v, scale, _ in b.m.slacks.values())
+    """min total cost (+ a large penalty on slacks, each in units of its row's limit, in elastic mode)."""
+    pen = pulp.lpSum(ELASTIC_PENALTY * v for v, _, _ in b.m.slacks.values())
     b.m.prob += total + pen
 
 
@@ -281,6 +302,7 @@ def build_model(problem: Problem, cands: Candidates, *, integer: bool = True, el
     add_variables(b)
     add_demand_cover(b)
     add_pool_capacity(b)
+    add_share_link(b)
     add_rate_limits(b)
     add_ops_link(b)
     add_availability(b)
