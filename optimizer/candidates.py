@@ -194,10 +194,11 @@ def _resolve_apis(problem: Problem, catalog: Catalog) -> dict[str, list[ApiOffer
     for w in problem.serving:
         chosen: list[ApiOffer] = []
         for i, name in enumerate(w.apis):
-            # a logical model ("gpt-4o") means every provider that serves it; otherwise an exact offer
-            hits = by_model.get(name) or by_model.get(catalog.model_names.get(name) or "", [])
+            # an exact offer ("deepinfra/llama-3.1-8b", a provider's model id) admits exactly that provider; a
+            # logical model ("gpt-4o") means every provider that serves it
+            hits = [a for a in catalog.apis if name in (a.api_id, f"{a.provider}/{a.model}", a.provider_model_id)]
             if not hits:
-                hits = [a for a in catalog.apis if name in (a.api_id, f"{a.provider}/{a.model}", a.provider_model_id)]
+                hits = by_model.get(name) or by_model.get(catalog.model_names.get(name) or "", [])
             if not hits:
                 from .errors import did_you_mean
                 known = sorted({a.model for a in catalog.apis} | {a.api_id for a in catalog.apis})
@@ -336,6 +337,30 @@ def _allowed(o: Offer, policy, catalog: Catalog) -> bool:
     return True
 
 
+def replica_point(model, gpu, precision: str, tp: int, w: ServingWorkload, mp=None):
+    """(requests/s of one replica for w under its latency tier, the operating point) or (None, filter family
+    that excludes the configuration). The one definition of a replica's capacity, used by the candidates and,
+    independently of the formulation, by `verify`."""
+    if w.input_tokens + w.output_tokens > model.max_context:
+        return None, "context_length"  # longer than the model's context (vLLM's default max_model_len)
+    if mp is None:
+        mp = memory_plan(model, gpu, precision, tp)
+    if not mp.fits or mp.kv_tokens < w.input_tokens + w.output_tokens and model.kind != "embedding":
+        return None, "vram_fit"
+    pt: ServingPoint | None = capacity_under_slo(model, gpu, precision, tp, w.input_tokens, w.output_tokens,
+                                                 w.ttft_target_ms, w.tpot_target_ms)
+    if pt is None or pt.requests_per_s <= 0:
+        return None, "latency_tier"
+    return pt.requests_per_s, pt
+
+
+def instance_capacity(replica_rps: float, offer: Offer, tp: int, capacity_type: str, policy) -> float:
+    """Requests/s one instance gives a workload: replicas per instance x replica rps x max_utilization, times the
+    expected availability for spot (an interrupted spot instance serves nothing)."""
+    cap = replica_rps * (offer.gpus_per_instance // tp) * policy.max_utilization
+    return cap * offer.spot_availability if capacity_type == "spot" else cap
+
+
 def _replica_perf(model, gpu, tp, precision, users, measured) -> tuple[dict, dict, set, dict]:
     """Per workload: requests/s of one replica under its latency tier (or the measured figure), the operating
     point, which figures are measured, and why a workload cannot use this configuration. Independent of the
@@ -350,17 +375,13 @@ def _replica_perf(model, gpu, tp, precision, users, measured) -> tuple[dict, dic
             rps[w.name], points[w.name] = measured[key], None
             meas.add(w.name)
             continue
-        if mp is None:
+        if mp is None and w.input_tokens + w.output_tokens <= model.max_context:
             mp = memory_plan(model, gpu, precision, tp)
-        if not mp.fits or mp.kv_tokens < w.input_tokens + w.output_tokens and model.kind != "embedding":
-            why[w.name] = "vram_fit"
+        r, pt = replica_point(model, gpu, precision, tp, w, mp)
+        if r is None:
+            why[w.name] = pt
             continue
-        pt: ServingPoint | None = capacity_under_slo(model, gpu, precision, tp, w.input_tokens, w.output_tokens,
-                                                     w.ttft_target_ms, w.tpot_target_ms)
-        if pt is None or pt.requests_per_s <= 0:
-            why[w.name] = "latency_tier"
-            continue
-        rps[w.name], points[w.name] = pt.requests_per_s, pt
+        rps[w.name], points[w.name] = r, pt
     return rps, points, meas, why
 
 
@@ -369,22 +390,21 @@ def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded) 
     for wn, fam in why.items():
         excluded[wn][fam] += 1
     rpi = offer.gpus_per_instance // tp
-    capacity = {wn: r * rpi * policy.max_utilization for wn, r in rps.items()}
-    if not capacity:
+    if not rps:
         return []
     out = []
     for ct in policy.capacity_types:
         price = offer.hourly_usd(ct)
         if price is None:
             continue
-        cap, pts = capacity, points
+        cap = {k: instance_capacity(r, offer, tp, ct, policy) for k, r in rps.items()}
+        pts = points
         if ct == "spot":
             allowed = {w.name for w in users if w.spot}
-            for wn in capacity:
+            for wn in cap:
                 if wn not in allowed:
                     excluded[wn]["spot_allowed"] += 1
-            # an interrupted spot instance serves nothing: count spot capacity at its expected availability
-            cap = {k: v * offer.spot_availability for k, v in capacity.items() if k in allowed}
+            cap = {k: v for k, v in cap.items() if k in allowed}
             pts = {k: v for k, v in points.items() if k in allowed}
             if not cap:
                 continue
@@ -449,8 +469,17 @@ def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], poli
             gname = catalog.gpu(f.gpu).name
         except KeyError:
             gname = f.gpu  # a quoted price may name a GPU the catalog lacks
-        return [FixedOption(f"{f.name}|quoted", f.name, gname, "quoted", "-", "any", "-", "on_demand", 1,
-                            f.gpu_count, f.price_per_gpu_hour_usd, f.hours_per_month, None,
+        ct = f.price_capacity_type
+        if ct not in policy.capacity_types or (ct == "spot" and not f.spot):
+            excluded[f.name]["spot_allowed" if ct == "spot" else "capacity_type"] += 1
+            return []
+        where = f.price_jurisdiction or "unknown (quoted)"
+        if f.price_jurisdiction is not None and not f.allows((f.price_jurisdiction,)):
+            excluded[f.name]["residency"] += 1
+            return []
+        per, inst = (f.gpu_count, 1) if f.single_instance else (1, f.gpu_count)
+        return [FixedOption(f"{f.name}|quoted", f.name, gname, "quoted", "-", where, "-", ct, per, inst,
+                            per * f.price_per_gpu_hour_usd, f.hours_per_month, None,
                             "price quoted in the problem spec")]
     want = None
     if f.gpu is not None:

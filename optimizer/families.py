@@ -211,6 +211,8 @@ _FAMILY_LIST = [
            "use a model or API with a longer context window, or shorten the requests"),
     Family("precision", "filter", "the precision is not in the workload's allowed precisions",
            "allow more precisions for the workload"),
+    Family("capacity_type", "filter", "the capacity type is not in policy.capacity_types",
+           "add it to policy.capacity_types, or quote another capacity type"),
     Family("provider", "filter", "the provider is excluded by policy.exclude_providers / include_providers",
            "change policy.include_providers / exclude_providers"),
     Family("deprecated", "filter", "the API's deprecation date has passed", "choose a current model or API"),

@@ -116,6 +116,9 @@ class FixedWorkload(Strict):
     spot: bool = False
     single_instance: bool = False
     price_per_gpu_hour_usd: Pos | None = None  # a quoted price: skips the catalog (the seed's budget table)
+    # where and how the quoted price applies (a quote has no catalog row to say so)
+    price_jurisdiction: str | None = None  # None: unknown, only allowed when the workload accepts 'any'
+    price_capacity_type: Literal["on_demand", "spot", "reserved_1y", "reserved_3y"] = "on_demand"
 
     @field_validator("jurisdictions", mode="before")
     @classmethod
@@ -128,6 +131,10 @@ class FixedWorkload(Strict):
             raise ValueError("give gpu (a GPU name) or min_vram_gib")
         if self.price_per_gpu_hour_usd is not None and self.gpu is None:
             raise ValueError("price_per_gpu_hour_usd needs gpu: the quoted price is for a named GPU")
+        if self.price_per_gpu_hour_usd is not None and self.price_jurisdiction is None \
+                and "any" not in self.jurisdictions:
+            raise ValueError(f"a quoted price_per_gpu_hour_usd has no known location, but the workload may only run in "
+                             f"{list(self.jurisdictions)}: give price_jurisdiction (where the quoted GPUs are)")
         return self
 
     def allows(self, jurisdictions) -> bool:
