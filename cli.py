@@ -142,6 +142,39 @@ def report(plan_file, fmt, output):
 
 
 @main.command()
+@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.option("--problem", "problem_file", type=click.Path(path_type=Path), required=True,
+              help="The problem the plan was solved for (a plan JSON names it but does not carry it).")
+@click.option("--catalog", "catalog_dir", type=click.Path(path_type=Path), default=None,
+              help="Catalog folder (default: the one the plan was solved on, else the newest catalogs/<date>/).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@handle_errors
+def verify(plan_file, problem_file, catalog_dir, fmt):
+    """Recompute every constraint of the problem from the plan's lines and the catalog, independently of the
+    solver. Exit 0 when the plan meets its problem, 1 when it does not (each violation printed)."""
+    import json
+
+    from optimizer.problem import load_problem
+    from optimizer.verify import verify_plan
+
+    p = _load_plan_file(plan_file)
+    prob = load_problem(problem_file)
+    if catalog_dir is None and p.catalog.get("path") and Path(p.catalog["path"]).is_dir():
+        catalog_dir = Path(p.catalog["path"])
+    v = verify_plan(p, prob, _catalog(catalog_dir))
+    if fmt == "json":
+        click.echo(json.dumps({"plan": str(plan_file), "problem": str(problem_file), "ok": v.ok, "checks": v.checks,
+                               "violations": [{"check": x.check, "line": x.line, "message": x.message}
+                                              for x in v.violations]}, indent=2))
+    else:
+        click.echo(f"{plan_file}: {'meets' if v.ok else 'does NOT meet'} {problem_file} "
+                   f"({v.checks} checks, {len(v.violations)} violations)")
+        for x in v.violations:
+            click.echo(f"  - {x}")
+    sys.exit(0 if v.ok else 1)
+
+
+@main.command()
 @click.argument("problem", type=click.Path(path_type=Path))
 @catalog_option
 @click.option("--workload", default=None, help="Only this serving workload.")

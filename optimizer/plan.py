@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import LlmplanError
 
-SCHEMA_VERSION = "1.1"  # 1.1: optional routing fields (token lengths, latency targets, API latency and
-#                          quality, standby APIs, failover routes); 1.0 plans still load
+SCHEMA_VERSION = "1.2"  # 1.1: optional routing fields (token lengths, latency targets, API latency and
+#                          quality, standby APIs, failover routes); 1.2: verification, failover route reasons,
+#                          considered options; 1.0 and 1.1 plans still load
 
 
 class Frozen(BaseModel):
@@ -262,6 +263,8 @@ class Plan(Frozen):
     entry_prices: list[EntryPrice] | None = None
     references: list[ReferenceCheck] = []
     extras: dict = {}  # further sections, e.g. `diff` from `solve --compare-to`
+    # the independent check of the plan against its problem (optimizer/verify.py): {"checks": N, "violations": [..]}
+    verification: dict | None = None
 
 
 def load_plan(text: str, source: str = "<plan>") -> Plan:

@@ -10,6 +10,7 @@ from .extract import extract_plan
 from .pipeline import SolveOptions, solve_problem
 from .plan import Plan
 from .problem import Problem
+from .verify import verify_plan
 
 __all__ = ["SolveOptions", "extract_plan", "plan", "solve_problem"]
 
@@ -22,7 +23,7 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
     from .explain.references import check_references
 
     cands, model, res = solve_problem(problem, catalog, options)
-    p = extract_plan(problem, catalog, cands, model, res, options, today=today)
+    p = checked(extract_plan(problem, catalog, cands, model, res, options, today=today), problem, catalog, today)
     chosen = {}
     for d in sorted(p.deployments, key=lambda d: -(d.share or 0)):
         if d.share and d.workload not in chosen:
@@ -36,3 +37,14 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
         update["entry_prices"] = entry_prices(problem, options, p, cands)
     p = p.model_copy(update=update)
     return p.model_copy(update={"references": check_references(problem, p)})
+
+
+def checked(p: Plan, problem: Problem, catalog: Catalog, today: dt.date | None = None) -> Plan:
+    """The plan with its independent verification attached; a plan that fails it is reported as `unverified`
+    (never `optimal`), with each violation among its warnings."""
+    v = verify_plan(p, problem, catalog, today=today)
+    update = {"verification": {"checks": v.checks, "violations": [str(x) for x in v.violations]}}
+    if not v.ok:
+        update["status"] = "unverified"
+        update["warnings"] = [*p.warnings, *(f"verification failed: {x}" for x in v.violations)]
+    return p.model_copy(update=update)

@@ -1,0 +1,393 @@
+"""Verify a plan against its problem by recomputing every constraint from the plan's lines and the catalog rows.
+
+This module never reads the formulation or the solver's variables: it takes a `Plan` (as saved in JSON), the
+`Problem` and the `Catalog`, and recomputes, line by line:
+
+- demand: every serving workload's shares (pools + APIs) add up to 1;
+- capacity: each pool's load at peak (sum over workloads of load_rps / capacity of one instance) fits its
+  instances, with the instance capacity recomputed from the performance model (or the problem's measured figure);
+- allow/deny lists and names: models, APIs (an exact `provider/model` spelling admits that provider only),
+  providers, GPUs, precisions, capacity types;
+- residency, spot eligibility, context windows, latency tiers (catalog TTFT/TPOT for APIs, the operating point for
+  pools), deprecated APIs;
+- API rate limits (RPM, TPM) at peak, per rate-limit group;
+- spot cap, availability caps, budget;
+- failover: for each provider the plan uses, the re-routed traffic (listed routes, else the normal routing scaled
+  to the failover fraction) carries the fraction of every workload's peak, never on the lost provider, within
+  pool capacity and API limits;
+- prices and sums: each line's unit price equals the catalog's, line costs equal quantity x price, pool lines add
+  up to the pool, everything adds up to the total, and the status agrees with the gap and the bound.
+
+Each violation names the check, the line it concerns, and the numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .candidates import (UNKNOWN_PROVIDER, api_usd_per_request, failover_provider_of, instance_capacity,
+                         quoted_offers, replica_point)
+from .catalog import Catalog
+from .plan import Plan
+from .problem import Problem, ServingWorkload
+from .units import HOURS_PER_MONTH
+
+REL = 1e-6  # relative tolerance of recomputed quantities
+CENT = 0.011  # money compares to the cent (plus float noise)
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str
+    line: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.check}: {self.line}: {self.message}"
+
+
+class _Checker:
+    def __init__(self, plan: Plan, problem: Problem, catalog: Catalog, today: dt.date | None):
+        self.plan, self.problem, self.catalog = plan, problem, catalog
+        self.today = today or dt.date.today()
+        self.out: list[Violation] = []
+        self.checks = 0
+        self.serving = {w.name: w for w in problem.serving}
+        self.offers = {o.offer_id: o for o in catalog.offers}
+        self.offers.update({o.offer_id: o for o in quoted_offers(problem, catalog)})
+        self.apis = {a.api_id: a for a in catalog.apis}
+        self.measured = {(m.workload, catalog.model(m.model).name, catalog.gpu(m.gpu).name, m.precision, m.tp): m.rps
+                         for m in problem.measured}
+        self.cap: dict[tuple, float] = {}  # (pool id, workload) -> requests/s of one instance
+
+    def check(self, ok: bool, check: str, line: str, message: str) -> bool:
+        self.checks += 1
+        if not ok:
+            self.out.append(Violation(check, line, message))
+        return ok
+
+    # --- pools -------------------------------------------------------------------------------------------------
+    def pools(self) -> None:
+        pol = self.problem.policy
+        by_pool = defaultdict(list)
+        for d in self.plan.deployments:
+            if d.share is not None:
+                by_pool[d.pool].append(d)
+        for p in self.plan.pools:
+            line = f"pool {p.pool}"
+            offer_id, model_name, precision, _, ct = p.pool.rsplit("|", 4)
+            offer = self.offers.get(offer_id)
+            if not self.check(offer is not None, "catalog", line, f"offer '{offer_id}' is not in the catalog"):
+                continue
+            self.check(abs(p.hourly_usd_per_instance - (offer.hourly_usd(ct) or -1)) <= 1e-9, "price", line,
+                       f"${p.hourly_usd_per_instance}/h but the catalog's {ct} price is {offer.hourly_usd(ct)}")
+            self.check(abs(p.monthly_cost_usd - p.instances * p.hourly_usd_per_instance * HOURS_PER_MONTH) <= CENT,
+                       "cost", line, f"${p.monthly_cost_usd} != {p.instances} x ${p.hourly_usd_per_instance}/h x "
+                                     f"{HOURS_PER_MONTH:.0f} h")
+            self.check(p.instances >= 1, "share_link", line, "a pool in the plan has no instance")
+            self.check(ct in pol.capacity_types, "capacity_type", line,
+                       f"capacity type {ct} is not in policy.capacity_types {list(pol.capacity_types)}")
+            self._provider_allowed(offer.provider, line)
+            if pol.include_gpus is not None:
+                allowed = {self.catalog.gpu(g).name for g in pol.include_gpus}
+                self.check(offer.gpu in allowed, "include_gpus", line, f"GPU {offer.gpu} is not in policy.include_gpus")
+            lines = by_pool.get(p.pool, [])
+            self.check(abs(sum(d.monthly_cost_usd for d in lines) - p.monthly_cost_usd) <= CENT or not lines,
+                       "cost", line, f"its workload lines add up to ${sum(d.monthly_cost_usd for d in lines):,.2f}, "
+                                     f"not the pool's ${p.monthly_cost_usd:,.2f}")
+            load = 0.0
+            for d in lines:
+                w = self.serving.get(d.workload)
+                dl = f"{line} / workload {d.workload}"
+                if not self.check(w is not None, "names", dl, "not a serving workload of the problem"):
+                    continue
+                self._model_allowed(w, model_name, precision, dl)
+                self.check(w.allows((offer.jurisdiction,)), "residency", dl,
+                           f"jurisdiction {offer.jurisdiction} is outside {list(w.jurisdictions)}")
+                self.check(ct != "spot" or w.spot, "spot_allowed", dl, "spot capacity for a workload without spot: true")
+                self.check(d.jurisdiction == offer.jurisdiction and d.cloud == offer.provider, "catalog", dl,
+                           f"line says {d.cloud}/{d.jurisdiction}, the offer is {offer.provider}/{offer.jurisdiction}")
+                cap = self.capacity(p.pool, w.name, dl)
+                if cap is None:
+                    continue
+                # plan lines round shares and loads to 6 decimals
+                self.check(abs(d.load_rps - d.share * w.peak) <= REL * max(w.peak, 1.0) + 5e-7, "demand", dl,
+                           f"load {d.load_rps} req/s != share {d.share} x peak {w.peak:.6g}")
+                load += d.share * w.peak / cap
+            self.check(load <= p.instances * (1 + REL) + 1e-9, "capacity", line,
+                       f"peak load needs {load:.6g} instances, the plan has {p.instances}")
+
+    def capacity(self, pool_id: str, workload: str, line: str) -> float | None:
+        """Requests/s one instance of the pool gives the workload, recomputed (None, with a violation, if it
+        cannot serve it at all)."""
+        if (pool_id, workload) in self.cap:
+            return self.cap[(pool_id, workload)]
+        offer_id, model_name, precision, tp_s, ct = pool_id.rsplit("|", 4)
+        offer, w = self.offers.get(offer_id), self.serving[workload]
+        model = self.catalog.models.get(model_name)
+        gpu = self.catalog.gpus.get(offer.gpu) if offer else None
+        if not self.check(model is not None and gpu is not None, "catalog", line, "model or GPU not in the catalog"):
+            return None
+        tp = int(tp_s.removeprefix("tp"))
+        key = (w.name, model.name, gpu.name, precision, tp)
+        if key in self.measured:
+            rps = self.measured[key]
+        else:
+            rps, why = replica_point(model, gpu, precision, tp, w)
+            if not self.check(rps is not None, why or "capacity", line,
+                              f"{model.name} {precision} tp{tp} on {gpu.name} cannot serve it ({why})"):
+                return None
+        self.cap[(pool_id, workload)] = instance_capacity(rps, offer, tp, ct, self.problem.policy)
+        return self.cap[(pool_id, workload)]
+
+    def _model_allowed(self, w: ServingWorkload, model_name: str, precision: str, line: str) -> None:
+        named = set()
+        for m in w.models:
+            try:
+                named.add(self.catalog.model(m).name)
+            except KeyError:
+                pass
+        tier_ok = w.min_quality_tier is not None and self.catalog.models[model_name].quality_tier >= w.min_quality_tier
+        self.check(model_name in named or tier_ok, "models", line,
+                   f"model {model_name} is neither in the workload's models {list(w.models)} nor of its quality tier")
+        self.check(precision in w.precisions, "precision", line,
+                   f"precision {precision} is not in the workload's precisions {list(w.precisions)}")
+
+    def _provider_allowed(self, provider: str, line: str) -> None:
+        pol = self.problem.policy
+        self.check(provider not in pol.exclude_providers, "provider", line,
+                   f"provider {provider} is in policy.exclude_providers")
+        if pol.include_providers is not None:
+            self.check(provider in pol.include_providers, "provider", line,
+                       f"provider {provider} is not in policy.include_providers")
+
+    # --- APIs --------------------------------------------------------------------------------------------------
+    def apis_(self) -> None:
+        rpm, tpm = defaultdict(float), defaultdict(float)
+        for a in self.plan.api:
+            line = f"API {a.api_id} ({a.mode}) / workload {a.workload}"
+            api = self.apis.get(a.api_id)
+            w = self.serving.get(a.workload)
+            if not self.check(api is not None and w is not None, "catalog", line, "API or workload unknown"):
+                continue
+            self._provider_allowed(api.provider, line)
+            self._api_named(w, a.api_id, line)
+            self.check(w.allows(api.jurisdictions), "residency", line,
+                       f"jurisdictions {list(api.jurisdictions)} are outside {list(w.jurisdictions)}")
+            if api.max_context:
+                self.check(w.input_tokens + w.output_tokens <= api.max_context, "context_length", line,
+                           f"{w.input_tokens + w.output_tokens} tokens > context {api.max_context}")
+            if api.deprecation_date is not None:
+                self.check(api.deprecation_date > self.today, "deprecated", line,
+                           f"deprecated since {api.deprecation_date}")
+            if a.mode == "realtime":
+                self.check(api.ttft_ms <= w.ttft_target_ms and api.tpot_ms <= w.tpot_target_ms, "latency_tier", line,
+                           f"typical TTFT {api.ttft_ms:g} ms / TPOT {api.tpot_ms:g} ms > target "
+                           f"{w.ttft_target_ms:g} / {w.tpot_target_ms:g} ms")
+                rpm[a.api_id] += 60 * w.peak * a.share
+                tpm[a.api_id] += 60 * w.peak * a.share * (w.input_tokens + w.output_tokens)
+            else:
+                self.check(w.latency_tier == "batch", "latency_tier", line, "batch API for a non-batch workload")
+            usd = api_usd_per_request(api, w, a.mode)
+            self.check(abs(a.usd_per_request - usd) <= 1e-12 + REL * usd, "price", line,
+                       f"${a.usd_per_request}/request but the catalog gives ${usd}")
+            self.check(abs(a.monthly_cost_usd - w.requests_per_month * a.share * usd) <= CENT, "cost", line,
+                       f"${a.monthly_cost_usd} != {w.requests_per_month:g} x {a.share} x ${usd}")
+        for g, v in rpm.items():
+            api = self.apis[g]
+            if api.rpm:
+                self.check(v <= api.rpm * (1 + REL), "rate_limit_rpm", f"API {g}",
+                           f"{v:,.1f} requests/min at peak > RPM limit {api.rpm:,}")
+            if api.tpm:
+                self.check(tpm[g] <= api.tpm * (1 + REL), "rate_limit_tpm", f"API {g}",
+                           f"{tpm[g]:,.0f} tokens/min at peak > TPM limit {api.tpm:,}")
+
+    def _api_named(self, w: ServingWorkload, api_id: str, line: str) -> None:
+        api = self.apis[api_id]
+        ok = w.min_quality_tier is not None and api.quality_tier >= w.min_quality_tier
+        for name in w.apis:
+            exact = [a for a in self.catalog.apis if name in (a.api_id, f"{a.provider}/{a.model}", a.provider_model_id)]
+            if exact:
+                ok = ok or api in exact
+            else:
+                logical = self.catalog.model_names.get(name)
+                ok = ok or api.model in (name, logical)
+        self.check(ok, "apis", line, f"API {api_id} is not one the workload names ({list(w.apis)})")
+
+    # --- workloads, fixed blocks, totals ---------------------------------------------------------------------
+    def demand(self) -> None:
+        share = defaultdict(float)
+        for d in self.plan.deployments:
+            if d.share is not None:
+                share[d.workload] += d.share
+        for a in self.plan.api:
+            share[a.workload] += a.share
+        for w in self.problem.serving:
+            self.check(abs(share[w.name] - 1.0) <= 1e-5, "demand", f"workload {w.name}",
+                       f"shares add up to {share[w.name]:.6f}, not 1 (part of its traffic is unserved)")
+        names = {w.name for w in self.problem.workloads}
+        for wl in self.plan.workloads:
+            self.check(wl.name in names, "names", f"workload {wl.name}", "not in the problem")
+
+    def fixed(self) -> None:
+        pol = self.problem.policy
+        for f in self.problem.fixed:
+            lines = [d for d in self.plan.deployments if d.workload == f.name and d.share is None]
+            line = f"fixed workload {f.name}"
+            if not self.check(len(lines) == 1, "fixed_choice", line, f"{len(lines)} blocks bought, not 1"):
+                continue
+            d = lines[0]
+            self.check(d.instances * d.gpus_per_instance >= f.gpu_count, "fixed_choice", line,
+                       f"{d.instances} x {d.gpus_per_instance} GPUs < gpu_count {f.gpu_count}")
+            self.check(not f.single_instance or d.instances == 1, "fixed_choice", line,
+                       f"single_instance but {d.instances} instances")
+            self.check(d.capacity_type in pol.capacity_types, "capacity_type", line,
+                       f"capacity type {d.capacity_type} is not in policy.capacity_types")
+            self.check(d.capacity_type != "spot" or f.spot, "spot_allowed", line, "spot for a block without spot: true")
+            if d.jurisdiction != "unknown (quoted)":
+                self.check(f.allows((d.jurisdiction,)), "residency", line,
+                           f"jurisdiction {d.jurisdiction} is outside {list(f.jurisdictions)}")
+            else:
+                self.check("any" in f.jurisdictions, "residency", line, "a quote of unknown location")
+            if f.gpu is not None:
+                want = self.catalog.gpu_names.get(f.gpu) or f.gpu  # a quote may name a GPU the catalog lacks
+                self.check(d.gpu == want, "fixed_choice", line, f"GPU {d.gpu} != {want}")
+            elif d.gpu in self.catalog.gpus:
+                self.check(self.catalog.gpus[d.gpu].vram_gib >= f.min_vram_gib, "vram_fit", line,
+                           f"{d.gpu} has less than {f.min_vram_gib} GiB")
+            hours = HOURS_PER_MONTH if d.capacity_type.startswith("reserved") else f.hours_per_month
+            self.check(abs(d.monthly_cost_usd - d.instances * d.hourly_usd_per_instance * hours) <= CENT, "cost", line,
+                       f"${d.monthly_cost_usd} != {d.instances} x ${d.hourly_usd_per_instance}/h x {hours:g} h")
+
+    def totals(self) -> None:
+        p = self.plan
+        lines = sum(d.monthly_cost_usd for d in p.deployments) + sum(a.monthly_cost_usd for a in p.api) + sum(
+            f.monthly_cost_usd for f in p.fixed)
+        n_lines = len(p.deployments) + len(p.api) + len(p.fixed) + 1
+        self.check(abs(lines - p.monthly_cost_usd) <= CENT, "cost", "total",
+                   f"lines add up to ${lines:,.2f}, the plan says ${p.monthly_cost_usd:,.2f}")
+        wsum = sum(w.monthly_cost_usd for w in p.workloads) + sum(f.monthly_cost_usd for f in p.fixed)
+        self.check(abs(wsum - p.monthly_cost_usd) <= CENT, "cost", "total",
+                   f"workloads add up to ${wsum:,.2f}, the plan says ${p.monthly_cost_usd:,.2f}")
+        self_hosted = any(d.share is not None for d in p.deployments)
+        ops = sum(f.monthly_cost_usd for f in p.fixed if f.name.startswith("ops overhead"))
+        want_ops = self.problem.policy.ops_overhead_monthly_usd if self_hosted else 0.0
+        self.check(abs(ops - want_ops) <= CENT, "ops_link", "ops overhead", f"${ops:,.2f} charged, ${want_ops:,.2f} due")
+        B = self.problem.policy.budget_monthly_usd
+        if B is not None:
+            self.check(p.monthly_cost_usd <= B + CENT, "budget", "total",
+                       f"${p.monthly_cost_usd:,.2f} > budget ${B:,.2f}")
+        if p.lower_bound_usd is not None:
+            self.check(p.monthly_cost_usd >= p.lower_bound_usd - 0.005 * n_lines, "status", "total",
+                       f"cost ${p.monthly_cost_usd:,.2f} is below the solver's lower bound ${p.lower_bound_usd:,.2f}")
+        if p.status == "optimal":
+            self.check(p.gap is not None and p.gap <= 1e-4 + 1e-9, "status", "status",
+                       f"reported optimal with gap {p.gap}")
+
+    def spot_and_availability(self) -> None:
+        pol = self.problem.policy
+        gh = spot = 0.0
+        per_offer = defaultdict(int)
+        for p in self.plan.pools:
+            offer = self.offers.get(p.pool.rsplit("|", 4)[0])
+            g = (offer.gpus_per_instance if offer else 1) * p.instances * HOURS_PER_MONTH
+            gh += g
+            spot += g if p.capacity_type == "spot" else 0.0
+            if offer is not None:
+                per_offer[offer.offer_id] += p.instances
+        for d in self.plan.deployments:
+            if d.share is None:
+                hours = d.instances * d.gpus_per_instance * next(
+                    (f.hours_per_month for f in self.problem.fixed if f.name == d.workload), 0.0)
+                gh += hours
+                spot += hours if d.capacity_type == "spot" else 0.0
+        if pol.max_spot_share < 1:
+            self.check(spot <= pol.max_spot_share * gh * (1 + REL) + 1e-6, "spot_cap", "fleet",
+                       f"{spot:,.0f} spot GPU-hours > {pol.max_spot_share:.0%} of {gh:,.0f}")
+        for oid, k in per_offer.items():
+            cap = self.offers[oid].max_instances
+            if cap is not None:
+                self.check(k <= cap, "availability", f"offer {oid}", f"{k} instances > cap {cap}")
+
+    def failover(self) -> None:
+        fo = self.problem.policy.failover
+        if fo is None:
+            return
+        phi = fo.fraction
+        option_provider, normal = {}, defaultdict(dict)
+        for p in self.plan.pools:
+            option_provider[p.pool] = failover_provider_of(self.offers[p.pool.rsplit("|", 4)[0]])
+        for d in self.plan.deployments:
+            if d.share:
+                normal[d.workload][("pool", d.pool)] = phi * d.share * self.serving[d.workload].peak
+        for a in [*self.plan.api, *self.plan.standby_api]:
+            option_provider[a.api_id] = a.provider
+            if a.share:
+                normal[a.workload][("api", a.api_id, a.mode)] = phi * a.share * self.serving[a.workload].peak
+        used = {option_provider[k[1]] for routes in normal.values() for k in routes}
+        for prov in sorted(used):
+            routes = defaultdict(dict)
+            for r in self.plan.failover_routes:
+                if r.lost_provider == prov:
+                    key = ("pool", r.target) if r.kind == "pool" else ("api", r.target, r.mode or "realtime")
+                    routes[r.workload][key] = routes[r.workload].get(key, 0.0) + r.rps
+            for w in self.problem.serving:
+                use = routes.get(w.name) or normal.get(w.name, {})
+                line = f"failover without {prov} / workload {w.name}"
+                total = sum(use.values())
+                self.check(total >= phi * w.peak * (1 - 1e-5) - 1e-9, "failover_demand", line,
+                           f"{total:.6g} req/s re-routed, {phi:.0%} of peak is {phi * w.peak:.6g}")
+                for key in use:
+                    tp = option_provider.get(key[1])
+                    self.check(tp is not None and tp not in (prov, UNKNOWN_PROVIDER), "failover_demand", line,
+                               f"routed to {key[1]}, which is lost with {prov} or has no known provider")
+                routes[w.name] = use
+            load = defaultdict(float)
+            rpm, tpm = defaultdict(float), defaultdict(float)
+            for w, use in routes.items():
+                wl = self.serving[w]
+                for key, rps in use.items():
+                    if key[0] == "pool":
+                        cap = self.capacity(key[1], w, f"failover without {prov} / {key[1]} / workload {w}")
+                        if cap is not None:
+                            load[key[1]] += rps / cap
+                    elif key[2] == "realtime":
+                        rpm[key[1]] += 60 * rps
+                        tpm[key[1]] += 60 * rps * (wl.input_tokens + wl.output_tokens)
+            inst = {p.pool: p.instances for p in self.plan.pools}
+            for pid, v in load.items():
+                self.check(v <= inst.get(pid, 0) * (1 + REL) + 1e-9, "failover_capacity",
+                           f"failover without {prov} / pool {pid}", f"needs {v:.6g} instances, has {inst.get(pid, 0)}")
+            for g, v in rpm.items():
+                api = self.apis.get(g)
+                if api and api.rpm:
+                    self.check(v <= api.rpm * (1 + REL), "failover_rpm", f"failover without {prov} / API {g}",
+                               f"{v:,.1f} requests/min > RPM {api.rpm:,}")
+                if api and api.tpm:
+                    self.check(tpm[g] <= api.tpm * (1 + REL), "failover_tpm", f"failover without {prov} / API {g}",
+                               f"{tpm[g]:,.0f} tokens/min > TPM {api.tpm:,}")
+
+
+@dataclass(frozen=True)
+class Verification:
+    checks: int
+    violations: tuple[Violation, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def verify_plan(plan: Plan, problem: Problem, catalog: Catalog, *, today: dt.date | None = None) -> Verification:
+    """Recompute every constraint of `problem` from `plan`'s lines and `catalog`'s rows."""
+    c = _Checker(plan, problem, catalog, today)
+    c.demand()
+    c.pools()
+    c.apis_()
+    c.fixed()
+    c.spot_and_availability()
+    c.failover()
+    c.totals()
+    return Verification(c.checks, tuple(c.out))
