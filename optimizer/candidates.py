@@ -26,17 +26,20 @@ right way: no more GPUs per instance if spot, no fewer if not.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .catalog import Catalog
+from .catalog.names import implied_precision
 from .catalog.schema import ApiOffer, GpuSpec, ModelSpec, Offer
 from .errors import ProblemError
 from .families import Trait, active_traits
 from .perf.memory import memory_plan
 from .perf.speed import ServingPoint, capacity_under_slo
 from .problem import FixedWorkload, Problem, ServingWorkload
+from .problem_names import check_names
 from .units import HOURS_PER_MONTH, MTOK
 
 TP_DEGREES = (1, 2, 4, 8)
@@ -148,7 +151,8 @@ class Candidates:
     eligible: dict  # serving workload name -> list of option ids (pools and APIs)
     excluded: dict  # workload name -> Counter(filter family -> options removed)
     pruned: int = 0
-    notes: list = field(default_factory=list)
+    why_not: dict = field(default_factory=dict)  # (workload, "api"|"model", name) -> Counter(reason -> options)
+    named: dict = field(default_factory=dict)  # "models"/"apis" -> workload -> the names it may use
 
     def pool(self, pid: str) -> Pool:
         return self._pools[pid]
@@ -168,22 +172,39 @@ class Candidates:
         return sorted({p.failover_provider for p in self.pools} | {a.provider for a in self.apis})
 
 
-def _resolve_models(problem: Problem, catalog: Catalog) -> dict[str, list[ModelSpec]]:
-    out = {}
+def _resolve_models(problem: Problem, catalog: Catalog) -> tuple[dict[str, list[ModelSpec]], dict]:
+    """Models per workload, and the precision a quantised checkpoint's name implies per (workload, model): an
+    AWQ/GPTQ/FP8 spelling is honoured (only that precision is planned) or rejected, never changed."""
+    out, implied = {}, {}
     for w in problem.serving:
         models = []
         for i, name in enumerate(w.models):
             try:
-                models.append(catalog.model(name))
+                m = catalog.model(name)
             except KeyError as e:
                 raise ProblemError(e.args[0], where=f"workload '{w.name}' models[{i}]",
                                    fix="use a model from `llmplan catalog list models`") from None
+            q = implied_precision(name)
+            if q is not None:
+                prec, spelled = q
+                if prec not in w.precisions:
+                    raise ProblemError(
+                        f"'{name}' names a checkpoint quantised as {spelled.upper()} ({prec}), but the workload's "
+                        f"precisions are {list(w.precisions)}", where=f"workload '{w.name}' models[{i}]",
+                        fix=f"add {prec} to the workload's precisions, or name the unquantised model "
+                            f"'{m.name}' to let the planner choose the precision")
+                implied.setdefault((w.name, m.name), set()).add(prec)
+            elif (w.name, m.name) in implied:
+                implied[(w.name, m.name)] = None  # the plain name too: any allowed precision
+            if m not in models:
+                models.append(m)
+        implied = {k: v for k, v in implied.items() if v is not None}
         if w.min_quality_tier:
             want = "embedding" if w.category == "embeddings" else "decoder"
             models += [m for m in catalog.models.values() if m.quality_tier >= w.min_quality_tier and m.kind == want
                        and m not in models]
         out[w.name] = models
-    return out
+    return out, implied
 
 
 def _resolve_apis(problem: Problem, catalog: Catalog) -> dict[str, list[ApiOffer]]:
@@ -196,9 +217,11 @@ def _resolve_apis(problem: Problem, catalog: Catalog) -> dict[str, list[ApiOffer
         for i, name in enumerate(w.apis):
             # an exact offer ("deepinfra/llama-3.1-8b", a provider's model id) admits exactly that provider; a
             # logical model ("gpt-4o") means every provider that serves it
-            hits = [a for a in catalog.apis if name in (a.api_id, f"{a.provider}/{a.model}", a.provider_model_id)]
+            hits = [a for a in catalog.apis if name in (a.api_id, f"{a.provider}/{a.model}")]
             if not hits:
                 hits = by_model.get(name) or by_model.get(catalog.model_names.get(name) or "", [])
+            if not hits:
+                hits = [a for a in catalog.apis if name == a.provider_model_id]
             if not hits:
                 from .errors import did_you_mean
                 known = sorted({a.model for a in catalog.apis} | {a.api_id for a in catalog.apis})
@@ -234,24 +257,20 @@ def _measured_index(problem: Problem, catalog: Catalog) -> dict:
 
 
 def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = True, apis_allowed: bool = True,
-                     gpu: str | None = None) -> Candidates:
+                     gpu: str | None = None, today: dt.date | None = None) -> Candidates:
     """All options of every workload. `self_host=False` / `apis_allowed=False` drop serving pools / APIs (the
     all-API and all-self-hosted alternatives); `gpu` keeps only serving pools on that GPU type."""
+    check_names(problem, catalog)
     serving = problem.serving
-    models_of = _resolve_models(problem, catalog)
+    models_of, implied = _resolve_models(problem, catalog)
     apis_of = _resolve_apis(problem, catalog)
     measured = _measured_index(problem, catalog)
     excluded: dict[str, Counter] = {w.name: Counter() for w in problem.workloads}
+    why_not: dict[tuple, Counter] = defaultdict(Counter)  # (workload, "api"|"model", name) -> reasons
     eligible: dict[str, list[str]] = {w.name: [] for w in serving}
     policy = problem.policy
     offers = [o for o in (*catalog.offers, *quoted_offers(problem, catalog)) if _allowed(o, policy, catalog)]
 
-    for i, g in enumerate(policy.include_gpus or ()):
-        try:
-            catalog.gpu(g)
-        except KeyError as e:
-            raise ProblemError(e.args[0], where=f"policy.include_gpus[{i}]",
-                               fix="use a GPU from `llmplan catalog list gpus`") from None
     pools: list[Pool] = []
     model_names = {m.name: m for ms in models_of.values() for m in ms} if self_host else {}
     for model in model_names.values():
@@ -267,8 +286,9 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                 for precision in sorted({p for w in users for p in w.precisions}):
                     key = (offer.gpu, tp, precision)
                     if key not in perf:
-                        perf[key] = _replica_perf(model, gspec, tp, precision, users, measured)
-                    pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded)
+                        perf[key] = _replica_perf(model, gspec, tp, precision, users, measured, implied)
+                    pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded,
+                                        why_not)
     pools, pruned = _prune(pools, active_traits(problem))
     for p in pools:
         for w in p.capacity:
@@ -277,23 +297,21 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
     apis: list[ApiOption] = []
     for w in serving:
         for a in (apis_of[w.name] if apis_allowed else []):
-            if a.provider in policy.exclude_providers or (
-                    policy.include_providers is not None and a.provider not in policy.include_providers):
-                continue
-            if not w.allows(a.jurisdictions):
-                excluded[w.name]["residency"] += 1
-                continue
-            if a.max_context and w.input_tokens + w.output_tokens > a.max_context:
-                excluded[w.name]["context_length"] += 1
+            out = api_exclusion(a, w, policy, today or dt.date.today())
+            if out is not None and out[0] != "latency_tier":
+                excluded[w.name][out[0]] += 1
+                why_not[(w.name, "api", a.api_id)][f"{out[0]}: {out[1]}"] += 1
                 continue
             modes = []
-            if a.ttft_ms <= w.ttft_target_ms and a.tpot_ms <= w.tpot_target_ms:
+            if out is None:
                 modes.append("realtime")
             else:
                 excluded[w.name]["latency_tier"] += 1
             if w.latency_tier == "batch" and a.batch_input_usd_per_mtok is not None \
                     and a.batch_output_usd_per_mtok is not None:
                 modes.append("batch")
+            elif out is not None:
+                why_not[(w.name, "api", a.api_id)][f"{out[0]}: {out[1]}"] += 1
             for mode in modes:
                 oid = f"api:{a.api_id}" + (":batch" if mode == "batch" else "")
                 opt = next((o for o in apis if o.id == oid), None)
@@ -304,7 +322,29 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                 eligible[w.name].append(oid)
 
     fixed = {f.name: _fixed_options(f, catalog, offers, policy, excluded) for f in problem.fixed}
-    return Candidates(pools=pools, apis=apis, fixed=fixed, eligible=eligible, excluded=excluded, pruned=pruned)
+    named_apis = {w.name: [a.api_id for a in apis_of[w.name]] for w in serving}
+    named_models = {w.name: [m.name for m in models_of[w.name]] for w in serving}
+    return Candidates(pools=pools, apis=apis, fixed=fixed, eligible=eligible, excluded=excluded, pruned=pruned,
+                      why_not=dict(why_not), named={"models": named_models, "apis": named_apis})
+
+
+def api_exclusion(a: ApiOffer, w: ServingWorkload, policy, today: dt.date) -> tuple[str, str] | None:
+    """(filter family, the reason with its numbers) when API offer `a` may not serve w in realtime, else None."""
+    if a.provider in policy.exclude_providers or (
+            policy.include_providers is not None and a.provider not in policy.include_providers):
+        return "provider", f"provider {a.provider} is not admitted by the policy"
+    if a.deprecation_date is not None and a.deprecation_date <= today:
+        return "deprecated", f"deprecated since {a.deprecation_date}"
+    if not w.allows(a.jurisdictions):
+        return "residency", f"processes data in {list(a.jurisdictions)}, outside {list(w.jurisdictions)}"
+    if a.max_context and w.input_tokens + w.output_tokens > a.max_context:
+        return "context_length", (f"{w.input_tokens + w.output_tokens:,} tokens per request > context "
+                                  f"{a.max_context:,}")
+    if a.ttft_ms > w.ttft_target_ms:
+        return "latency_tier", f"typical TTFT {a.ttft_ms:g} ms > {w.latency_tier} target {w.ttft_target_ms:g} ms"
+    if a.tpot_ms > w.tpot_target_ms:
+        return "latency_tier", f"typical TPOT {a.tpot_ms:g} ms > {w.latency_tier} target {w.tpot_target_ms:g} ms"
+    return None
 
 
 def quoted_offers(problem: Problem, catalog: Catalog) -> list[Offer]:
@@ -361,14 +401,14 @@ def instance_capacity(replica_rps: float, offer: Offer, tp: int, capacity_type: 
     return cap * offer.spot_availability if capacity_type == "spot" else cap
 
 
-def _replica_perf(model, gpu, tp, precision, users, measured) -> tuple[dict, dict, set, dict]:
+def _replica_perf(model, gpu, tp, precision, users, measured, implied) -> tuple[dict, dict, set, dict]:
     """Per workload: requests/s of one replica under its latency tier (or the measured figure), the operating
     point, which figures are measured, and why a workload cannot use this configuration. Independent of the
     offer, so computed once per (model, GPU, TP, precision)."""
     rps, points, meas, why = {}, {}, set(), {}
     mp = None
     for w in users:
-        if precision not in w.precisions:
+        if precision not in implied.get((w.name, model.name), w.precisions):
             continue
         key = (w.name, model.name, gpu.name, precision, tp)
         if key in measured:
@@ -385,10 +425,11 @@ def _replica_perf(model, gpu, tp, precision, users, measured) -> tuple[dict, dic
     return rps, points, meas, why
 
 
-def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded) -> list[Pool]:
+def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded, why_not) -> list[Pool]:
     rps, points, meas, why = perf
     for wn, fam in why.items():
         excluded[wn][fam] += 1
+        why_not[(wn, "model", model.name)][fam] += 1
     rpi = offer.gpus_per_instance // tp
     if not rps:
         return []
@@ -404,6 +445,7 @@ def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded) 
             for wn in cap:
                 if wn not in allowed:
                     excluded[wn]["spot_allowed"] += 1
+                    why_not[(wn, "model", model.name)]["spot_allowed"] += 1
             cap = {k: v for k, v in cap.items() if k in allowed}
             pts = {k: v for k, v in points.items() if k in allowed}
             if not cap:
@@ -415,6 +457,7 @@ def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded) 
                 res_ok[wn] = c
             else:
                 excluded[wn]["residency"] += 1
+                why_not[(wn, "model", model.name)]["residency"] += 1
         if not res_ok:
             continue
         pid = f"{offer.offer_id}|{model.name}|{precision}|tp{tp}|{ct}"

@@ -7,16 +7,18 @@ import datetime as dt
 from collections import defaultdict
 
 from .candidates import UNKNOWN_PROVIDER, Candidates
+from .families import FILTERS
 from .catalog import Catalog
 from .model.formulation import Model
 from .model.solve import SolveResult
 from .pipeline import EPS, SolveOptions
-from .plan import (ApiLine, CategoryLine, Deployment, FailoverRoute, FixedLine, Plan, PoolLine, SolverInfo,
+from .plan import (ApiLine, CategoryLine, Considered, Deployment, FailoverRoute, FixedLine, Plan, PoolLine, SolverInfo,
                    WorkloadLine)
 from .problem import Problem
 from .units import HOURS_PER_MONTH
 
 STALE_DAYS = 90
+DEPRECATION_WARN_DAYS = 90
 
 
 def split_cents(total: float, weights: dict) -> dict:
@@ -130,6 +132,12 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
     if unlimited:
         warnings.append(f"no rate limit is known for {', '.join(unlimited)} (none published for the catalog's "
                         f"account tier): the plan assumes none; check your account's limits")
+    soon = sorted({(a.api_id, c.deprecation_date) for a in api_lines + standby_api
+                   for c in catalog.apis if c.api_id == a.api_id and c.deprecation_date is not None
+                   and (c.deprecation_date - (today or dt.date.today())).days <= DEPRECATION_WARN_DAYS})
+    for api_id, when in soon:
+        warnings.append(f"{api_id} is deprecated on {when} (within {DEPRECATION_WARN_DAYS} days): plan its "
+                        f"replacement")
     if res.objective is not None and abs(total - res.objective) > 1.0:
         warnings.append(f"recomputed cost ${total:,.2f} differs from the solver objective ${res.objective:,.2f}")
     workloads = []
@@ -177,6 +185,7 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
         failover={"fraction": problem.policy.failover.fraction, "providers": cands.providers()}
         if problem.policy.failover else None,
         failover_routes=_failover_routes(problem, cands, x, z, n),
+        considered=_considered(problem, catalog, cands, deployments, api_lines, standby_api),
         standby_api=standby_api, max_utilization=problem.policy.max_utilization,
         assumptions=assumptions, warnings=warnings,
         candidates={"pools": len(cands.pools), "pruned_pools": cands.pruned, "api_options": len(cands.apis),
@@ -300,3 +309,64 @@ def _categories(workloads: list[WorkloadLine], fixed: list[FixedLine], total: fl
         by["shared (ops overhead)"] += f.monthly_cost_usd
     return [CategoryLine(category=c, monthly_cost_usd=round(v, 2), percent=round(100 * v / total, 1) if total else 0.0)
             for c, v in sorted(by.items(), key=lambda kv: -kv[1])]
+
+
+def _reasons(counter) -> str:
+    """'latency_tier: typical TTFT 770 ms > ...' or, for counted filter families, 'vram_fit on 12 configurations'."""
+    parts = []
+    for key, k in counter.most_common():
+        if ":" in key:
+            parts.append(key)
+        else:
+            parts.append(f"{key} ({FILTERS[key].meaning}) on {k} configuration{'s' if k != 1 else ''}")
+    return "; ".join(parts)
+
+
+def _considered(problem: Problem, catalog: Catalog, cands: Candidates, deployments, api_lines, standby) -> list:
+    """Every model, API, provider, GPU and jurisdiction the problem names: used, not chosen, or excluded (why)."""
+    out = []
+    used_models = {(d.workload, d.model) for d in deployments if d.share}
+    used_apis = {(a.workload, a.api_id) for a in api_lines} | {(a.workload, a.api_id) for a in standby}
+    eligible_models = {(w, cands.pool(o).model.name) for w, opts in cands.eligible.items() for o in opts
+                       if not o.startswith("api:")}
+    eligible_apis = {(w, cands.api(o).api.api_id) for w, opts in cands.eligible.items() for o in opts
+                     if o.startswith("api:")}
+    for w in problem.serving:
+        for kind, names, used, eligible in (("model", cands.named.get("models", {}).get(w.name, []), used_models,
+                                             eligible_models),
+                                            ("api", cands.named.get("apis", {}).get(w.name, []), used_apis,
+                                             eligible_apis)):
+            for name in names:
+                if (w.name, name) in used:
+                    status, reason = "used", ""
+                elif (w.name, name) in eligible:
+                    status, reason = "not chosen", "eligible, but the optimum is cheaper without it"
+                else:
+                    why = cands.why_not.get((w.name, kind, name))
+                    status = "excluded"
+                    reason = _reasons(why) if why else "no configuration of it was offered (no offer passed the policy)"
+                out.append(Considered(kind=kind, name=name, workload=w.name, status=status, reason=reason))
+    pol = problem.policy
+    gpus_used = {d.gpu for d in deployments}
+    for g in pol.include_gpus or ():
+        name = catalog.gpu_names.get(g) or g
+        out.append(Considered(kind="gpu", name=name, workload=None, status="used" if name in gpus_used else
+                              "not chosen", reason="" if name in gpus_used else "allowed, but not in the optimum"))
+    providers_used = {d.cloud for d in deployments} | {a.provider for a in api_lines}
+    for p in pol.include_providers or ():
+        out.append(Considered(kind="provider", name=p, workload=None,
+                              status="used" if p in providers_used else "not chosen",
+                              reason="" if p in providers_used else "allowed, but not in the optimum"))
+    for p in pol.exclude_providers:
+        out.append(Considered(kind="provider", name=p, workload=None, status="excluded",
+                              reason="policy.exclude_providers"))
+    for w in problem.workloads:
+        if "any" in w.jurisdictions:
+            continue
+        used_j = {d.jurisdiction for d in deployments if d.workload == w.name} | {
+            j for a in api_lines if a.workload == w.name for j in a.jurisdictions}
+        for j in w.jurisdictions:
+            out.append(Considered(kind="jurisdiction", name=j, workload=w.name,
+                                  status="used" if j in used_j else "not chosen",
+                                  reason="" if j in used_j else "allowed, but the optimum runs elsewhere"))
+    return out

@@ -234,6 +234,18 @@ class FailoverRoute(Frozen):
     reason: str | None = None  # "re-routed" (it had traffic on the lost provider) or "moved to make room"
 
 
+class Considered(Frozen):
+    """Something the problem names (a model, an API, a provider, a GPU, a jurisdiction) and what became of it:
+    `used`, `not chosen` (eligible, but the optimum is cheaper without it), or `excluded` (with the reason and the
+    number that excluded it)."""
+
+    kind: str
+    name: str
+    workload: str | None
+    status: str
+    reason: str = ""
+
+
 class Plan(Frozen):
     schema_version: str = SCHEMA_VERSION
     problem: str
@@ -263,6 +275,7 @@ class Plan(Frozen):
     entry_prices: list[EntryPrice] | None = None
     references: list[ReferenceCheck] = []
     extras: dict = {}  # further sections, e.g. `diff` from `solve --compare-to`
+    considered: list[Considered] = []  # every named model/API/provider/GPU/jurisdiction: used, or why not
     # the independent check of the plan against its problem (optimizer/verify.py): {"checks": N, "violations": [..]}
     verification: dict | None = None
 

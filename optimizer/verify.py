@@ -208,12 +208,14 @@ class _Checker:
         api = self.apis[api_id]
         ok = w.min_quality_tier is not None and api.quality_tier >= w.min_quality_tier
         for name in w.apis:
-            exact = [a for a in self.catalog.apis if name in (a.api_id, f"{a.provider}/{a.model}", a.provider_model_id)]
+            exact = [a for a in self.catalog.apis if name in (a.api_id, f"{a.provider}/{a.model}")]
+            logical = {a.model for a in self.catalog.apis} & {name, self.catalog.model_names.get(name)}
             if exact:
                 ok = ok or api in exact
+            elif logical:
+                ok = ok or api.model in logical
             else:
-                logical = self.catalog.model_names.get(name)
-                ok = ok or api.model in (name, logical)
+                ok = ok or api.provider_model_id == name
         self.check(ok, "apis", line, f"API {api_id} is not one the workload names ({list(w.apis)})")
 
     # --- workloads, fixed blocks, totals ---------------------------------------------------------------------

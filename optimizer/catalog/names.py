@@ -72,3 +72,25 @@ class NameIndex:
 
     def names(self) -> list[str]:
         return list(self._canon)
+
+
+# What a quantised checkpoint's name implies about its precision (the weights are stored that way: serving it at
+# another precision would be another checkpoint). GGUF k-quants of 4-5 bits are planned as int4 weight-only.
+_IMPLIED = [
+    (re.compile(r"(^|[-_\s.])(awq|gptq|int4|w4a16|bnb-4bit|4bit|q4(_[0-9a-z]+)*|q5(_[0-9a-z]+)*)\b"), "int4"),
+    (re.compile(r"(^|[-_\s.])(nvfp4|mxfp4|fp4)\b"), "fp4"),
+    (re.compile(r"(^|[-_\s.])(fp8(-dynamic)?)\b"), "fp8"),
+    (re.compile(r"(^|[-_\s.])(int8|w8a8|w8a16|8bit|q8(_[0-9a-z]+)*)\b"), "int8"),
+]
+
+
+def implied_precision(name: str) -> tuple[str, str] | None:
+    """(precision, the spelling that implies it) for a quantised checkpoint name ('...-AWQ' -> int4), else None."""
+    s = name.strip().lower()
+    if "/" in s:
+        s = s.rsplit("/", 1)[1]
+    for pattern, precision in _IMPLIED:
+        m = pattern.search(s)
+        if m:
+            return precision, m.group(2)
+    return None

@@ -96,3 +96,35 @@ def jurisdiction_of(cloud: str, region: str) -> str | None:
     if rl in _NAMED:
         return _NAMED[rl]
     return None
+
+
+# Country names users write, mapped to their jurisdiction (for "did you mean" on a jurisdiction name)
+COUNTRY_NAMES = {
+    "germany": "eu", "france": "eu", "ireland": "eu", "netherlands": "eu", "spain": "eu", "italy": "eu",
+    "sweden": "eu", "finland": "eu", "poland": "eu", "belgium": "eu", "austria": "eu", "denmark": "eu",
+    "europe": "eu", "european union": "eu", "usa": "us", "united states": "us", "america": "us",
+    "united kingdom": "uk", "britain": "uk", "great britain": "uk", "england": "uk", "gb": "uk",
+    "switzerland": "ch", "norway": "no", "iceland": "is", "canada": "ca", "japan": "jp", "korea": "kr",
+    "south korea": "kr", "india": "in", "singapore": "sg", "australia": "au", "brazil": "br", "israel": "il",
+    "taiwan": "tw", "hong kong": "hk", "indonesia": "id", "mexico": "mx", "south africa": "za",
+    "uae": "ae", "united arab emirates": "ae", "saudi arabia": "sa", "qatar": "qa", "chile": "cl",
+}
+BASE_JURISDICTIONS = {"any", "global", "eu", "us", "us-gov", "uk"}
+
+
+def known_jurisdictions() -> set[str]:
+    """Every jurisdiction name llmplan knows: the base set and whatever a known cloud region maps to."""
+    out = set(BASE_JURISDICTIONS) | set(COUNTRY_NAMES.values())
+    for table in (_AWS, _GCP, _AZURE, _LAMBDA, _NEBIUS, _DO, _NAMED):
+        out |= {j for j in table.values() if j}
+    return out
+
+
+def jurisdiction_hint(name: str) -> str:
+    """Why a jurisdiction name is not one, and what to write instead ('' when nothing better is known)."""
+    low = name.strip().lower()
+    if low in COUNTRY_NAMES:
+        return f" '{name}' is a country name: its jurisdiction is '{COUNTRY_NAMES[low]}'."
+    if low in EU27:
+        return f" '{name}' is an EU member state: its jurisdiction is 'eu'."
+    return ""

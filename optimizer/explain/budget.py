@@ -37,7 +37,10 @@ def plan_budget(plan: Plan) -> tuple[list[BudgetRow], float]:
     for w in plan.workloads:
         cost = sum(d.monthly_cost_usd for d in plan.deployments if d.workload == w.name) + sum(
             a.monthly_cost_usd for a in plan.api if a.workload == w.name)
-        specs = [f"{d.gpus_per_instance * d.instances}x {d.gpu}" for d in plan.deployments if d.workload == w.name]
+        # a shared pool's GPUs are split by the workload's share of the pool's load: never counted in full twice
+        specs = [f"{d.gpus_per_instance * d.instances}x {d.gpu}" if d.pool_share >= 0.9995 else
+                 f"{d.pool_share * d.gpus_per_instance * d.instances:.2g} of {d.gpus_per_instance * d.instances}x "
+                 f"{d.gpu} (shared pool)" for d in plan.deployments if d.workload == w.name]
         specs += [f"API {a.api_id} {a.share:.0%}" for a in plan.api if a.workload == w.name]
         rows.append(BudgetRow(w.name, w.category, ", ".join(specs) or "-", cost, 100 * cost / total if total else 0))
     for f in plan.fixed:

@@ -56,6 +56,12 @@ def to_html(plan: Plan) -> str:
              f"Status: {escape(S.status_line(plan))}.</p>")
     p.append("<h2>Plan</h2>" + _table(("Workload", "Line item", "Monthly qty", "Unit", "Monthly cost"),
                                       S.line_items(plan) + [("Total", "", "", "", usd(plan.monthly_cost_usd))], {2, 4}))
+    if plan.failover:
+        p.append(f"<h2>Failover</h2><p>{escape(S.failover_note(plan))}</p>" + _table(
+            ("Lost provider", "Workload", "Re-routed to", "Requests/s at peak", "Why"), S.failover_rows(plan), {3}))
+    if S.considered_rows(plan):
+        p.append("<h2>Considered and not used</h2>" + _table(("Kind", "Name", "Workload", "Status", "Reason"),
+                                                             S.considered_rows(plan)))
     p.append("<h2>Budget</h2>" + budget_chart(plan))
     p.append(_table(("Workload", "Category", "Spec", "Monthly cost", "Share"), S.budget_rows(plan), {3, 4}))
     p.append(_table(("Category", "Monthly cost", "Share"),

@@ -22,6 +22,12 @@ def to_markdown(plan: Plan) -> str:
     out += ["## Plan", ""]
     out += _table(("Workload", "Line item", "Monthly qty", "Unit", "Monthly cost"), S.line_items(plan)
                   + [("**Total**", "", "", "", f"**{usd(plan.monthly_cost_usd)}**")])
+    if plan.failover:
+        out += ["## Failover", "", S.failover_note(plan), ""]
+        out += _table(("Lost provider", "Workload", "Re-routed to", "Requests/s at peak", "Why"), S.failover_rows(plan))
+    if S.considered_rows(plan):
+        out += ["## Considered and not used", ""]
+        out += _table(("Kind", "Name", "Workload", "Status", "Reason"), S.considered_rows(plan))
     out += ["## Budget", ""]
     out += _table(("Workload", "Category", "Spec", "Monthly cost", "Share"), S.budget_rows(plan))
     out += _table(("Category", "Monthly cost", "Share"),

@@ -110,3 +110,24 @@ def status_line(plan: Plan) -> str:
     bound = f", lower bound {usd(plan.lower_bound_usd)}" if plan.lower_bound_usd is not None else ""
     return (f"{plan.status} (gap {pct(plan.gap, 2)}{bound}); solver {plan.solver.name}; catalog "
             f"{plan.catalog.get('version')} (oldest price checked {plan.catalog.get('oldest_price_checked')})")
+
+
+def failover_rows(plan: Plan) -> list[tuple[str, str, str, str, str]]:
+    """(lost provider, workload, target, requests/s at peak, why) per failover route, then the standby APIs."""
+    rows = [(r.lost_provider, r.workload, r.target + (" (batch)" if r.mode == "batch" else ""), f"{r.rps:,.4g}",
+             r.reason or "") for r in plan.failover_routes]
+    rows += [("(standby)", a.workload, f"API {a.api_id}", "0 normally", "takes traffic only after a loss")
+             for a in plan.standby_api]
+    return rows
+
+
+def failover_note(plan: Plan) -> str:
+    if not plan.failover:
+        return ""
+    return (f"After losing any one provider, {plan.failover['fraction']:.0%} of every workload's peak is re-routed as "
+            f"below; a workload not listed for a lost provider keeps its normal routing at that fraction.")
+
+
+def considered_rows(plan: Plan) -> list[tuple[str, str, str, str, str]]:
+    """(kind, name, workload, status, reason) for every named option the plan does not use."""
+    return [(c.kind, c.name, c.workload or "-", c.status, c.reason) for c in plan.considered if c.status != "used"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..plan import Plan
 from .fmt import pct, qty, unit_usd, usd
+from .sections import considered_rows, failover_note, failover_rows
 
 W_NAME, W_QTY, W_UNIT, W_COST = 62, 13, 28, 14
 
@@ -63,6 +64,20 @@ def to_table(plan: Plan) -> str:
         out.append("")
     out.append(_row("OVERALL TOTAL", "", "", usd(plan.monthly_cost_usd)))
     out.append("")
+    if plan.failover:
+        out.append(" Failover: " + failover_note(plan))
+        for lost, w, target, rps, why in failover_rows(plan):
+            if lost == "(standby)":
+                out.append(f"   standby: {w} -> {target} ({rps}; {why})")
+            else:
+                out.append(f"   without {lost}: {w} -> {target} {rps} req/s" + (f" ({why})" if why else ""))
+        out.append("")
+    if considered_rows(plan):
+        out.append(" Considered and not used:")
+        for kind, name, w, status, reason in considered_rows(plan):
+            out.append(f"   {kind} {name}" + (f" for {w}" if w != "-" else "") + f": {status}"
+                       + (f" ({reason})" if reason else ""))
+        out.append("")
     out.append(" Budget by category:")
     for c in plan.categories:
         out.append(f"   {c.category:<28} {usd(c.monthly_cost_usd):>14}  {c.percent:5.1f}%")
