@@ -21,6 +21,12 @@ STALE_DAYS = 90
 DEPRECATION_WARN_DAYS = 90
 
 
+def sig(v: float, digits: int = 10) -> float:
+    """Round to significant digits (not decimals): a share of a huge volume or the load of a tiny workload keeps
+    its precision, so quantities recomputed from plan lines agree with the solution."""
+    return float(f"{v:.{digits}g}")
+
+
 def split_cents(total: float, weights: dict) -> dict:
     """Split `total` USD over `weights` in whole cents that add up exactly to round(total, 2) (largest
     remainder), so that allocated lines never lose or invent a cent."""
@@ -87,9 +93,9 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                 capacity_type=pool.capacity_type, cloud=pool.provider, region=pool.offer.region,
                 jurisdiction=pool.jurisdiction, hourly_usd_per_replica=round(pool.hourly_usd / pool.replicas_per_instance, 6),
                 hourly_usd_per_instance=pool.hourly_usd, hours_per_month=HOURS_PER_MONTH,
-                share=round(x.get((w, pool.id), 0.0), 6), pool_share=round(weights[w] / wsum, 6),
+                share=sig(x.get((w, pool.id), 0.0)), pool_share=round(weights[w] / wsum, 6),
                 monthly_cost_usd=alloc[w], capacity_rps=round(k * pool.capacity[w], 4),
-                load_rps=round(x.get((w, pool.id), 0.0) * serving[w].peak, 6),
+                load_rps=sig(x.get((w, pool.id), 0.0) * serving[w].peak),
                 ttft_ms=round(pt.ttft_ms, 1) if pt else None, tpot_ms=round(pt.tpot_ms, 2) if pt else None,
                 batch=pt.batch if pt else None, capacity_source="measured" if w in pool.measured else "model",
                 price_source=f"{pool.offer.source_of(pool.capacity_type)} (checked {pool.offer.checked})",
@@ -219,7 +225,7 @@ def _price_assumptions(catalog: Catalog, cands: Candidates, n: dict, m: Model) -
 def _api_line(a, wl, share: float, usd: float) -> ApiLine:
     return ApiLine(
         workload=wl.name, provider=a.provider, model=a.api.model, api_id=a.api.api_id, mode=a.mode,
-        share=round(share, 6), requests_per_month=round(wl.requests_per_month * share, 2),
+        share=sig(share), requests_per_month=round(wl.requests_per_month * share, 2),
         usd_per_request=usd, monthly_cost_usd=round(wl.requests_per_month * share * usd, 2),
         peak_rpm=round(60 * wl.peak * share, 2), rpm_limit=a.api.rpm, tpm_limit=a.api.tpm,
         jurisdictions=list(a.api.jurisdictions), price_source=f"{a.api.source} (checked {a.api.checked})",
@@ -266,10 +272,10 @@ def _failover_routes(problem: Problem, cands: Candidates, x: dict, z: dict, n: d
                 opt = cands.option(o)
                 if o.startswith("api:"):
                     routes.append(FailoverRoute(lost_provider=prov, workload=w, kind="api", target=opt.api.api_id,
-                                                mode=opt.mode, rps=round(rps, 6), reason=reason))
+                                                mode=opt.mode, rps=float(f"{rps:.9g}"), reason=reason))
                 else:
                     routes.append(FailoverRoute(lost_provider=prov, workload=w, kind="pool", target=o,
-                                                rps=round(rps, 6), reason=reason))
+                                                rps=float(f"{rps:.9g}"), reason=reason))
     return routes
 
 

@@ -112,8 +112,8 @@ class _Checker:
                 cap = self.capacity(p.pool, w.name, dl)
                 if cap is None:
                     continue
-                # plan lines round shares and loads to 6 decimals
-                self.check(abs(d.load_rps - d.share * w.peak) <= REL * max(w.peak, 1.0) + 5e-7, "demand", dl,
+                # plan lines keep shares and loads to 10 significant digits
+                self.check(abs(d.load_rps - d.share * w.peak) <= REL * w.peak + 1e-12, "demand", dl,
                            f"load {d.load_rps} req/s != share {d.share} x peak {w.peak:.6g}")
                 load += d.share * w.peak / cap
             self.check(load <= p.instances * (1 + REL) + 1e-9, "capacity", line,
