@@ -248,16 +248,22 @@ def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
 @click.option("--kv-dtype", type=click.Choice(["auto", "fp16", "fp8"]), default="auto", show_default=True,
               help="KV-cache dtype (auto: fp8 with fp8/fp4 weights on GPUs with fp8 units, else fp16).")
 @catalog_option
+@click.option("--problem", "problem_file", type=click.Path(path_type=Path), default=None,
+              help="A problem whose inline `models:` --model may name (a fine-tune or a model the catalog lacks).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
 @handle_errors
-def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, catalog_dir, fmt, output):
+def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, catalog_dir, problem_file, fmt, output):
     """Memory and speed of one MODEL replica on GPU: weights, KV cache, concurrency, TTFT, TPOT, throughput."""
     from optimizer.catalog.load import load_catalog_specs
     from optimizer.perf.estimate import estimate as run_estimate
     from optimizer.render import estimate as render
 
     cat = load_catalog_specs(catalog_dir)
+    if problem_file is not None:
+        from optimizer.catalog.inline import with_problem_models
+        from optimizer.problem import load_problem
+        cat = with_problem_models(cat, load_problem(problem_file), str(problem_file))
     est = run_estimate(cat, model, gpu, precision=precision, tp=tp, isl=isl, osl=osl, concurrency=concurrency,
                        kv_dtype=None if kv_dtype == "auto" else kv_dtype)
     emit(render.to_json(est) if fmt == "json" else render.to_table(est), output)

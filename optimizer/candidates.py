@@ -31,6 +31,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .catalog import Catalog
+from .catalog.inline import with_problem_models
 from .catalog.schema import ApiOffer, GpuSpec, ModelSpec, Offer
 from .errors import ProblemError
 from .perf.memory import memory_plan
@@ -221,6 +222,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                      gpu: str | None = None) -> Candidates:
     """All options of every workload. `self_host=False` / `apis_allowed=False` drop serving pools / APIs (the
     all-API and all-self-hosted alternatives); `gpu` keeps only serving pools on that GPU type."""
+    catalog = with_problem_models(catalog, problem)  # models the problem defines inline (`models:`)
     serving = problem.serving
     models_of = _resolve_models(problem, catalog)
     apis_of = _resolve_apis(problem, catalog)

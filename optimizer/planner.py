@@ -320,6 +320,11 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
     price_assumptions, price_warnings = _price_assumptions(catalog, cands, n, m)
     assumptions += price_assumptions
     warnings += price_warnings
+    encoders = sorted({d.model for d in deployments if d.share and d.capacity_source != "measured"
+                       and cands.pool(d.pool).model.kind == "embedding"})
+    if encoders:
+        from .perf.encoder import uncalibrated_note
+        warnings.append(f"{', '.join(encoders)}: {uncalibrated_note()}")
     if problem.policy.failover:
         assumptions.append(f"failover: after losing any one provider the rest can serve "
                            f"{problem.policy.failover.fraction:.0%} of every serving workload's peak")
