@@ -269,6 +269,60 @@ def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, catalog
     emit(render.to_json(est) if fmt == "json" else render.to_table(est), output)
 
 
+@main.command()
+@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.option("--problem", "problem_file", type=click.Path(path_type=Path), default=None,
+              help="The problem the plan was solved from: engines per workload, inline models, runner-ups.")
+@click.option("--include-runner-up", "runner_up", type=click.IntRange(0, 20), default=0, show_default=True,
+              help="Also benchmark the N cheapest configurations per workload the plan did not choose (needs "
+                   "--problem).")
+@click.option("--engine", default=None, help="Serving engine for every pool: vllm, sglang, trtllm or tgi "
+                                             "(default: the problem's, else vllm).")
+@catalog_option
+@click.option("--format", "fmt", type=click.Choice(["script", "json"]), default="script", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def benchmark(plan_file, problem_file, runner_up, engine, catalog_dir, fmt, output):
+    """The commands that measure PLAN.json's self-hosted pools with their serving engine (a bash script)."""
+    from optimizer.perf.benchmark import benchmark_runs
+    from optimizer.render.benchmark import to_json, to_script
+
+    p = _load_plan_file(plan_file)
+    prob = None
+    if problem_file is not None:
+        from optimizer.problem import load_problem
+        prob = load_problem(problem_file)
+    cat = _catalog(catalog_dir or (Path(p.catalog["path"]) if Path(p.catalog.get("path", "")).is_dir() else None))
+    runs = benchmark_runs(p, cat, problem=prob, runner_up=runner_up, engine=engine)
+    click.echo(f"{len(runs)} runs on {len({r.server for r in runs})} server configurations", err=True)
+    emit(to_json(runs, p.problem) if fmt == "json" else to_script(runs, p.problem), output)
+
+
+@main.group()
+def measured():
+    """Measured capacities: import benchmark results into a problem's `measured:` entries."""
+
+
+@measured.command("import")
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--problem", "problem_file", required=True, type=click.Path(path_type=Path),
+              help="The problem to add `measured:` entries to.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the updated problem here (default: update --problem in place, atomically).")
+@click.option("--percentile", type=click.Choice(["50", "90", "99"]), default="90", show_default=True,
+              help="TTFT/TPOT percentile that must meet the workload's targets.")
+@catalog_option
+@handle_errors
+def measured_import(results, problem_file, output, percentile, catalog_dir):
+    """Read `vllm bench serve` / `sglang.bench_serving` RESULTS and write measured capacities into the problem."""
+    from optimizer.perf.measured_import import import_results
+
+    report = import_results(list(results), problem_file, output or problem_file, int(percentile),
+                            _catalog(catalog_dir))
+    for line in report.lines():
+        click.echo(line, err=True)
+
+
 @main.group()
 def catalog():
     """Inspect, validate and refresh catalogs."""
