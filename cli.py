@@ -298,6 +298,75 @@ def benchmark(plan_file, problem_file, runner_up, engine, catalog_dir, fmt, outp
     emit(to_json(runs, p.problem) if fmt == "json" else to_script(runs, p.problem), output)
 
 
+@main.command()
+@click.option("--model", default=None, help="Model (catalog name, common spelling, or an inline model of --problem); "
+                                           "default: the workload's first model.")
+@click.option("--problem", "problem_file", type=click.Path(path_type=Path), default=None,
+              help="Take token lengths, latency targets, precisions and jurisdictions from a workload of this problem.")
+@click.option("--workload", default=None, help="The workload of --problem (default: its first serving workload).")
+@click.option("--isl", type=int, default=1000, show_default=True, help="Input tokens (without --problem).")
+@click.option("--osl", type=int, default=1000, show_default=True, help="Output tokens (without --problem).")
+@click.option("--latency-tier", type=click.Choice(["interactive", "standard", "batch"]), default="standard",
+              show_default=True, help="TTFT/TPOT targets (without --problem).")
+@click.option("--gpus", default=None, help="Only these GPU types, comma-separated (default: every GPU type).")
+@click.option("--engine", default="vllm", show_default=True, help="Serving engine: vllm, sglang, trtllm or tgi.")
+@click.option("--capacity-type", default="on_demand", show_default=True,
+              help="Price to compare at: on_demand, spot, reserved_1y or reserved_3y.")
+@catalog_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def compare(model, problem_file, workload, isl, osl, latency_tier, gpus, engine, capacity_type, catalog_dir, fmt,
+            output):
+    """One model on every GPU type: fits or not (why), best precision and TP, throughput at the latency targets,
+    cheapest offer, and cost per million output tokens (the chapter's Tip: cost per token decides)."""
+    from optimizer.errors import ProblemError, did_you_mean
+    from optimizer.explain.compare import Workload
+    from optimizer.explain.compare import compare as run_compare
+    from optimizer.render import compare as render
+
+    cat = _catalog(catalog_dir)
+    if problem_file is not None:
+        from optimizer.catalog.inline import with_problem_models
+        from optimizer.problem import load_problem
+        prob = load_problem(problem_file)
+        cat = with_problem_models(cat, prob, str(problem_file))
+        names = [w.name for w in prob.serving]
+        if not names:
+            raise ProblemError("the problem has no serving workload", file=str(problem_file),
+                               fix="compare needs token lengths and latency targets: add a serving workload")
+        w = next((x for x in prob.serving if x.name == (workload or names[0])), None)
+        if w is None:
+            raise ProblemError(f"no serving workload '{workload}'.{did_you_mean(workload, names)}",
+                               file=str(problem_file), where="--workload", fix=f"use one of: {', '.join(names)}")
+        wl = Workload.from_problem(w)
+        if model is None:
+            if not w.models:
+                raise ProblemError(f"workload '{w.name}' names no self-hosted model", where="--model",
+                                   fix="pass --model")
+            model = w.models[0]
+        if engine == "vllm" and (w.engine or prob.policy.engine) != "vllm":
+            engine = w.engine or prob.policy.engine
+    else:
+        if workload is not None:
+            raise ProblemError("--workload needs --problem", where="--workload", fix="pass --problem PROBLEM.yaml")
+        if model is None:
+            raise ProblemError("give --model (or --problem with a workload that names a model)", where="--model",
+                               fix="e.g. --model llama-3.1-8b")
+        if isl < 1 or osl < 0:
+            raise ProblemError(f"token lengths must be positive (isl={isl}, osl={osl})", where="--isl/--osl",
+                               fix="give --isl >= 1 and --osl >= 0")
+        wl = Workload.from_tier(isl, osl, latency_tier)
+    gpu_list = tuple(g.strip() for g in gpus.split(",") if g.strip()) if gpus else ()
+    kw = {}
+    if problem_file is not None:  # the policy's allowed providers and GPU types
+        from optimizer.candidates import _allowed
+        kw["offer_ok"] = lambda o: _allowed(o, prob.policy, cat)
+    c = run_compare(cat, model, wl, gpus=gpu_list, engine=engine, capacity_type=capacity_type, **kw)
+    text = {"json": render.to_json, "html": render.to_html}.get(fmt, render.to_table)(c)
+    emit(text, output)
+
+
 @main.group()
 def measured():
     """Measured capacities: import benchmark results into a problem's `measured:` entries."""

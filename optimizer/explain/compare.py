@@ -170,20 +170,25 @@ def evaluate(model: ModelSpec, gpu: GpuSpec, offers: list[Offer], w: Workload, e
     return out
 
 
-def _why_row(configs: list[Config], capacity_type: str) -> str:
+def _why_row(configs: list[Config], capacity_type: str, n_offers: int) -> str:
     if not configs:
         return "no TP degree divides the model's attention heads"
     if not any(c.fits for c in configs):
         c = max(configs, key=lambda c: c.tp)
         return f"does not fit at any precision up to tp={c.tp}: {c.why_not}"
-    if not any(c.meets_latency for c in configs if c.fits):
+    serving = [c for c in configs if c.fits and c.meets_latency]
+    if not serving:
         return next(c.why_not for c in configs if c.fits)
-    return f"no {capacity_type} offer in the catalog holds a configuration that fits and meets the targets"
+    if not n_offers:
+        return f"no {capacity_type} offer for this GPU in the catalog"
+    c = min(serving, key=lambda c: (c.tp, c.precision))
+    return f"fits and meets the targets at {c.precision} tp{c.tp}, but no {capacity_type} offer has {c.tp} GPUs per instance"
 
 
 def compare(catalog: Catalog, model: str, workload: Workload, *, gpus: tuple[str, ...] = (),
-            engine: str = "vllm", capacity_type: str = "on_demand") -> Comparison:
-    """Every GPU type (or those named) for `model` at `workload`, sorted by cost per million tokens."""
+            engine: str = "vllm", capacity_type: str = "on_demand", offer_ok=lambda o: True) -> Comparison:
+    """Every GPU type (or those named) for `model` at `workload`, sorted by cost per million tokens; `offer_ok`
+    keeps the offers a problem's policy allows."""
     try:
         m = catalog.model(model)
     except KeyError as e:
@@ -209,12 +214,12 @@ def compare(catalog: Catalog, model: str, workload: Workload, *, gpus: tuple[str
     for g in sorted(catalog.gpus.values(), key=lambda g: g.name):
         if names and g.name not in names:
             continue
-        offers = [o for o in catalog.offers if o.gpu == g.name
+        offers = [o for o in catalog.offers if o.gpu == g.name and offer_ok(o)
                   and ("any" in workload.jurisdictions or o.jurisdiction in workload.jurisdictions)]
         configs = evaluate(m, g, offers, workload, engine, capacity_type)
         ok = [c for c in configs if c.usd_per_mtok is not None]
         best = min(ok, key=lambda c: (c.usd_per_mtok, c.tp, c.precision)) if ok else None
-        rows.append(Row(g.name, g.architecture, g.vram_gib, best, None if best else _why_row(configs, capacity_type),
+        rows.append(Row(g.name, g.architecture, g.vram_gib, best, None if best else _why_row(configs, capacity_type, len(offers)),
                         tuple(configs)))
     rows.sort(key=lambda r: (r.best is None, r.best.usd_per_mtok if r.best else 0.0, r.gpu))
     notes = [f"cost per million {'input' if m.kind == 'embedding' else 'output'} tokens at full use of one replica "
