@@ -259,3 +259,16 @@ def test_benchmark_script_golden(setup):
     tmp, cat_dir, prob, plan_file, _ = setup
     r = cli("benchmark", plan_file, "--catalog", cat_dir, "--problem", prob)
     check_golden("benchmark_script.sh", r.stdout)
+
+
+def test_script_is_valid_bash(setup):
+    import shutil
+    import subprocess
+    tmp, cat_dir, prob, plan_file, _ = setup
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    for engine in ("vllm", "sglang", "trtllm", "tgi"):
+        out = tmp / f"{engine}.sh"
+        assert cli("benchmark", plan_file, "--catalog", cat_dir, "--engine", engine, "-o", out).exit_code == 0
+        check = subprocess.run(["bash", "-n", str(out)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
