@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers import check_golden, serving, write_catalog
+from helpers import check_golden, write_catalog
 
 from cli import main
 from optimizer.catalog import load_catalog
 from optimizer.perf.measured_import import merge_measured
 from optimizer.planner import plan
 from optimizer.problem import load_problem
-from optimizer.render.json_out import load_plan, to_json
+from optimizer.render.json_out import to_json
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bench"
 PROBLEM = """# a user's problem: comments and layout must survive the import
