@@ -281,19 +281,148 @@ def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
 @click.option("--kv-dtype", type=click.Choice(["auto", "fp16", "fp8"]), default="auto", show_default=True,
               help="KV-cache dtype (auto: fp8 with fp8/fp4 weights on GPUs with fp8 units, else fp16).")
 @catalog_option
+@click.option("--problem", "problem_file", type=click.Path(path_type=Path), default=None,
+              help="A problem whose inline `models:` --model may name (a fine-tune or a model the catalog lacks).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
 @handle_errors
-def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, catalog_dir, fmt, output):
+def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, catalog_dir, problem_file, fmt, output):
     """Memory and speed of one MODEL replica on GPU: weights, KV cache, concurrency, TTFT, TPOT, throughput."""
     from optimizer.catalog.load import load_catalog_specs
     from optimizer.perf.estimate import estimate as run_estimate
     from optimizer.render import estimate as render
 
     cat = load_catalog_specs(catalog_dir)
+    if problem_file is not None:
+        from optimizer.catalog.inline import with_problem_models
+        from optimizer.problem import load_problem
+        cat = with_problem_models(cat, load_problem(problem_file), str(problem_file))
     est = run_estimate(cat, model, gpu, precision=precision, tp=tp, isl=isl, osl=osl, concurrency=concurrency,
                        kv_dtype=None if kv_dtype == "auto" else kv_dtype)
     emit(render.to_json(est) if fmt == "json" else render.to_table(est), output)
+
+
+@main.command()
+@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.option("--problem", "problem_file", type=click.Path(path_type=Path), default=None,
+              help="The problem the plan was solved from: engines per workload, inline models, runner-ups.")
+@click.option("--include-runner-up", "runner_up", type=click.IntRange(0, 20), default=0, show_default=True,
+              help="Also benchmark the N cheapest configurations per workload the plan did not choose (needs "
+                   "--problem).")
+@click.option("--engine", default=None, help="Serving engine for every pool: vllm, sglang, trtllm or tgi "
+                                             "(default: the problem's, else vllm).")
+@catalog_option
+@click.option("--format", "fmt", type=click.Choice(["script", "json"]), default="script", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def benchmark(plan_file, problem_file, runner_up, engine, catalog_dir, fmt, output):
+    """The commands that measure PLAN.json's self-hosted pools with their serving engine (a bash script)."""
+    from optimizer.explain.benchmark import benchmark_runs
+    from optimizer.render.benchmark import to_json, to_script
+
+    p = _load_plan_file(plan_file)
+    prob = None
+    if problem_file is not None:
+        from optimizer.problem import load_problem
+        prob = load_problem(problem_file)
+    cat = _catalog(catalog_dir or (Path(p.catalog["path"]) if Path(p.catalog.get("path", "")).is_dir() else None))
+    runs = benchmark_runs(p, cat, problem=prob, runner_up=runner_up, engine=engine)
+    click.echo(f"{len(runs)} runs on {len({r.server for r in runs})} server configurations", err=True)
+    emit(to_json(runs, p.problem) if fmt == "json" else to_script(runs, p.problem), output)
+
+
+@main.command()
+@click.option("--model", default=None, help="Model (catalog name, common spelling, or an inline model of --problem); "
+                                           "default: the workload's first model.")
+@click.option("--problem", "problem_file", type=click.Path(path_type=Path), default=None,
+              help="Take token lengths, latency targets, precisions and jurisdictions from a workload of this problem.")
+@click.option("--workload", default=None, help="The workload of --problem (default: its first serving workload).")
+@click.option("--isl", type=int, default=1000, show_default=True, help="Input tokens (without --problem).")
+@click.option("--osl", type=int, default=1000, show_default=True, help="Output tokens (without --problem).")
+@click.option("--latency-tier", type=click.Choice(["interactive", "standard", "batch"]), default="standard",
+              show_default=True, help="TTFT/TPOT targets (without --problem).")
+@click.option("--gpus", default=None, help="Only these GPU types, comma-separated (default: every GPU type).")
+@click.option("--engine", default="vllm", show_default=True, help="Serving engine: vllm, sglang, trtllm or tgi.")
+@click.option("--capacity-type", default="on_demand", show_default=True,
+              help="Price to compare at: on_demand, spot, reserved_1y or reserved_3y.")
+@catalog_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def compare(model, problem_file, workload, isl, osl, latency_tier, gpus, engine, capacity_type, catalog_dir, fmt,
+            output):
+    """One model on every GPU type: fits or not (why), best precision and TP, throughput at the latency targets,
+    cheapest offer, and cost per million output tokens (the chapter's Tip: cost per token decides)."""
+    from optimizer.errors import ProblemError, did_you_mean
+    from optimizer.explain.compare import Workload
+    from optimizer.explain.compare import compare as run_compare
+    from optimizer.render import compare as render
+
+    cat = _catalog(catalog_dir)
+    if problem_file is not None:
+        from optimizer.catalog.inline import with_problem_models
+        from optimizer.problem import load_problem
+        prob = load_problem(problem_file)
+        cat = with_problem_models(cat, prob, str(problem_file))
+        names = [w.name for w in prob.serving]
+        if not names:
+            raise ProblemError("the problem has no serving workload", file=str(problem_file),
+                               fix="compare needs token lengths and latency targets: add a serving workload")
+        w = next((x for x in prob.serving if x.name == (workload or names[0])), None)
+        if w is None:
+            raise ProblemError(f"no serving workload '{workload}'.{did_you_mean(workload, names)}",
+                               file=str(problem_file), where="--workload", fix=f"use one of: {', '.join(names)}")
+        wl = Workload.from_problem(w)
+        if model is None:
+            if not w.models:
+                raise ProblemError(f"workload '{w.name}' names no self-hosted model", where="--model",
+                                   fix="pass --model")
+            model = w.models[0]
+        if engine == "vllm" and (w.engine or prob.policy.engine) != "vllm":
+            engine = w.engine or prob.policy.engine
+    else:
+        if workload is not None:
+            raise ProblemError("--workload needs --problem", where="--workload", fix="pass --problem PROBLEM.yaml")
+        if model is None:
+            raise ProblemError("give --model (or --problem with a workload that names a model)", where="--model",
+                               fix="e.g. --model llama-3.1-8b")
+        if isl < 1 or osl < 0:
+            raise ProblemError(f"token lengths must be positive (isl={isl}, osl={osl})", where="--isl/--osl",
+                               fix="give --isl >= 1 and --osl >= 0")
+        wl = Workload.from_tier(isl, osl, latency_tier)
+    gpu_list = tuple(g.strip() for g in gpus.split(",") if g.strip()) if gpus else ()
+    kw = {}
+    if problem_file is not None:  # the policy's allowed providers and GPU types
+        from optimizer.candidates import _allowed
+        kw["offer_ok"] = lambda o: _allowed(o, prob.policy, cat)
+    c = run_compare(cat, model, wl, gpus=gpu_list, engine=engine, capacity_type=capacity_type, **kw)
+    text = {"json": render.to_json, "html": render.to_html}.get(fmt, render.to_table)(c)
+    emit(text, output)
+
+
+@main.group()
+def measured():
+    """Measured capacities: import benchmark results into a problem's `measured:` entries."""
+
+
+@measured.command("import")
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--problem", "problem_file", required=True, type=click.Path(path_type=Path),
+              help="The problem to add `measured:` entries to.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the updated problem here (default: update --problem in place, atomically).")
+@click.option("--percentile", type=click.Choice(["50", "90", "99"]), default="90", show_default=True,
+              help="TTFT/TPOT percentile that must meet the workload's targets.")
+@catalog_option
+@handle_errors
+def measured_import(results, problem_file, output, percentile, catalog_dir):
+    """Read `vllm bench serve` / `sglang.bench_serving` RESULTS and write measured capacities into the problem."""
+    from optimizer.perf.measured_import import import_results
+
+    report = import_results(list(results), problem_file, output or problem_file, int(percentile),
+                            _catalog(catalog_dir))
+    for line in report.lines():
+        click.echo(line, err=True)
 
 
 @main.group()

@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .catalog import Catalog
+from .catalog.inline import with_problem_models
 from .catalog.names import implied_precision
 from .catalog.schema import ApiOffer, GpuSpec, ModelSpec, Offer
 from .errors import ProblemError
@@ -260,6 +261,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                      gpu: str | None = None, today: dt.date | None = None) -> Candidates:
     """All options of every workload. `self_host=False` / `apis_allowed=False` drop serving pools / APIs (the
     all-API and all-self-hosted alternatives); `gpu` keeps only serving pools on that GPU type."""
+    catalog = with_problem_models(catalog, problem)  # models the problem defines inline (`models:`)
     check_names(problem, catalog)
     serving = problem.serving
     models_of, implied = _resolve_models(problem, catalog)

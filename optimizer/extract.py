@@ -12,6 +12,7 @@ from .catalog import Catalog
 from .model.formulation import Model
 from .model.solve import SolveResult
 from .pipeline import EPS, SolveOptions
+from .perf.encoder import uncalibrated_note
 from .plan import (ApiLine, CategoryLine, Considered, Deployment, FailoverRoute, FixedLine, Plan, PoolLine, SolverInfo,
                    WorkloadLine)
 from .problem import Problem
@@ -174,6 +175,10 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
     price_assumptions, price_warnings = _price_assumptions(catalog, cands, n, m)
     assumptions += price_assumptions
     warnings += price_warnings
+    encoders = sorted({d.model for d in deployments if d.share and d.capacity_source != "measured"
+                       and cands.pool(d.pool).model.kind == "embedding"})
+    if encoders:
+        warnings.append(f"{', '.join(encoders)}: {uncalibrated_note()}")
     if problem.policy.failover:
         assumptions.append(f"failover: after losing any one provider the rest can serve "
                            f"{problem.policy.failover.fraction:.0%} of every serving workload's peak")

@@ -22,6 +22,7 @@ from .units import avg_rps
 CATEGORIES = ("inference", "embeddings", "fine-tuning", "training", "experimentation", "batch")
 Category = Literal["inference", "embeddings", "fine-tuning", "training", "experimentation", "batch"]
 Precision = Literal["fp16", "fp8", "int8", "int4", "fp4"]
+Engine = Literal["vllm", "sglang", "trtllm", "tgi"]
 
 # Latency tiers: (TTFT ms, TPOT ms). Batch has no latency target and may use providers' batch APIs.
 LATENCY_TIERS = {
@@ -60,6 +61,7 @@ class ServingWorkload(Strict):
     jurisdictions: tuple[str, ...] = ("any",)
     spot: bool = False
     precisions: tuple[Precision, ...] = DEFAULT_PRECISIONS
+    engine: Engine | None = None  # None = policy.engine
 
     @field_validator("models", "apis", "jurisdictions", "precisions", mode="before")
     @classmethod
@@ -154,6 +156,7 @@ class Policy(Strict):
     max_spot_share: Fraction = 1.0
     budget_monthly_usd: Pos | None = None
     max_utilization: Annotated[float, Field(gt=0, le=1)] = 0.85
+    engine: Engine = "vllm"
     # Reserved (1y/3y) capacity is opt-in: it commits money for a year or more, and most reserved prices in the
     # shipped catalog are documented discounts (assumptions), not quotes. `solve --explain` prices the commitment.
     capacity_types: tuple[Literal["on_demand", "spot", "reserved_1y", "reserved_3y"], ...] = ("on_demand", "spot")
@@ -172,6 +175,12 @@ class Measured(Strict):
     tp: Annotated[int, Field(ge=1)] = 1
     requests_per_s: Pos | None = None
     requests_per_hour: Pos | None = None
+    # where the figure comes from (`llmplan measured import` fills these in)
+    engine: Engine | None = None
+    source: str | None = None
+    checked: dt.date | None = None
+    ttft_ms: Pos | None = None  # measured TTFT and TPOT at that throughput (the percentile `source` names)
+    tpot_ms: Pos | None = None
 
     @model_validator(mode="after")
     def _one(self):
@@ -182,6 +191,89 @@ class Measured(Strict):
     @property
     def rps(self) -> float:
         return self.requests_per_s if self.requests_per_s is not None else self.requests_per_hour / 3600.0
+
+
+# config.json spellings accepted for inline model fields (Hugging Face transformers' names)
+CONFIG_JSON_NAMES = {
+    "num_hidden_layers": "layers", "num_attention_heads": "attention_heads", "num_key_value_heads": "kv_heads",
+    "max_position_embeddings": "max_context", "tie_word_embeddings": "tied_embeddings",
+    "num_local_experts": "moe_experts", "num_experts": "moe_experts", "n_routed_experts": "moe_experts",
+    "num_experts_per_tok": "moe_active_experts", "torch_dtype": "dtype",
+}
+PosInt = Annotated[int, Field(gt=0)]
+
+
+class InlineModel(Strict):
+    """A model the catalog lacks (a fine-tune, a new release), defined in the problem with the fields of its
+    config.json. Field names mirror the catalog's models.csv (`ModelSpec`); the config.json spellings in
+    `CONFIG_JSON_NAMES` are accepted too. Left out: `kv_heads` = attention_heads (MHA), `head_dim` =
+    hidden_size / attention_heads, `active_params_b` = params_b (dense) and `params_b` computed from the
+    architecture (see `architecture_params_b`)."""
+
+    name: str = Field(min_length=1)
+    display_name: str | None = None
+    hf_id: str | None = None
+    kind: Literal["decoder", "embedding"] = "decoder"
+    params_b: Pos | None = None
+    active_params_b: Pos | None = None
+    layers: PosInt
+    hidden_size: PosInt
+    intermediate_size: PosInt
+    attention_heads: PosInt
+    kv_heads: PosInt | None = None
+    head_dim: PosInt | None = None
+    vocab_size: PosInt
+    tied_embeddings: bool = False
+    max_context: PosInt
+    moe_experts: PosInt | None = None
+    moe_active_experts: PosInt | None = None
+    quality_tier: Annotated[int, Field(ge=1, le=4)] = 1
+    dtype: Literal["bfloat16", "float16", "float32"] | None = None  # the checkpoint's; serving runs 16-bit
+    aliases: tuple[str, ...] = ()
+    source: str = "defined in the problem spec"
+    checked: dt.date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _config_names(cls, v):
+        if not isinstance(v, dict):
+            return v
+        out = dict(v)
+        for cfg, ours in CONFIG_JSON_NAMES.items():
+            if cfg in out:
+                if ours in out:
+                    raise ValueError(f"give '{ours}' or its config.json spelling '{cfg}', not both")
+                out[ours] = out.pop(cfg)
+        if isinstance(out.get("aliases"), str):
+            out["aliases"] = (out["aliases"],)
+        return out
+
+    @model_validator(mode="after")
+    def _check(self):
+        if (self.moe_experts is None) != (self.moe_active_experts is None):
+            raise ValueError("a mixture-of-experts model needs both moe_experts and moe_active_experts")
+        if self.moe_experts is not None and self.moe_active_experts > self.moe_experts:
+            raise ValueError(f"moe_active_experts {self.moe_active_experts} exceeds moe_experts {self.moe_experts}")
+        kv = self.kv_heads or self.attention_heads
+        if self.attention_heads % kv:
+            raise ValueError(f"attention_heads {self.attention_heads} is not a multiple of kv_heads {kv}")
+        if self.head_dim is None and self.hidden_size % self.attention_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of attention_heads "
+                             f"{self.attention_heads}: give head_dim")
+        return self
+
+    def architecture_params_b(self, active: bool = False) -> float:
+        """Parameters (billions) from the architecture: embeddings (x2 when untied) + per layer the attention
+        projections (q and o: hidden x heads x head_dim each; k and v: hidden x kv_heads x head_dim each) and a
+        gated FFN (3 x hidden x intermediate) per expert (per active expert when `active`). Norms and biases
+        are left out (< 0.1% of a decoder). Llama 3.1 8B: 8.03 B, as its model card says."""
+        hd = self.head_dim or self.hidden_size // self.attention_heads
+        kv = self.kv_heads or self.attention_heads
+        attn = 2 * self.hidden_size * self.attention_heads * hd + 2 * self.hidden_size * kv * hd
+        experts = (self.moe_active_experts if active else self.moe_experts) or 1
+        ffn = 3 * self.hidden_size * self.intermediate_size * experts
+        emb = self.vocab_size * self.hidden_size * (1 if self.tied_embeddings else 2)
+        return (emb + self.layers * (attn + ffn)) / 1e9
 
 
 class Quote(Strict):
@@ -229,6 +321,7 @@ class Problem(Strict):
     name: str = "problem"
     description: str | None = None
     workloads: tuple[ServingWorkload | FixedWorkload, ...]
+    models: tuple[InlineModel, ...] = ()  # models the catalog lacks (see InlineModel)
     policy: Policy = Policy()
     measured: tuple[Measured, ...] = ()
     quotes: tuple[Quote, ...] = ()
@@ -247,6 +340,10 @@ class Problem(Strict):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"workload names must be unique: {sorted(dup)}")
+        inline = [m.name for m in self.models]
+        dup = {n for n in inline if inline.count(n) > 1}
+        if dup:
+            raise ValueError(f"inline model names must be unique: {sorted(dup)}")
         for m in self.measured:
             if m.workload not in names:
                 raise ValueError(f"measured entry names workload '{m.workload}', which is not defined")

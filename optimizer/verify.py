@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from .candidates import (UNKNOWN_PROVIDER, api_usd_per_request, failover_provider_of, instance_capacity,
                          quoted_offers, replica_point)
 from .catalog import Catalog
+from .catalog.inline import with_problem_models
 from .plan import Plan
 from .problem import Problem, ServingWorkload
 from .units import HOURS_PER_MONTH
@@ -50,6 +51,7 @@ class Violation:
 
 class _Checker:
     def __init__(self, plan: Plan, problem: Problem, catalog: Catalog, today: dt.date | None):
+        catalog = with_problem_models(catalog, problem)  # models the problem defines inline
         self.plan, self.problem, self.catalog = plan, problem, catalog
         self.today = today or dt.date.today()
         self.out: list[Violation] = []

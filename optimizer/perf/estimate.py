@@ -19,6 +19,7 @@ from ..catalog import Catalog
 from ..catalog.schema import PRECISIONS, GpuSpec, ModelSpec
 from ..errors import ProblemError, did_you_mean
 from .calibration import efficiency
+from .encoder import uncalibrated_note
 from .memory import (GPU_MEMORY_UTILIZATION, KV_BYTES, PRECISION_ALIASES, default_kv_dtype,
                      kv_bytes_per_token, memory_plan, parse_precision)
 from .speed import (MAX_SEQS, compute_note, compute_precision, max_batch, max_throughput_point, serving_point,
@@ -163,6 +164,7 @@ def estimate(catalog: Catalog, model: str, gpu: str, precision: str = "fp16", tp
     if m.kind == "embedding":
         notes.append("embedding model: no KV cache and no decode; the figures are for batches of "
                      f"{isl}-token inputs (TTFT = time of one batch)")
+        notes.append(uncalibrated_note())
 
     batch = ss = ttft = tpot = out = rps = bound = None
     if mp.fits:

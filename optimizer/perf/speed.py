@@ -38,6 +38,7 @@ from functools import lru_cache
 
 from ..catalog.schema import GpuSpec, ModelSpec
 from .calibration import PCIE_ALLREDUCE_FACTOR, Efficiency, efficiency
+from .encoder import ENCODER_EFFICIENCY
 from .memory import (INT4_GROUP_SIZE, MAX_BATCHED_TOKENS, default_kv_dtype, kv_bytes_per_token, memory_plan,
                      streamed_weight_bytes, weight_bytes)
 
@@ -220,7 +221,8 @@ def serving_point(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: 
     r = _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only)
     if model.kind == "embedding" or osl == 0:
         st = _step(r, 0, 0, batch * isl, isl / 2)
-        return ServingPoint(batch, st.seconds * 1e3, 0.0, 0.0, batch / st.seconds, st.bound)
+        secs = st.seconds / (ENCODER_EFFICIENCY if model.kind == "embedding" else 1.0)  # see encoder.py
+        return ServingPoint(batch, secs * 1e3, 0.0, 0.0, batch / secs, st.bound)
     ctx = isl + osl / 2
     if batch <= 1:
         ttft = _step(r, 0, 0, isl, isl / 2, pf_seqs=1).seconds
