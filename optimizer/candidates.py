@@ -2,8 +2,11 @@
 
 - A *pool* is a replica configuration: model x offer (cloud, region, instance) x precision x TP x capacity
   type. Its integer variable counts instances; an instance of k GPUs holds k / tp replicas. Its capacity for a
-  workload is requests/s per instance at the workload's token lengths under its TTFT/TPOT targets, times the
-  policy's `max_utilization` (or a measured figure from the problem, which overrides the model). A spot pool's
+  workload is requests/s per instance at the workload's token lengths under its TTFT/TPOT targets (TTFT
+  including the queueing delay at `max_utilization`), under the workload's serving engine, at the capacity the
+  model reaches with probability `capacity_confidence` (its cross-validated error band), times the policy's
+  `max_utilization` (or a measured figure from the problem, which overrides the model and is planned as
+  measured). `Pool.bands` keeps the point estimate beside the planned figure. A spot pool's
   capacity is further multiplied by the offer's expected availability, 1 - `spot_interruption_rate`.
 - An *API option* is an API offer in realtime mode, or in batch mode for batch-tier workloads where the offer
   has batch prices.
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 from .catalog import Catalog
 from .catalog.schema import ApiOffer, GpuSpec, ModelSpec, Offer
 from .errors import ProblemError
+from .perf.calibration import MEASURED_BAND, band
 from .perf.memory import memory_plan
 from .perf.speed import ServingPoint, capacity_under_slo
 from .problem import FixedWorkload, Problem, ServingWorkload
@@ -63,6 +67,7 @@ class Pool:
     capacity: dict  # workload -> requests/s per instance (after max_utilization)
     points: dict  # workload -> ServingPoint per replica (None where measured)
     measured: frozenset  # workloads whose capacity is a measured figure
+    bands: dict = field(default_factory=dict)  # workload -> CapacityBand (point estimate, planned, sigma, basis)
 
     @property
     def provider(self) -> str:
@@ -79,6 +84,20 @@ class Pool:
     @property
     def monthly_usd_per_instance(self) -> float:
         return self.hourly_usd * HOURS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class CapacityBand:
+    """A replica's capacity for one workload: the point estimate, the capacity planned at the policy's
+    capacity_confidence (the model's lower quantile, calibration.Band), and where it comes from."""
+
+    point_rps: float  # requests/s per replica, point estimate (measured figure, or the model's median)
+    planned_rps: float  # requests/s per replica reached with probability `confidence`
+    sigma: float  # lognormal sigma of the band
+    basis: str  # "model" or "measured"
+    engine: str
+    confidence: float
+    calibration_rows: int  # rows of the (GPU family, engine) pair behind the band
 
 
 @dataclass(frozen=True)
@@ -251,7 +270,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                 for precision in sorted({p for w in users for p in w.precisions}):
                     key = (offer.gpu, tp, precision)
                     if key not in perf:
-                        perf[key] = _replica_perf(model, gspec, tp, precision, users, measured)
+                        perf[key] = _replica_perf(model, gspec, tp, precision, users, measured, policy)
                     pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded)
     pools, pruned = _prune(pools, by_provider=policy.failover is not None, spot_cap=policy.max_spot_share < 1)
     for p in pools:
@@ -321,36 +340,49 @@ def _allowed(o: Offer, policy, catalog: Catalog) -> bool:
     return True
 
 
-def _replica_perf(model, gpu, tp, precision, users, measured) -> tuple[dict, dict, set, dict]:
-    """Per workload: requests/s of one replica under its latency tier (or the measured figure), the operating
-    point, which figures are measured, and why a workload cannot use this configuration. Independent of the
-    offer, so computed once per (model, GPU, TP, precision)."""
-    rps, points, meas, why = {}, {}, set(), {}
-    mp = None
+def _replica_perf(model, gpu, tp, precision, users, measured, policy) -> tuple[dict, dict, set, dict, dict]:
+    """Per workload: requests/s of one replica under its latency tier at load, planned at the policy's
+    capacity_confidence (or the measured figure, with its narrow band), the operating point, which figures are
+    measured, why a workload cannot use this configuration, and the capacity band. Independent of the offer, so
+    computed once per (model, GPU, TP, precision)."""
+    rps, points, meas, why, bands = {}, {}, set(), {}, {}
+    mps: dict = {}
+    conf = policy.capacity_confidence
     for w in users:
         if precision not in w.precisions:
             continue
+        engine = w.engine or policy.engine
+        kv = None if w.kv_cache_dtype == "auto" else w.kv_cache_dtype
         key = (w.name, model.name, gpu.name, precision, tp)
         if key in measured:
+            # a measurement of the real system: planned as measured; its narrow band is reported, not applied
             rps[w.name], points[w.name] = measured[key], None
+            bands[w.name] = CapacityBand(measured[key], measured[key], MEASURED_BAND.sigma, "measured", engine,
+                                         conf, 0)
             meas.add(w.name)
             continue
-        if mp is None:
-            mp = memory_plan(model, gpu, precision, tp)
+        if (engine, kv) not in mps:
+            mps[(engine, kv)] = memory_plan(model, gpu, precision, tp, kv, engine=engine)
+        mp = mps[(engine, kv)]
         if not mp.fits or mp.kv_tokens < w.input_tokens + w.output_tokens and model.kind != "embedding":
             why[w.name] = "vram_fit"
             continue
-        pt: ServingPoint | None = capacity_under_slo(model, gpu, precision, tp, w.input_tokens, w.output_tokens,
-                                                     w.ttft_target_ms, w.tpot_target_ms)
+        b = band(gpu.architecture, engine)
+        args = (model, gpu, precision, tp, w.input_tokens, w.output_tokens, w.ttft_target_ms, w.tpot_target_ms, kv)
+        pt: ServingPoint | None = capacity_under_slo(*args, engine=engine, slowdown=b.factor(conf),
+                                                     utilization=policy.max_utilization)
         if pt is None or pt.requests_per_s <= 0:
             why[w.name] = "latency_tier"
             continue
+        mid = pt if conf == 0.5 else capacity_under_slo(*args, engine=engine, utilization=policy.max_utilization)
         rps[w.name], points[w.name] = pt.requests_per_s, pt
-    return rps, points, meas, why
+        bands[w.name] = CapacityBand(mid.requests_per_s if mid else pt.requests_per_s, pt.requests_per_s, b.sigma,
+                                     "model", engine, conf, b.rows)
+    return rps, points, meas, why, bands
 
 
 def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded) -> list[Pool]:
-    rps, points, meas, why = perf
+    rps, points, meas, why, bands = perf
     for wn, fam in why.items():
         excluded[wn][fam] += 1
     rpi = offer.gpus_per_instance // tp
@@ -384,7 +416,7 @@ def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded) 
             continue
         pid = f"{offer.offer_id}|{model.name}|{precision}|tp{tp}|{ct}"
         out.append(Pool(pid, model, offer, gpu, precision, tp, ct, price, rpi, res_ok,
-                        {k: pts[k] for k in res_ok}, frozenset(meas & set(res_ok))))
+                        {k: pts[k] for k in res_ok}, frozenset(meas & set(res_ok)), {k: bands[k] for k in res_ok}))
     return out
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = "1.1"  # 1.1: optional routing fields (token lengths, latency targets, API latency and
+SCHEMA_VERSION = "1.2"  # 1.1: optional routing fields (token lengths, latency targets, API latency and
 #                          quality, standby APIs, failover routes); 1.0 plans still load
+#                          1.2: optional capacity-uncertainty fields (engine, point estimate, band, confidence,
+#                          queueing delay; per pool the cost of that uncertainty); 1.0/1.1 plans still load
 
 
 class Frozen(BaseModel):
@@ -59,6 +61,11 @@ class Deployment(Frozen):
     price_source: str
     quality_tier: int | None = None  # the model's editorial quality tier (1..4), for quality routing
     hf_id: str | None = None  # the model's Hugging Face id: the name a vLLM server serves it under
+    engine: str | None = None  # serving engine the capacity was modelled (or measured) for
+    capacity_point_rps: float | None = None  # capacity_rps at the point estimate (capacity_rps is the planned one)
+    capacity_sigma: float | None = None  # lognormal sigma of the capacity's error band
+    capacity_confidence: float | None = None  # probability that the pool reaches capacity_rps
+    queue_ms: float | None = None  # queueing delay at the planned utilisation, included in ttft_ms
 
 
 class PoolLine(Frozen):
@@ -77,6 +84,11 @@ class PoolLine(Frozen):
     monthly_cost_usd: float
     utilization: float  # load at peak / capacity
     workloads: list[str]
+    engine: str | None = None
+    capacity_basis: str | None = None  # "model", "measured" or "model+measured"
+    point_instances: int | None = None  # instances the same load needs at the point estimate of capacity
+    uncertainty_cost_usd: float | None = None  # (instances - point_instances) x monthly price: what measuring
+    #                                            this pool's capacity could save at most, routing unchanged
 
 
 class ApiLine(Frozen):
@@ -256,3 +268,5 @@ class Plan(Frozen):
     entry_prices: list[EntryPrice] | None = None
     references: list[ReferenceCheck] = []
     extras: dict = {}  # further sections, e.g. `diff` from `solve --compare-to`
+    capacity_confidence: float | None = None  # policy.capacity_confidence the pools were sized at
+    point_estimate_cost_usd: float | None = None  # the plan re-solved at confidence 0.5 (point estimates)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -103,8 +104,30 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
         update["constraint_costs"] = constraint_costs(problem, catalog, options, p, cands)
         update["alternatives"] = alternatives(problem, catalog, options, p, cands)
         update["entry_prices"] = entry_prices(problem, options, p, cands)
+    update.update(_confidence_cost(problem, catalog, options, p))
     p = p.model_copy(update=update)
     return p.model_copy(update={"references": check_references(problem, p)})
+
+
+def _confidence_cost(problem: Problem, catalog: Catalog, options: SolveOptions, p: Plan) -> dict:
+    """The policy's capacity_confidence and, when modelled pools were sized above their point estimate, the cost
+    of the same problem re-solved at confidence 0.5 (the point estimates): what the uncertainty costs."""
+    conf = problem.policy.capacity_confidence
+    out = {"capacity_confidence": conf}
+    if conf == 0.5 or not any(d.capacity_source == "model" for d in p.deployments):
+        return out
+    at_point = problem.model_copy(update={"policy": problem.policy.model_copy(update={"capacity_confidence": 0.5})})
+    try:
+        _, _, res = solve_problem(at_point, catalog, options)
+    except (InfeasibleError, SolverError):
+        return out
+    if res.objective is not None:
+        out["point_estimate_cost_usd"] = round(res.objective, 2)
+        # no single pool can save more than the whole plan does at the point estimates
+        cap = max(p.monthly_cost_usd - res.objective, 0.0)
+        out["pools"] = [q.model_copy(update={"uncertainty_cost_usd": round(min(q.uncertainty_cost_usd, cap), 2)})
+                        if q.uncertainty_cost_usd is not None else q for q in p.pools]
+    return out
 
 
 # --- infeasibility -----------------------------------------------------------------------------------------
@@ -226,12 +249,15 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
         wsum = sum(weights.values())
         cost = k * pool.hourly_usd * HOURS_PER_MONTH
         served = [w for w in pool.capacity if weights[w] > EPS]
+        need, shrink, basis, engines = _point_instances(pool, cands, m, x, serving)
         pools_out.append(PoolLine(
             pool=pool.id, model=pool.model.name, gpu=pool.gpu.name, instance_type=pool.offer.instance_type,
             cloud=pool.provider, region=pool.offer.region, precision=pool.precision, tp=pool.tp,
             capacity_type=pool.capacity_type, instances=k, replicas=k * pool.replicas_per_instance,
             hourly_usd_per_instance=pool.hourly_usd, monthly_cost_usd=round(cost, 2),
-            utilization=round(total / k, 4), workloads=served))
+            utilization=round(total / k, 4), workloads=served, engine=engines, capacity_basis=basis,
+            point_instances=min(need, k), uncertainty_cost_usd=round(max(k - need, k * (1 - shrink)) * pool.hourly_usd
+                                                                     * HOURS_PER_MONTH, 2)))
         for w in served:
             pt = pool.points.get(w)
             share_cost = cost * weights[w] / wsum
@@ -249,7 +275,7 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                 ttft_ms=round(pt.ttft_ms, 1) if pt else None, tpot_ms=round(pt.tpot_ms, 2) if pt else None,
                 batch=pt.batch if pt else None, capacity_source="measured" if w in pool.measured else "model",
                 price_source=f"{pool.offer.source_of(pool.capacity_type)} (checked {pool.offer.checked})",
-                quality_tier=pool.model.quality_tier, hf_id=pool.model.hf_id))
+                quality_tier=pool.model.quality_tier, hf_id=pool.model.hf_id, **_band_fields(pool, w, k)))
 
     z = {k: _val(v) for k, v in m.z.items()}
     z = {k: v for k, v in z.items() if v > EPS}
@@ -314,7 +340,9 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
     assumptions = [
         f"money is USD per month at {HOURS_PER_MONTH:.0f} hours; serving pools run all month and are sized for peak",
         f"self-hosted capacity is planned at max_utilization {problem.policy.max_utilization:.0%} of the modelled "
-        f"throughput under each workload's TTFT/TPOT target",
+        f"throughput under each workload's TTFT/TPOT target, TTFT including the queueing delay at that "
+        f"utilisation; each pool is sized at the capacity it reaches with {problem.policy.capacity_confidence:.0%} "
+        f"probability (policy.capacity_confidence, from the model's cross-validated error band)",
         "API rate limits apply at peak to realtime traffic; batch-API traffic is not rate-limited in the model",
     ]
     price_assumptions, price_warnings = _price_assumptions(catalog, cands, n, m)
@@ -343,6 +371,39 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                     "fixed_options": sum(len(v) for v in cands.fixed.values()),
                     "excluded": {w: dict(c) for w, c in cands.excluded.items() if c}},
     )
+
+
+def _band_fields(pool, w: str, k: int) -> dict:
+    """The optional capacity-uncertainty fields of a Deployment."""
+    b = pool.bands.get(w)
+    if b is None:
+        return {}
+    pt = pool.points.get(w)
+    ratio = b.point_rps / b.planned_rps if b.planned_rps > 0 else 1.0
+    return dict(engine=b.engine, capacity_point_rps=round(k * pool.capacity[w] * ratio, 4),
+                capacity_sigma=b.sigma, capacity_confidence=b.confidence,
+                queue_ms=round(pt.queue_ms, 1) if pt is not None else None)
+
+
+def _point_instances(pool, cands: Candidates, m: Model, x: dict, serving: dict) -> tuple[int, float, str | None,
+                                                                                      str | None]:
+    """Instances the pool's normal load and each failover scenario's load need at the point estimate of its
+    capacity (routing unchanged), the smallest planned / point capacity ratio of its modelled workloads (the
+    fraction of the pool the point estimate would need if it could shrink continuously), the basis of its
+    capacities and its engine(s)."""
+    point_cap = {}
+    for w, cap in pool.capacity.items():
+        b = pool.bands.get(w)
+        point_cap[w] = cap * (b.point_rps / b.planned_rps if b and b.planned_rps > 0 else 1.0)
+    loads = [sum(x.get((w, pool.id), 0.0) * serving[w].peak / c for w, c in point_cap.items())]
+    for p in cands.providers():
+        loads.append(sum(_val(m.z.get((p, w, pool.id))) / c for w, c in point_cap.items()))
+    need = math.ceil(max(loads) - 1e-6)
+    ratios = [b.planned_rps / b.point_rps for b in pool.bands.values() if b.basis == "model" and b.point_rps > 0]
+    shrink = max(ratios) if ratios else 1.0
+    bases = sorted({b.basis for b in pool.bands.values()})
+    engines = sorted({b.engine for b in pool.bands.values()})
+    return need, shrink, "+".join(bases) or None, "+".join(engines) or None
 
 
 def _price_assumptions(catalog: Catalog, cands: Candidates, n: dict, m: Model) -> tuple[list, list]:
