@@ -50,7 +50,7 @@ BOUNDS = {"mem_bw": (0.2, 0.95), "compute": (0.1, 0.9), "eng": (0.3, 1.3), "step
           "step_ms": (0.05, 5.0), "wq_bw": (0.4, 1.0), "roofline_p": (1.0, 10.0), "attn": (0.1, 1.5),
           "request_ms": (0.1, 30.0)}
 SHRINK = 0.02  # weight of the pull towards the priors: sum of (ln(x / prior))^2, against a mean |ln error|
-SHRINK_PAIR = 0.3  # pair factors: pulled hard towards 1
+SHRINK_PAIR = 0.05  # pair factors: pulled towards 1 a little harder than the rest
 TP_LOSS_FLOOR = 0.005  # tp_loss may be 0; searched in log space above this floor
 THROUGHPUT_KINDS = ("max_throughput", "static_batch", "concurrency", "single_stream")
 METRIC_CLASS = {"max_throughput": "throughput", "static_batch": "throughput", "concurrency": "throughput",
