@@ -340,8 +340,8 @@ def capacity_under_slo(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, 
         return best  # the queue does not bind at the largest batch: nothing can do better
     # the queue binds: fewer slots leave more TTFT slack for waiting; scan downwards for the best usable rate
     b = lo
-    for _ in range(24):
-        b = max(1, b - max(1, lo // 24))
+    for _ in range(8):
+        b = max(1, b - max(1, lo // 8))
         p = at_load(serving_point(model, gpu, precision, tp, isl, osl, b, kv_dtype, eff=eff), ttft_ms, utilization)
         if p is not None and (best is None or p.requests_per_s > best.requests_per_s):
             best = p
@@ -368,7 +368,7 @@ def at_load(p: ServingPoint, ttft_ms: float, utilization: float) -> ServingPoint
     rho = min(utilization, 1.0)
     if rho >= 1.0 or wait(rho) > slack_s:
         lo_r, hi_r = 0.0, min(rho, 1.0)
-        for _ in range(30):
+        for _ in range(14):  # rho to within 1e-4
             mid = (lo_r + hi_r) / 2
             if wait(mid) <= slack_s:
                 lo_r = mid
