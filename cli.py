@@ -279,14 +279,17 @@ def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
 @click.option("--concurrency", default="max", show_default=True,
               help="Concurrent requests, or 'max' for the highest throughput memory and the batch limit allow.")
 @click.option("--kv-dtype", type=click.Choice(["auto", "fp16", "fp8"]), default="auto", show_default=True,
-              help="KV-cache dtype (auto: fp8 with fp8/fp4 weights on GPUs with fp8 units, else fp16).")
+              help="KV-cache dtype (auto: the engine's default; trtllm stores fp8 KV with fp8/fp4 weights on GPUs "
+                   "with fp8 units, vllm/sglang/tgi keep the model's 16-bit dtype).")
+@click.option("--engine", default="vllm", show_default=True, help="Serving engine: vllm, sglang, trtllm or tgi.")
 @catalog_option
 @click.option("--problem", "problem_file", type=click.Path(path_type=Path), default=None,
               help="A problem whose inline `models:` --model may name (a fine-tune or a model the catalog lacks).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
 @handle_errors
-def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, catalog_dir, problem_file, fmt, output):
+def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, engine, catalog_dir, problem_file, fmt,
+             output):
     """Memory and speed of one MODEL replica on GPU: weights, KV cache, concurrency, TTFT, TPOT, throughput."""
     from optimizer.catalog.load import load_catalog_specs
     from optimizer.perf.estimate import estimate as run_estimate
@@ -298,7 +301,7 @@ def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, catalog
         from optimizer.problem import load_problem
         cat = with_problem_models(cat, load_problem(problem_file), str(problem_file))
     est = run_estimate(cat, model, gpu, precision=precision, tp=tp, isl=isl, osl=osl, concurrency=concurrency,
-                       kv_dtype=None if kv_dtype == "auto" else kv_dtype)
+                       kv_dtype=None if kv_dtype == "auto" else kv_dtype, engine=engine)
     emit(render.to_json(est) if fmt == "json" else render.to_table(est), output)
 
 

@@ -2,83 +2,135 @@
 
 Run from the repository root:
 
-    python bench/fit_calibration.py              # fit; print the factors, the in-sample and the cross-validated error
+    python bench/fit_calibration.py              # fit, cross-validate; print factors and error tables
     python bench/fit_calibration.py --write      # also rewrite the fitted block of optimizer/perf/calibration.py
-    python bench/fit_calibration.py --markdown   # print the tables that docs/performance-model.md carries
+                                                 # and bench/calibration_folds.json (the cross-validation folds)
+    python bench/fit_calibration.py --markdown   # also print every row: measured, modelled, error
 
 Method (docs/performance-model.md explains why):
-- parameters: per GPU family with measured rows, `mem_bw` and `compute`; shared by all families, `tp_loss`,
-  `allreduce_us`, `step_ms`, `wq_bw`, `roofline_p` (optimizer/perf/calibration.py says what each one means);
+- parameters (optimizer/perf/calibration.py says what each one means): per GPU family with rows `mem_bw` and
+  `compute` under the reference engine; per engine with rows a speed multiplier and a per-step overhead
+  multiplier; a pair factor for the (family, engine) pairs that share both their family and their engine with
+  other rows (the only pairs where it is identifiable); per non-CUDA platform a step and an all-reduce
+  multiplier; shared `tp_loss`, `allreduce_us`, `step_ms`, `wq_bw`, `roofline_p`, `attn`;
 - loss: the weighted mean of |ln(predicted / measured)| over the rows, each row weighted 1 / sqrt(rows of its
-  framework) so that no single benchmark table dominates, plus a weak pull (`SHRINK`) of every factor towards
-  its engineering prior, in log space, so that a family with few rows keeps physically sensible values;
+  source document) so that no single table dominates, plus a pull of every factor towards its engineering prior
+  in log space (`SHRINK`; `SHRINK_PAIR` for the pair factors, much stronger: a pair with few rows borrows its
+  family's and its engine's factors);
 - search: Hooke-Jeeves pattern search in log-parameter space within physical bounds (the loss has kinks, so a
-  derivative-free search; no SciPy needed);
-- honesty: leave-one-framework-out cross-validation refits without each framework's rows and predicts them;
-  a family left without rows falls back to its prior. That error, not the in-sample one, is what to expect on
-  measurements the fit never saw.
+  derivative-free search; no SciPy needed). Each row's error is cached by the values of the factors it depends
+  on, so a move re-predicts only the rows it touches;
+- honesty: leave-one-source-out cross-validation refits without each source document's rows and predicts them;
+  factors no training row reaches fall back to their prior. The error bands (calibration.BAND) come from these
+  held-out errors, never from the in-sample ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
+import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from optimizer.catalog import load_catalog  # noqa: E402
-from optimizer.perf.calibration import Efficiency  # noqa: E402
-from optimizer.perf.measurements import (error_table, load_measurements, log_error, predict)  # noqa: E402
+from optimizer.perf import calibration as cal  # noqa: E402
+from optimizer.perf.measurements import ape, error_table, load_measurements, log_error, percentile, predict  # noqa: E402
 
-# Engineering priors (v1 of the model): vLLM/TensorRT-LLM decode typically reaches 70-85% of HBM bandwidth
-# and 50-65% of dense tensor peak in large GEMMs.
-PRIOR_FAMILY = {
-    "ampere": (0.78, 0.60), "ada": (0.78, 0.55), "hopper": (0.80, 0.55), "blackwell": (0.80, 0.50),
-    "cdna3": (0.65, 0.40), "gaudi2": (0.70, 0.50), "gaudi3": (0.70, 0.50),
-}
-PRIOR_SHARED = {"tp_loss": 0.08, "allreduce_us": 12.0, "step_ms": 0.5, "wq_bw": 0.8, "roofline_p": 3.0}
-BOUNDS = {"mem_bw": (0.3, 0.95), "compute": (0.15, 0.9), "tp_loss": (0.0, 0.25), "allreduce_us": (2.0, 60.0),
-          "step_ms": (0.05, 5.0), "wq_bw": (0.4, 1.0), "roofline_p": (1.0, 10.0)}
+FOLDS_FILE = ROOT / "bench" / "calibration_folds.json"
+BOUNDS = {"mem_bw": (0.2, 0.95), "compute": (0.1, 0.9), "eng": (0.3, 1.3), "step": (0.3, 10.0),
+          "cell": (0.5, 2.0), "plat": (0.5, 10.0), "tp_loss": (0.0, 0.25), "allreduce_us": (2.0, 60.0),
+          "step_ms": (0.05, 5.0), "wq_bw": (0.4, 1.0), "roofline_p": (1.0, 10.0), "attn": (0.1, 1.5),
+          "request_ms": (0.1, 30.0)}
 SHRINK = 0.02  # weight of the pull towards the priors: sum of (ln(x / prior))^2, against a mean |ln error|
+SHRINK_PAIR = 0.05  # pair factors: pulled towards 1 a little harder than the rest
 TP_LOSS_FLOOR = 0.005  # tp_loss may be 0; searched in log space above this floor
+THROUGHPUT_KINDS = ("max_throughput", "static_batch", "concurrency", "single_stream")
+METRIC_CLASS = {"max_throughput": "throughput", "static_batch": "throughput", "concurrency": "throughput",
+                "single_stream": "single-stream decode", "ttft": "TTFT", "tpot": "TPOT"}
 
 
 def _bounds(name: str) -> tuple[float, float]:
-    return BOUNDS[name.split(".")[-1]]
+    parts = name.split(".")
+    if parts[0] == "fam":
+        return BOUNDS[parts[2]]
+    if parts[0] == "eng":
+        return BOUNDS["step" if parts[-1] == "step" else "eng"]
+    if parts[0] in ("cell", "plat"):
+        return BOUNDS[parts[0]]
+    return BOUNDS[name]
 
 
-def _prior(name: str) -> float:
-    if "." in name:
-        fam, what = name.split(".")
-        return PRIOR_FAMILY[fam][0 if what == "mem_bw" else 1]
-    return PRIOR_SHARED[name]
+def row_params(m, names: set[str]) -> tuple[str, ...]:
+    """The fitted factors a row's prediction depends on."""
+    plat = cal.platform(m.family)
+    keys = [f"fam.{m.family}.mem_bw", f"fam.{m.family}.compute", f"eng.{m.engine}", f"eng.{m.engine}.step",
+            f"cell.{m.family}|{m.engine}", f"plat.{plat}.step", f"plat.{plat}.allreduce", *cal.PRIOR_SHARED]
+    return tuple(k for k in keys if k in names)
 
 
-def efficiencies(params: dict[str, float]) -> dict[str, Efficiency]:
-    """Per family Efficiency from a parameter dict; families without fitted parameters keep their priors."""
-    shared = {k: params.get(k, PRIOR_SHARED[k]) for k in PRIOR_SHARED}
-    out = {}
-    for fam, (bw, c) in PRIOR_FAMILY.items():
-        out[fam] = Efficiency(mem_bw=params.get(f"{fam}.mem_bw", bw), compute=params.get(f"{fam}.compute", c),
-                              basis="fit", **shared)
-    return out
+def parameter_names(rows) -> list[str]:
+    fams = sorted({m.family for m in rows})
+    fam_engines = defaultdict(set)
+    eng_fams = defaultdict(set)
+    for m in rows:
+        fam_engines[m.family].add(m.engine)
+        eng_fams[m.engine].add(m.family)
+    engines = sorted({m.engine for m in rows} - {cal.REFERENCE_ENGINE})
+    names = [f"fam.{f}.{w}" for f in fams for w in ("mem_bw", "compute")]
+    # an engine whose rows all sit on families that no other engine ran on is confounded with those families:
+    # its factors stay at their priors
+    engines = [e for e in engines if any(len(fam_engines[f]) > 1 for f in eng_fams[e])]
+    names += [f"eng.{e}" for e in engines] + [f"eng.{e}.step" for e in engines]
+    names += sorted({f"cell.{m.family}|{m.engine}" for m in rows if m.engine != cal.REFERENCE_ENGINE
+                     and len(fam_engines[m.family]) > 1 and len(eng_fams[m.engine]) > 1})
+    plats = sorted({cal.platform(f) for f in fams} - {"cuda"})
+    names += [f"plat.{p}.{w}" for p in plats for w in ("step", "allreduce")]
+    names += list(cal.PRIOR_SHARED)
+    return names
 
 
-def loss(params: dict[str, float], rows, weights) -> float:
-    effs = efficiencies(params)
-    err = sum(w * log_error(predict(m, effs[m.family]), m.value) for m, w in zip(rows, weights)) / sum(weights)
-    pull = sum(math.log(max(v, TP_LOSS_FLOOR) / max(_prior(k), TP_LOSS_FLOOR)) ** 2 for k, v in params.items())
-    return err + SHRINK * pull
+class Loss:
+    """Weighted mean |ln error| plus the pull towards the priors, with per-row caching."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        n = Counter(m.source_doc for m in rows)
+        self.weights = [1 / math.sqrt(n[m.source_doc]) for m in rows]
+        self.wsum = sum(self.weights)
+        self.names = parameter_names(rows)
+        nameset = set(self.names)
+        self.deps = [row_params(m, nameset) for m in rows]
+        self.cache: list[dict] = [{} for _ in rows]
+
+    def row_error(self, i: int, params: dict) -> float:
+        key = tuple(params[k] for k in self.deps[i])
+        hit = self.cache[i].get(key)
+        if hit is None:
+            m = self.rows[i]
+            hit = log_error(predict(m, cal.efficiency(m.family, m.engine, fit=params)), m.value)
+            self.cache[i][key] = hit
+        return hit
+
+    def __call__(self, params: dict) -> float:
+        err = sum(w * self.row_error(i, params) for i, w in enumerate(self.weights)) / self.wsum
+        pull = 0.0
+        for k, v in params.items():
+            prior = cal.param(k, {})
+            d = math.log(max(v, TP_LOSS_FLOOR) / max(prior, TP_LOSS_FLOOR)) ** 2
+            pull += (SHRINK_PAIR if k.startswith("cell.") else SHRINK) * d
+        return err + pull
 
 
 def pattern_search(f, x0: dict[str, float], step: float = 0.25, min_step: float = 0.004,
-                   max_evals: int = 4000) -> tuple[dict[str, float], float]:
+                   max_evals: int = 6000) -> tuple[dict[str, float], float]:
     """Hooke-Jeeves in log space, clipped to the bounds."""
     names = list(x0)
 
@@ -102,8 +154,7 @@ def pattern_search(f, x0: dict[str, float], step: float = 0.25, min_step: float 
                 fy = f(y)
                 evals += 1
                 if fy < fx - 1e-9:
-                    # pattern move: keep going in the same direction while it helps
-                    while True:
+                    while True:  # pattern move: keep going in the same direction while it helps
                         z = dict(y)
                         z[k] = clip(k, y[k] * math.exp(sgn * steps[k]))
                         if z[k] == y[k]:
@@ -123,77 +174,124 @@ def pattern_search(f, x0: dict[str, float], step: float = 0.25, min_step: float 
     return x, fx
 
 
-def fit(rows, start: dict[str, float] | None = None) -> dict[str, float]:
-    fams = sorted({m.family for m in rows})
-    x0 = {}
-    for fam in fams:
-        x0[f"{fam}.mem_bw"] = PRIOR_FAMILY[fam][0]
-        x0[f"{fam}.compute"] = PRIOR_FAMILY[fam][1]
-    x0.update(PRIOR_SHARED)
+def fit(rows, start: dict[str, float] | None = None, step: float = 0.25) -> dict[str, float]:
+    loss = Loss(rows)
+    x0 = {k: cal.param(k, {}) for k in loss.names}
     if start:
         x0.update({k: v for k, v in start.items() if k in x0})
-    n = Counter(m.framework for m in rows)
-    weights = [1 / math.sqrt(n[m.framework]) for m in rows]
-    x, _ = pattern_search(lambda p: loss(p, rows, weights), x0)
-    return x
+    x, _ = pattern_search(loss, x0, step=step)
+    return {k: round(v, 4) for k, v in x.items()}
 
 
-def cross_validate(rows, full: dict[str, float]) -> list[float | None]:
-    """Leave-one-framework-out predictions, in the order of `rows`."""
+def cross_validate(rows, full: dict[str, float]) -> tuple[list[float | None], dict[str, dict]]:
+    """Leave-one-source-out predictions, in the order of `rows`, and each fold's factors."""
     preds: list[float | None] = [None] * len(rows)
-    for fw in sorted({m.framework for m in rows}):
-        train = [m for m in rows if m.framework != fw]
-        params = fit(train, start=full)
-        # families the training rows do not cover fall back to their prior
-        fams = {m.family for m in train}
-        params = {k: v for k, v in params.items() if "." not in k or k.split(".")[0] in fams}
-        effs = efficiencies(params)
+    folds = {}
+    for src in sorted({m.source_doc for m in rows}):
+        train = [m for m in rows if m.source_doc != src]
+        params = fit(train, start=full, step=0.1)
+        folds[src] = params
         for i, m in enumerate(rows):
-            if m.framework == fw:
-                preds[i] = predict(m, effs[m.family])
-        print(f"  cv: left out {fw!r} ({sum(m.framework == fw for m in rows)} rows)", file=sys.stderr)
-    return preds
+            if m.source_doc == src:
+                preds[i] = predict(m, cal.efficiency(m.family, m.engine, fit=params))
+        print(f"  cv: left out {src} ({sum(m.source_doc == src for m in rows)} rows)", file=sys.stderr)
+    return preds, folds
 
 
-def write_block(params: dict[str, float], basis: str) -> None:
-    """Rewrite the fitted block of optimizer/perf/calibration.py."""
+def fold_predictions(rows, folds: dict[str, dict]) -> list[float | None]:
+    """Held-out predictions from stored fold factors (what the tests recompute)."""
+    return [predict(m, cal.efficiency(m.family, m.engine, fit=folds[m.source_doc])) for m in rows]
+
+
+def log_residuals(rows, preds) -> list[float]:
+    return [math.log(p / m.value) if p and p > 0 else math.log(2.0) for m, p in zip(rows, preds)]
+
+
+def bands(rows, preds, folds) -> tuple[dict[str, tuple[float, int]], float]:
+    """Per (family, engine) pair: (sigma, rows) of the held-out log errors of throughput rows, shrunk towards
+    sigma_unseen, the error on rows whose pair had no training row in their fold."""
+    res = log_residuals(rows, preds)
+    unseen = []
+    by_cell = defaultdict(list)
+    for m, r in zip(rows, res):
+        if m.kind not in THROUGHPUT_KINDS:
+            continue
+        by_cell[m.cell].append(r)
+        others = [o for o in rows if o.source_doc != m.source_doc and o.cell == m.cell]
+        if not others:
+            unseen.append(r)
+    sigma_unseen = math.sqrt(statistics.fmean(r * r for r in unseen)) if len(unseen) >= 5 else 0.4
+    out = {}
+    k = cal.BAND_PSEUDO_ROWS
+    for cell, rs in sorted(by_cell.items()):
+        n = len(rs)
+        ms = statistics.fmean(r * r for r in rs)
+        out[cell] = (round(math.sqrt((n * ms + k * sigma_unseen ** 2) / (n + k)), 4), n)
+    return out, round(sigma_unseen, 4)
+
+
+def write_block(params: dict, band: dict, sigma_unseen: float, basis: str, folds: dict) -> None:
+    """Rewrite the fitted block of optimizer/perf/calibration.py and the folds file."""
     path = ROOT / "optimizer" / "perf" / "calibration.py"
     text = path.read_text()
-    shared = ", ".join(f'"{k}": {round(params[k], 4)}' for k in PRIOR_SHARED)
-    fams = sorted({k.split(".")[0] for k in params if "." in k})
-    fam_lines = "\n".join(f'    "{f}": ({round(params[f + ".mem_bw"], 4)}, {round(params[f + ".compute"], 4)}),'
-                          for f in fams)
-    block = (f"SHARED = {{{shared}}}\nFITTED = {{\n{fam_lines}\n}}\nFIT_BASIS = \"{basis}\"\n")
+    fit_lines = "\n".join(f'    "{k}": {v},' for k, v in params.items())
+    band_lines = "\n".join(f'    "{k}": ({s}, {n}),' for k, (s, n) in band.items())
+    block = (f"FIT = {{\n{fit_lines}\n}}\nBAND = {{\n{band_lines}\n}}\nSIGMA_UNSEEN = {sigma_unseen}\n"
+             f"FIT_BASIS = \"{basis}\"\n")
     new, n = re.subn(r"(# ---- fitted by bench/fit_calibration.py[^\n]*\n)(.*?)(# ---- end of fitted values ----)",
                      lambda mt: mt.group(1) + block + mt.group(3), text, flags=re.S)
     if n != 1:
         raise SystemExit(f"{path}: fitted-block markers not found")
     path.write_text(new)
-    print(f"wrote the fitted block of {path}", file=sys.stderr)
+    FOLDS_FILE.write_text(json.dumps(folds, indent=1, sort_keys=True) + "\n")
+    print(f"wrote the fitted block of {path} and {FOLDS_FILE}", file=sys.stderr)
 
 
-def table(title: str, rows, preds) -> str:
+def metric_table(title: str, rows, preds) -> str:
+    """Median and 90th-percentile APE per metric class (throughput, single-stream decode, TTFT, TPOT)."""
+    groups = defaultdict(list)
+    for m, p in zip(rows, preds):
+        groups[METRIC_CLASS[m.kind]].append((ape(p, m.value), 100.0 if p is None else (p / m.value - 1) * 100))
     lines = [f"**{title}**", "", "| metric | rows | median APE | 90th pct APE | median signed error |",
              "|---|---:|---:|---:|---:|"]
-    for e in error_table(rows, preds):
-        lines.append(f"| {e.group} | {e.n} | {e.median_ape:.1f}% | {e.p90_ape:.1f}% | {e.median_signed:+.1f}% |")
+    for g in ("throughput", "single-stream decode", "TTFT", "TPOT"):
+        v = groups.get(g)
+        if v:
+            lines.append(f"| {g} | {len(v)} | {statistics.median(a for a, _ in v):.1f}% | "
+                         f"{percentile([a for a, _ in v], 90):.1f}% | {statistics.median(s for _, s in v):+.1f}% |")
     return "\n".join(lines)
 
 
-def by_family(rows, preds) -> str:
-    lines = ["| GPU family | rows | median APE | worst row |", "|---|---:|---:|---:|"]
-    from optimizer.perf.measurements import ape
-    import statistics
-    for fam in sorted({m.family for m in rows}):
-        errs = [ape(p, m.value) for m, p in zip(rows, preds) if m.family == fam]
-        lines.append(f"| {fam} | {len(errs)} | {statistics.median(errs):.1f}% | {max(errs):.0f}% |")
+def metric_summary(rows, preds) -> dict[str, tuple[float, float]]:
+    groups = defaultdict(list)
+    for m, p in zip(rows, preds):
+        groups[METRIC_CLASS[m.kind]].append(ape(p, m.value))
+    return {g: (statistics.median(v), percentile(v, 90)) for g, v in groups.items()}
+
+
+def cell_ratios(rows, preds, kinds=THROUGHPUT_KINDS) -> dict[str, tuple[int, float]]:
+    """Per (family, engine): rows and the median estimate / measurement ratio (throughput rows)."""
+    by = defaultdict(list)
+    for m, p in zip(rows, preds):
+        if m.kind in kinds:
+            by[m.cell].append((p or 0.0) / m.value)
+    return {c: (len(v), statistics.median(v)) for c, v in sorted(by.items())}
+
+
+def cell_table(rows, fitted, cv) -> str:
+    a, b = cell_ratios(rows, fitted), cell_ratios(rows, cv)
+    lines = ["| GPU family, engine | throughput rows | median estimate / measured (fit) | (held out) | band sigma |",
+             "|---|---:|---:|---:|---:|"]
+    for c, (n, r) in a.items():
+        f, e = c.split("|")
+        lines.append(f"| {f}, {e} | {n} | {r:.2f} | {b[c][1]:.2f} | {cal.band(f, e).sigma:.2f} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="rewrite the fitted block of optimizer/perf/calibration.py")
-    ap.add_argument("--markdown", action="store_true", help="print the docs tables")
+    ap.add_argument("--markdown", action="store_true", help="print every row")
     ap.add_argument("--no-cv", action="store_true", help="skip the cross-validation")
     args = ap.parse_args()
 
@@ -205,26 +303,31 @@ def main() -> None:
     params = fit(rows)
     print(f"fitted {len(params)} factors on {len(rows)} rows in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     for k, v in params.items():
-        print(f"  {k:22s} {v:8.4f}   (prior {_prior(k)})")
-    effs = efficiencies(params)
-    fitted = [predict(m, effs[m.family]) for m in rows]
-    prior_effs = efficiencies({})
-    prior = [predict(m, prior_effs[m.family]) for m in rows]
-    out = [table(f"In-sample, the fitted factors ({len(rows)} rows)", rows, fitted), "",
-           table("Before calibration: the engineering priors", rows, prior), "", by_family(rows, fitted)]
+        print(f"  {k:30s} {v:8.4f}   (prior {cal.param(k, {})})")
+    fitted = [predict(m, cal.efficiency(m.family, m.engine, fit=params)) for m in rows]
+    prior = [predict(m, cal.efficiency(m.family, m.engine, fit={})) for m in rows]
+    out = [metric_table(f"In-sample, the fitted factors ({len(rows)} rows)", rows, fitted), "",
+           metric_table("Before calibration: the engineering priors", rows, prior)]
+    band, sigma_unseen, folds = {}, cal.SIGMA_UNSEEN, {}
     if not args.no_cv:
-        cv = cross_validate(rows, params)
-        out += ["", table("Leave-one-framework-out cross-validation", rows, cv), "", by_family(rows, cv)]
+        cv, folds = cross_validate(rows, params)
+        band, sigma_unseen = bands(rows, cv, folds)
+        out += ["", metric_table("Leave-one-source-out cross-validation", rows, cv), "", cell_table(rows, fitted, cv),
+                "", f"sigma_unseen {sigma_unseen}; bands {band}"]
     print("\n".join(out))
     if args.markdown:
-        print("\n| line | framework | model | GPU | tp | prec | isl/osl | batch | metric | measured | model | error |")
-        print("|---:|---|---|---|---:|---|---|---|---|---:|---:|---:|")
+        print("\n| file:line | framework | model | GPU | tp | prec | isl/osl | batch | metric | measured | model | "
+              "error |")
+        print("|---|---|---|---|---:|---|---|---|---|---:|---:|---:|")
         for m, p in zip(rows, fitted):
-            print(f"| {m.line} | {m.framework} | {m.model.name} | {m.gpu.name} | {m.tp} | {m.precision} | "
-                  f"{m.isl}/{m.osl} | {m.batch or 'max'} | {m.metric} | {m.value:g} | {p:.4g} | "
-                  f"{(p / m.value - 1) * 100:+.0f}% |")
+            print(f"| {m.file}:{m.line} | {m.framework} | {m.model.name} | {m.gpu.name} | {m.tp} | {m.precision} | "
+                  f"{m.isl}/{m.osl} | {m.batch or 'max'} | {m.metric} | {m.value:g} | "
+                  f"{(p or 0):.4g} | {((p or 0) / m.value - 1) * 100:+.0f}% |")
     if args.write:
-        write_block(params, f"fit on {len(rows)} rows of catalogs/_sources/calibration (bench/fit_calibration.py)")
+        if args.no_cv:
+            raise SystemExit("--write needs the cross-validation (the bands come from it)")
+        write_block(params, band, sigma_unseen, f"fit on {len(rows)} rows of catalogs/_sources/calibration "
+                    f"(bench/fit_calibration.py)", folds)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 - A *pool* is a replica configuration: model x offer (cloud, region, instance) x precision x TP x capacity
   type. Its integer variable counts instances; an instance of k GPUs holds k / tp replicas. Its capacity for a
-  workload is requests/s per instance at the workload's token lengths under its TTFT/TPOT targets, times the
-  policy's `max_utilization` (or a measured figure from the problem, which overrides the model). A spot pool's
+  workload is requests/s per instance at the workload's token lengths under its TTFT/TPOT targets (TTFT
+  including the queueing delay at `max_utilization`), under the workload's serving engine, at the capacity the
+  model reaches with probability `capacity_confidence` (its cross-validated error band), times the policy's
+  `max_utilization` (or a measured figure from the problem, which overrides the model and is planned as
+  measured). `Pool.bands` keeps the point estimate beside the planned figure. A spot pool's
   capacity is further multiplied by the offer's expected availability, 1 - `spot_interruption_rate`.
 - An *API option* is an API offer in realtime mode, or in batch mode for batch-tier workloads where the offer
   has batch prices.
@@ -37,6 +40,7 @@ from .catalog.names import implied_precision
 from .catalog.schema import ApiOffer, GpuSpec, ModelSpec, Offer
 from .errors import ProblemError
 from .families import Trait, active_traits
+from .perf.calibration import MEASURED_BAND, band
 from .perf.memory import memory_plan
 from .perf.speed import ServingPoint, capacity_under_slo
 from .problem import FixedWorkload, Problem, ServingWorkload
@@ -68,6 +72,7 @@ class Pool:
     capacity: dict  # workload -> requests/s per instance (after max_utilization)
     points: dict  # workload -> ServingPoint per replica (None where measured)
     measured: frozenset  # workloads whose capacity is a measured figure
+    bands: dict = field(default_factory=dict)  # workload -> CapacityBand (point estimate, planned, sigma, basis)
 
     @property
     def provider(self) -> str:
@@ -90,6 +95,20 @@ class Pool:
     @property
     def monthly_usd_per_instance(self) -> float:
         return self.hourly_usd * HOURS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class CapacityBand:
+    """A replica's capacity for one workload: the point estimate, the capacity planned at the policy's
+    capacity_confidence (the model's lower quantile, calibration.Band), and where it comes from."""
+
+    point_rps: float  # requests/s per replica, point estimate (measured figure, or the model's median)
+    planned_rps: float  # requests/s per replica reached with probability `confidence`
+    sigma: float  # lognormal sigma of the band
+    basis: str  # "model" or "measured"
+    engine: str
+    confidence: float
+    calibration_rows: int  # rows of the (GPU family, engine) pair behind the band
 
 
 @dataclass(frozen=True)
@@ -288,7 +307,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                 for precision in sorted({p for w in users for p in w.precisions}):
                     key = (offer.gpu, tp, precision)
                     if key not in perf:
-                        perf[key] = _replica_perf(model, gspec, tp, precision, users, measured, implied)
+                        perf[key] = _replica_perf(model, gspec, tp, precision, users, measured, implied, policy)
                     pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded,
                                         why_not)
     pools, pruned = _prune(pools, active_traits(problem))
@@ -379,21 +398,30 @@ def _allowed(o: Offer, policy, catalog: Catalog) -> bool:
     return True
 
 
-def replica_point(model, gpu, precision: str, tp: int, w: ServingWorkload, mp=None):
-    """(requests/s of one replica for w under its latency tier, the operating point) or (None, filter family
-    that excludes the configuration). The one definition of a replica's capacity, used by the candidates and,
+def replica_point(model, gpu, precision: str, tp: int, w: ServingWorkload, policy, mp=None):
+    """(requests/s of one replica for w under its latency tier at load, planned at the policy's
+    capacity_confidence, the operating point, the capacity band), or (None, the filter family that excludes the
+    configuration, None). The one definition of a replica's modelled capacity, used by the candidates and,
     independently of the formulation, by `verify`."""
+    engine = w.engine or policy.engine
+    kv = None if w.kv_cache_dtype == "auto" else w.kv_cache_dtype
     if w.input_tokens + w.output_tokens > model.max_context:
-        return None, "context_length"  # longer than the model's context (vLLM's default max_model_len)
+        return None, "context_length", None  # longer than the model's context (vLLM's default max_model_len)
     if mp is None:
-        mp = memory_plan(model, gpu, precision, tp)
+        mp = memory_plan(model, gpu, precision, tp, kv, engine=engine)
     if not mp.fits or mp.kv_tokens < w.input_tokens + w.output_tokens and model.kind != "embedding":
-        return None, "vram_fit"
-    pt: ServingPoint | None = capacity_under_slo(model, gpu, precision, tp, w.input_tokens, w.output_tokens,
-                                                 w.ttft_target_ms, w.tpot_target_ms)
+        return None, "vram_fit", None
+    conf = policy.capacity_confidence
+    b = band(gpu.architecture, engine)
+    args = (model, gpu, precision, tp, w.input_tokens, w.output_tokens, w.ttft_target_ms, w.tpot_target_ms, kv)
+    pt: ServingPoint | None = capacity_under_slo(*args, engine=engine, slowdown=b.factor(conf),
+                                                 utilization=policy.max_utilization)
     if pt is None or pt.requests_per_s <= 0:
-        return None, "latency_tier"
-    return pt.requests_per_s, pt
+        return None, "latency_tier", None
+    mid = pt if conf == 0.5 else capacity_under_slo(*args, engine=engine, utilization=policy.max_utilization)
+    cb = CapacityBand(mid.requests_per_s if mid else pt.requests_per_s, pt.requests_per_s, b.sigma, "model", engine,
+                      conf, b.rows)
+    return pt.requests_per_s, pt, cb
 
 
 def instance_capacity(replica_rps: float, offer: Offer, tp: int, capacity_type: str, policy) -> float:
@@ -403,32 +431,37 @@ def instance_capacity(replica_rps: float, offer: Offer, tp: int, capacity_type: 
     return cap * offer.spot_availability if capacity_type == "spot" else cap
 
 
-def _replica_perf(model, gpu, tp, precision, users, measured, implied) -> tuple[dict, dict, set, dict]:
-    """Per workload: requests/s of one replica under its latency tier (or the measured figure), the operating
-    point, which figures are measured, and why a workload cannot use this configuration. Independent of the
-    offer, so computed once per (model, GPU, TP, precision)."""
-    rps, points, meas, why = {}, {}, set(), {}
-    mp = None
+def _replica_perf(model, gpu, tp, precision, users, measured, implied, policy) -> tuple:
+    """Per workload: requests/s of one replica (`replica_point`, or the measured figure with its narrow band), the
+    operating point, which figures are measured, why a workload cannot use this configuration, and the capacity
+    band. Independent of the offer, so computed once per (model, GPU, TP, precision)."""
+    rps, points, meas, why, bands = {}, {}, set(), {}, {}
+    mps: dict = {}
     for w in users:
         if precision not in implied.get((w.name, model.name), w.precisions):
             continue
+        engine = w.engine or policy.engine
+        kv = None if w.kv_cache_dtype == "auto" else w.kv_cache_dtype
         key = (w.name, model.name, gpu.name, precision, tp)
         if key in measured:
+            # a measurement of the real system: planned as measured; its narrow band is reported, not applied
             rps[w.name], points[w.name] = measured[key], None
+            bands[w.name] = CapacityBand(measured[key], measured[key], MEASURED_BAND.sigma, "measured", engine,
+                                         policy.capacity_confidence, 0)
             meas.add(w.name)
             continue
-        if mp is None and w.input_tokens + w.output_tokens <= model.max_context:
-            mp = memory_plan(model, gpu, precision, tp)
-        r, pt = replica_point(model, gpu, precision, tp, w, mp)
+        if (engine, kv) not in mps and w.input_tokens + w.output_tokens <= model.max_context:
+            mps[(engine, kv)] = memory_plan(model, gpu, precision, tp, kv, engine=engine)
+        r, pt, cb = replica_point(model, gpu, precision, tp, w, policy, mps.get((engine, kv)))
         if r is None:
             why[w.name] = pt
             continue
-        rps[w.name], points[w.name] = r, pt
-    return rps, points, meas, why
+        rps[w.name], points[w.name], bands[w.name] = r, pt, cb
+    return rps, points, meas, why, bands
 
 
 def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded, why_not) -> list[Pool]:
-    rps, points, meas, why = perf
+    rps, points, meas, why, bands = perf
     for wn, fam in why.items():
         excluded[wn][fam] += 1
         why_not[(wn, "model", model.name)][fam] += 1
@@ -464,7 +497,7 @@ def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded, 
             continue
         pid = f"{offer.offer_id}|{model.name}|{precision}|tp{tp}|{ct}"
         out.append(Pool(pid, model, offer, gpu, precision, tp, ct, price, rpi, res_ok,
-                        {k: pts[k] for k in res_ok}, frozenset(meas & set(res_ok))))
+                        {k: pts[k] for k in res_ok}, frozenset(meas & set(res_ok)), {k: bands[k] for k in res_ok}))
     return out
 
 

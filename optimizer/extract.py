@@ -4,6 +4,7 @@ blocks, workloads, categories, failover routes), with every cost recomputed from
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 
 from .candidates import UNKNOWN_PROVIDER, Candidates
@@ -77,12 +78,15 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
             weights = {w: 1.0 for w in served}
         alloc = split_cents(cost, {w: weights[w] for w in served})
         wsum = sum(weights[w] for w in served)
+        need, shrink, basis, engines = _point_instances(pool, cands, z, x, serving)
         pools_out.append(PoolLine(
             pool=pool.id, model=pool.model.name, gpu=pool.gpu.name, instance_type=pool.offer.instance_type,
             cloud=pool.provider, region=pool.offer.region, precision=pool.precision, tp=pool.tp,
             capacity_type=pool.capacity_type, instances=k, replicas=k * pool.replicas_per_instance,
             hourly_usd_per_instance=pool.hourly_usd, monthly_cost_usd=round(cost, 2),
-            utilization=round(total / k, 4), workloads=served))
+            utilization=round(total / k, 4), workloads=served, engine=engines, capacity_basis=basis,
+            point_instances=min(need, k), uncertainty_cost_usd=round(max(k - need, k * (1 - shrink)) * pool.hourly_usd
+                                                                     * HOURS_PER_MONTH, 2)))
         pool_cost[pool.id] = cost
         for w in served:
             pt = pool.points.get(w)
@@ -100,7 +104,7 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                 ttft_ms=round(pt.ttft_ms, 1) if pt else None, tpot_ms=round(pt.tpot_ms, 2) if pt else None,
                 batch=pt.batch if pt else None, capacity_source="measured" if w in pool.measured else "model",
                 price_source=f"{pool.offer.source_of(pool.capacity_type)} (checked {pool.offer.checked})",
-                quality_tier=pool.model.quality_tier, hf_id=pool.model.hf_id))
+                quality_tier=pool.model.quality_tier, hf_id=pool.model.hf_id, **_band_fields(pool, w, k)))
 
     standby_api = []
     for a in cands.apis:
@@ -169,7 +173,9 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
     assumptions = [
         f"money is USD per month at {HOURS_PER_MONTH:.0f} hours; serving pools run all month and are sized for peak",
         f"self-hosted capacity is planned at max_utilization {problem.policy.max_utilization:.0%} of the modelled "
-        f"throughput under each workload's TTFT/TPOT target",
+        f"throughput under each workload's TTFT/TPOT target, TTFT including the queueing delay at that "
+        f"utilisation; each pool is sized at the capacity it reaches with {problem.policy.capacity_confidence:.0%} "
+        f"probability (policy.capacity_confidence, from the model's cross-validated error band)",
         "API rate limits apply at peak to realtime traffic; batch-API traffic is not rate-limited in the model",
     ]
     price_assumptions, price_warnings = _price_assumptions(catalog, cands, n, m)
@@ -203,6 +209,38 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                     "fixed_options": sum(len(v) for v in cands.fixed.values()),
                     "excluded": {w: dict(c) for w, c in cands.excluded.items() if c}},
     )
+
+
+def _band_fields(pool, w: str, k: int) -> dict:
+    """The optional capacity-uncertainty fields of a Deployment."""
+    b = pool.bands.get(w)
+    if b is None:
+        return {}
+    pt = pool.points.get(w)
+    ratio = b.point_rps / b.planned_rps if b.planned_rps > 0 else 1.0
+    return dict(engine=b.engine, capacity_point_rps=round(k * pool.capacity[w] * ratio, 4),
+                capacity_sigma=b.sigma, capacity_confidence=b.confidence,
+                queue_ms=round(pt.queue_ms, 1) if pt is not None else None)
+
+
+def _point_instances(pool, cands: Candidates, z: dict, x: dict, serving: dict) -> tuple:
+    """Instances the pool's normal load and each failover scenario's load need at the point estimate of its
+    capacity (routing unchanged), the smallest planned / point capacity ratio of its modelled workloads (the
+    fraction of the pool the point estimate would need if it could shrink continuously), the basis of its
+    capacities and its engine(s). `z` holds failover routes in requests/s."""
+    point_cap = {}
+    for w, cap in pool.capacity.items():
+        b = pool.bands.get(w)
+        point_cap[w] = cap * (b.point_rps / b.planned_rps if b and b.planned_rps > 0 else 1.0)
+    loads = [sum(x.get((w, pool.id), 0.0) * serving[w].peak / c for w, c in point_cap.items())]
+    for p in cands.providers():
+        loads.append(sum(z.get((p, w, pool.id), 0.0) / c for w, c in point_cap.items()))
+    need = math.ceil(max(loads) - 1e-6)
+    ratios = [b.planned_rps / b.point_rps for b in pool.bands.values() if b.basis == "model" and b.point_rps > 0]
+    shrink = max(ratios) if ratios else 1.0
+    bases = sorted({b.basis for b in pool.bands.values()})
+    engines = sorted({b.engine for b in pool.bands.values()})
+    return need, shrink, "+".join(bases) or None, "+".join(engines) or None
 
 
 def _price_assumptions(catalog: Catalog, cands: Candidates, n: dict, m: Model) -> tuple[list, list]:

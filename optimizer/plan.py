@@ -19,7 +19,9 @@ from .errors import LlmplanError
 
 SCHEMA_VERSION = "1.2"  # 1.1: optional routing fields (token lengths, latency targets, API latency and
 #                          quality, standby APIs, failover routes); 1.2: verification, failover route reasons,
-#                          considered options; 1.0 and 1.1 plans still load
+#                          considered options, and the optional capacity-uncertainty fields (engine, point
+#                          estimate, band, confidence, queueing delay; per pool the cost of that uncertainty);
+#                          1.0 and 1.1 plans still load
 
 
 class Frozen(BaseModel):
@@ -64,6 +66,11 @@ class Deployment(Frozen):
     price_source: str
     quality_tier: int | None = None  # the model's editorial quality tier (1..4), for quality routing
     hf_id: str | None = None  # the model's Hugging Face id: the name a vLLM server serves it under
+    engine: str | None = None  # serving engine the capacity was modelled (or measured) for
+    capacity_point_rps: float | None = None  # capacity_rps at the point estimate (capacity_rps is the planned one)
+    capacity_sigma: float | None = None  # lognormal sigma of the capacity's error band
+    capacity_confidence: float | None = None  # probability that the pool reaches capacity_rps
+    queue_ms: float | None = None  # queueing delay at the planned utilisation, included in ttft_ms
 
 
 class PoolLine(Frozen):
@@ -82,6 +89,11 @@ class PoolLine(Frozen):
     monthly_cost_usd: float
     utilization: float  # load at peak / capacity
     workloads: list[str]
+    engine: str | None = None
+    capacity_basis: str | None = None  # "model", "measured" or "model+measured"
+    point_instances: int | None = None  # instances the same load needs at the point estimate of capacity
+    uncertainty_cost_usd: float | None = None  # (instances - point_instances) x monthly price: what measuring
+    #                                            this pool's capacity could save at most, routing unchanged
 
 
 class ApiLine(Frozen):
@@ -278,6 +290,8 @@ class Plan(Frozen):
     considered: list[Considered] = []  # every named model/API/provider/GPU/jurisdiction: used, or why not
     # the independent check of the plan against its problem (optimizer/verify.py): {"checks": N, "violations": [..]}
     verification: dict | None = None
+    capacity_confidence: float | None = None  # policy.capacity_confidence the pools were sized at
+    point_estimate_cost_usd: float | None = None  # the plan re-solved at confidence 0.5 (point estimates)
 
 
 def load_plan(text: str, source: str = "<plan>") -> Plan:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .catalog import Catalog
+from .errors import InfeasibleError, SolverError
 from .extract import extract_plan
 from .pipeline import SolveOptions, solve_problem
 from .plan import Plan
@@ -35,8 +36,30 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
         update["constraint_costs"] = constraint_costs(problem, catalog, options, p, cands)
         update["alternatives"] = alternatives(problem, catalog, options, p, cands)
         update["entry_prices"] = entry_prices(problem, options, p, cands)
+    update.update(_confidence_cost(problem, catalog, options, p))
     p = p.model_copy(update=update)
     return p.model_copy(update={"references": check_references(problem, p)})
+
+
+def _confidence_cost(problem: Problem, catalog: Catalog, options: SolveOptions, p: Plan) -> dict:
+    """The policy's capacity_confidence and, when modelled pools were sized above their point estimate, the cost
+    of the same problem re-solved at confidence 0.5 (the point estimates): what the uncertainty costs."""
+    conf = problem.policy.capacity_confidence
+    out = {"capacity_confidence": conf}
+    if conf == 0.5 or not any(d.capacity_source == "model" for d in p.deployments):
+        return out
+    at_point = problem.model_copy(update={"policy": problem.policy.model_copy(update={"capacity_confidence": 0.5})})
+    try:
+        _, _, res = solve_problem(at_point, catalog, options)
+    except (InfeasibleError, SolverError):
+        return out
+    if res.objective is not None:
+        out["point_estimate_cost_usd"] = round(res.objective, 2)
+        # no single pool can save more than the whole plan does at the point estimates
+        cap = max(p.monthly_cost_usd - res.objective, 0.0)
+        out["pools"] = [q.model_copy(update={"uncertainty_cost_usd": round(min(q.uncertainty_cost_usd, cap), 2)})
+                        if q.uncertainty_cost_usd is not None else q for q in p.pools]
+    return out
 
 
 def checked(p: Plan, problem: Problem, catalog: Catalog, today: dt.date | None = None) -> Plan:

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ProblemError
+from .errors import ProblemError, did_you_mean
 from .units import avg_rps
 
 CATEGORIES = ("inference", "embeddings", "fine-tuning", "training", "experimentation", "batch")
@@ -31,6 +31,7 @@ LATENCY_TIERS = {
     "batch": (3_600_000.0, 10_000.0),
 }
 DEFAULT_PRECISIONS = ("fp16", "fp8", "int8")
+CONFIDENCE_RANGE = (0.5, 0.999)
 
 Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -55,6 +56,9 @@ class ServingWorkload(Strict):
     input_tokens: Annotated[int, Field(ge=1)]
     output_tokens: Annotated[int, Field(ge=0)]
     cached_input_fraction: Fraction = 0.0
+    # KV-cache dtype: "auto" is the engine's default (vLLM, SGLang and TGI keep the model's 16-bit dtype;
+    # TensorRT-LLM's FP8 recipe stores fp8 KV with fp8/fp4 weights on GPUs with fp8 units)
+    kv_cache_dtype: Literal["auto", "fp16", "fp8"] = "auto"
     latency_tier: Literal["interactive", "standard", "batch"] = "standard"
     ttft_ms: Pos | None = None
     tpot_ms: Pos | None = None
@@ -163,6 +167,18 @@ class Policy(Strict):
     exclude_providers: tuple[str, ...] = ()
     include_providers: tuple[str, ...] | None = None  # allow-list of clouds and API vendors (None = all)
     include_gpus: tuple[str, ...] | None = None  # allow-list of GPU types for self-hosting (None = all)
+    # Self-hosted pools are sized at the capacity the performance model reaches with this probability (its
+    # cross-validated error band, docs/performance-model.md); 0.5 plans at the point estimate.
+    capacity_confidence: float = 0.9
+
+    @field_validator("capacity_confidence")
+    @classmethod
+    def _confidence(cls, v: float) -> float:
+        if not (CONFIDENCE_RANGE[0] <= v <= CONFIDENCE_RANGE[1]):
+            raise ValueError(f"capacity_confidence {v} is outside [{CONFIDENCE_RANGE[0]}, {CONFIDENCE_RANGE[1]}]: "
+                             f"it is the probability that a pool reaches its planned capacity (0.5 = the point "
+                             f"estimate, 0.9 = the default)")
+        return v
 
 
 class Measured(Strict):
@@ -413,7 +429,13 @@ def parse_problem(data, source: str = "<problem>") -> Problem:
         err = e.errors()[0]
         where = _loc(data, prefix + list(err["loc"]))
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "literal_error":
+            expected = [x.strip().strip("'") for x in
+                        err.get("ctx", {}).get("expected", "").replace(" or ", ", ").split(",") if x.strip()]
+            got = str(err.get("input"))
+            msg = f"unknown value '{got}' for {where.rsplit('.', 1)[-1]}.{did_you_mean(got, expected)}"
+            fix = f"use one of {', '.join(expected)}"
+        elif err["type"] == "extra_forbidden":
             msg = "unknown field"
             fix = "remove it or check its spelling against README.md's problem reference"
         elif err["type"] == "missing":

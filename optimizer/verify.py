@@ -137,7 +137,7 @@ class _Checker:
         if key in self.measured:
             rps = self.measured[key]
         else:
-            rps, why = replica_point(model, gpu, precision, tp, w)
+            rps, why, _ = replica_point(model, gpu, precision, tp, w, self.problem.policy)
             if not self.check(rps is not None, why or "capacity", line,
                               f"{model.name} {precision} tp{tp} on {gpu.name} cannot serve it ({why})"):
                 return None

@@ -102,9 +102,9 @@ def test_estimate_cli_reads_inline_models(tmp_path):
 def test_encoder_correction_reproduces_its_measurement(default_catalog):
     """The one published encoder row (bge-large on an L4, TEI 0.6: 138.24 sequences/s of 449 tokens) is what the
     corrected model gives; the estimate says the figure is uncalibrated."""
-    e = estimate(default_catalog, "bge-large-en-v1.5", "L4", isl=449, osl=0)
+    e = estimate(default_catalog, "bge-large-en-v1.5", "L4", isl=449, osl=0, engine="tgi")  # TEI: the HF server
     assert e.requests_per_s == pytest.approx(MEASURED_SEQ_S, rel=0.01)
-    assert 0.5 < ENCODER_EFFICIENCY < 0.7
+    assert 0.5 < ENCODER_EFFICIENCY < 0.9
     assert any(n.startswith("uncalibrated") for n in e.notes)
     d = estimate(default_catalog, "llama-3.1-8b", "L4", isl=449, osl=100)
     assert not any(n.startswith("uncalibrated") for n in d.notes)

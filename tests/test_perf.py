@@ -59,8 +59,8 @@ def test_latency_and_throughput_grow_with_batch(default_catalog):
 def test_single_stream_is_bandwidth_over_bytes(default_catalog):
     m, g = default_catalog.models["llama-3.1-8b"], default_catalog.gpus["H100-SXM"]
     naive = g.mem_bw_tbps * 1e12 / weight_bytes(m, "fp16")  # 100% of bandwidth, no overhead
-    got = single_stream_decode_tok_s(m, g, "fp16", 1, 1000)
-    assert 0.5 * naive < got < naive
+    got = single_stream_decode_tok_s(m, g, "fp16", 1, 1000)  # vLLM, the default engine
+    assert 0.45 * naive < got < naive
 
 
 def test_capacity_under_slo_meets_targets(default_catalog):

@@ -12,6 +12,8 @@ from optimizer.candidates import build_candidates
 from optimizer.errors import ProblemError
 from optimizer.perf.estimate import Estimate, estimate
 from optimizer.perf.memory import memory_plan
+from optimizer.perf import calibration
+from optimizer.perf.calibration import band
 from optimizer.perf.speed import capacity_under_slo, max_batch, serving_point, single_stream_decode_tok_s
 from optimizer.problem import load_problem
 from optimizer.render.estimate import to_json, to_table
@@ -41,7 +43,10 @@ def test_seed_self_check_a10g_llama_8b_fp16(default_catalog):
     assert e.naive_fits and e.naive_required_gb == pytest.approx(8.03 * 2 * 1.2)
     assert e.naive_decode_tok_s == pytest.approx(0.6 * 1000 / (8.03 * 2))  # 37.4 tok/s at 100% of bandwidth
     # a real single stream is slower than the naive figure; a batch of 14 is far faster in total
-    assert 0.6 * e.naive_decode_tok_s < e.single_stream_decode_tok_s < e.naive_decode_tok_s
+    # (vLLM, the default engine, reaches about half of the bandwidth at batch 1 in the fit; TensorRT-LLM ~70%)
+    assert 0.45 * e.naive_decode_tok_s < e.single_stream_decode_tok_s < e.naive_decode_tok_s
+    trt = estimate(default_catalog, "Llama 3.1 8B", "A10G", isl=1000, osl=1000, engine="trtllm")
+    assert e.single_stream_decode_tok_s < trt.single_stream_decode_tok_s < 0.85 * e.naive_decode_tok_s
     assert e.output_tok_s_total > 8 * e.single_stream_decode_tok_s
 
 
@@ -65,14 +70,21 @@ def test_uses_the_same_functions_as_solve(default_catalog):
     assert e.single_stream_decode_tok_s == single_stream_decode_tok_s(m, g, "fp8", 1, 800 + 150)
     # and solve's pool capacity is capacity_under_slo of the same model, times replicas and max_utilization
     prob = load_problem(ROOT / "problems" / "seed_breakeven.yaml")
-    prob = prob.model_copy(update={"measured": ()})  # the scenario's measured capacity would override the model
+    # the scenario's measured capacity would override the model; it plans at face value (confidence 0.5)
+    prob = prob.model_copy(update={"measured": (),
+                                   "policy": prob.policy.model_copy(update={"capacity_confidence": 0.9})})
     w = prob.serving[0]
     cands = build_candidates(prob, default_catalog)
-    pool = next(p for p in cands.pools if p.gpu.name == "L40S" and p.precision == "fp16" and p.tp == 1)
+    pool = next(p for p in cands.pools if p.precision == "fp16" and p.tp == 1 and p.capacity_type == "on_demand")
+    # planned at policy.capacity_confidence (the band's quantile) with TTFT checked at the planned utilisation
+    pol = prob.policy
+    slow = band(pool.gpu.architecture, pol.engine).factor(pol.capacity_confidence)
     slo = capacity_under_slo(pool.model, pool.gpu, "fp16", 1, w.input_tokens, w.output_tokens, w.ttft_target_ms,
-                             w.tpot_target_ms)
+                             w.tpot_target_ms, engine=pol.engine, slowdown=slow, utilization=pol.max_utilization)
     assert pool.capacity[w.name] == pytest.approx(slo.requests_per_s * pool.replicas_per_instance
-                                                  * prob.policy.max_utilization)
+                                                  * pol.max_utilization)
+    assert pool.bands[w.name].planned_rps == pytest.approx(slo.requests_per_s)
+    assert pool.bands[w.name].point_rps > pool.bands[w.name].planned_rps  # confidence 0.9 plans below the point
 
 
 def test_concurrency_max_is_the_highest_throughput_memory_allows(default_catalog):
@@ -85,9 +97,42 @@ def test_concurrency_max_is_the_highest_throughput_memory_allows(default_catalog
 
 
 def test_concurrency_beyond_memory_runs_what_fits_and_says_so(default_catalog):
-    e = estimate(default_catalog, "llama-3.1-8b", "A10G", concurrency="64")
+    # TensorRT-LLM's guaranteed-no-evict scheduler runs what fits and queues the rest
+    e = estimate(default_catalog, "llama-3.1-8b", "A10G", concurrency="64", engine="trtllm")
     assert e.batch == int(e.max_concurrency) < 64
-    assert any("exceeds what fits" in n for n in e.notes)
+    assert any("exceeds what fits" in n and "wait in the queue" in n for n in e.notes)
+
+
+def test_vllm_preempts_when_the_kv_cache_is_oversubscribed(default_catalog):
+    """vLLM admits by current usage, then pre-empts and recomputes: throughput collapses instead of queueing."""
+    fits = estimate(default_catalog, "llama-3.1-8b", "A10G", isl=2000, osl=2000, concurrency="4", engine="vllm")
+    over = estimate(default_catalog, "llama-3.1-8b", "A10G", isl=2000, osl=2000, concurrency="64", engine="vllm")
+    assert fits.max_concurrency < 64
+    assert any("pre-empts and recomputes" in n for n in over.notes)
+    # more requests than fit buy no throughput: each wave finishes only what fits, the rest start again
+    at_fit = estimate(default_catalog, "llama-3.1-8b", "A10G", isl=2000, osl=2000,
+                      concurrency=str(int(fits.max_concurrency)), engine="vllm")
+    assert over.output_tok_s_total < at_fit.output_tok_s_total
+
+
+def test_engine_changes_the_kv_default_and_the_speed(default_catalog):
+    vllm = estimate(default_catalog, "llama-3.1-70b", "H100", precision="fp8", tp=2, isl=1000, osl=1000)
+    trt = estimate(default_catalog, "llama-3.1-70b", "H100", precision="fp8", tp=2, isl=1000, osl=1000,
+                   engine="trtllm")
+    assert (vllm.kv_dtype, trt.kv_dtype) == ("fp16", "fp8")  # vLLM keeps the model's dtype unless told
+    assert trt.kv_tokens > 1.9 * vllm.kv_tokens
+    assert trt.output_tok_s_total > vllm.output_tok_s_total
+    fp8kv = estimate(default_catalog, "llama-3.1-70b", "H100", precision="fp8", tp=2, isl=1000, osl=1000,
+                     kv_dtype="fp8")
+    assert fp8kv.kv_tokens == trt.kv_tokens
+    # the band: 10th-90th percentile around the point, from the pair's cross-validated sigma
+    assert vllm.output_tok_s_p10 < vllm.output_tok_s_total < vllm.output_tok_s_p90
+    assert vllm.band_sigma == calibration.band("hopper", "vllm").sigma and vllm.band_rows >= 10
+
+
+def test_unknown_engine_gets_did_you_mean(default_catalog):
+    with pytest.raises(ProblemError, match="Did you mean: vllm"):
+        estimate(default_catalog, "llama-3.1-8b", "A10G", engine="vlm")
 
 
 def test_does_not_fit_gives_a_reason_and_no_speeds(default_catalog):
@@ -183,7 +228,9 @@ def fixed_estimate() -> Estimate:
         ttft_ms=120.5, tpot_ms=25.25, output_tok_s_total=40551.0, output_tok_s_per_gpu=20275.5,
         requests_per_s=81.1, bound="compute", naive_weights_gb=16.06, naive_required_gb=19.272, naive_fits=True,
         naive_decode_tok_s=124.5, efficiency={"mem_bw": 0.75, "compute": 0.5, "basis": "test"},
-        notes=("KV cache dtype fp8 (auto)", "hopper efficiency: test"))
+        notes=("KV cache dtype fp8 (auto)", "hopper efficiency: test"), engine="vllm", band_sigma=0.25,
+        band_rows=12, output_tok_s_p10=29270.0, output_tok_s_p90=56180.0, requests_per_s_p10=58.54,
+        requests_per_s_p90=112.36)
 
 
 check = check_golden

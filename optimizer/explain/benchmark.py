@@ -26,7 +26,7 @@ from ..catalog import Catalog
 from ..errors import ProblemError
 from ..plan import Plan
 from ..problem import Problem
-from ..perf.engines import ENGINES, BenchRun, ServerConfig, check_engine, safe_name
+from ..perf.engines import BenchRun, ServerConfig, check_engine, safe_name
 from ..perf.memory import default_kv_dtype
 
 DEFAULT_LADDER = (1, 4, 16, 64, 256)

@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass, field
 from ..catalog import Catalog
 from ..catalog.schema import PRECISIONS, GpuSpec, ModelSpec
 from ..errors import ProblemError, did_you_mean
-from .calibration import efficiency
+from .calibration import ENGINES, band, efficiency
 from .encoder import uncalibrated_note
 from .memory import (GPU_MEMORY_UTILIZATION, KV_BYTES, PRECISION_ALIASES, default_kv_dtype,
                      kv_bytes_per_token, memory_plan, parse_precision)
 from .speed import (MAX_SEQS, compute_note, compute_precision, max_batch, max_throughput_point, serving_point,
-                    single_stream_decode_tok_s)
+                    single_stream_decode_tok_s, static_batch_point)
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: engine and the error band
 SEED_BYTES = {"fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5, "fp4": 0.5}  # the chapter's bytes_per_param
 SEED_OVERHEAD = 0.20
 
@@ -73,6 +73,16 @@ class Estimate:
     naive_decode_tok_s: float
     efficiency: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    engine: str = "vllm"
+    # error band of the speeds (lognormal, from the leave-one-source-out cross-validation of the calibration):
+    # sigma of ln(model / measured) for the (GPU family, engine) pair, the rows behind it, and the 10th-90th
+    # percentile of output tokens/s and requests/s
+    band_sigma: float = 0.0
+    band_rows: int = 0
+    output_tok_s_p10: float | None = None
+    output_tok_s_p90: float | None = None
+    requests_per_s_p10: float | None = None
+    requests_per_s_p90: float | None = None
 
     def to_dict(self) -> dict:
         """Plain JSON types; floats rounded to what the model can claim (4 significant digits)."""
@@ -114,6 +124,12 @@ def _precision(text: str) -> tuple[str, bool, int]:
                                                     "'int4 (weight-only g32)' names a group size)") from None
 
 
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ProblemError(f"unknown engine '{engine}'.{did_you_mean(engine, ENGINES)}", where="--engine",
+                           fix=f"use one of {', '.join(ENGINES)}")
+
+
 def _check_inputs(m: ModelSpec, tp: int, isl: int, osl: int, kv_dtype: str | None, concurrency: str) -> None:
     if kv_dtype is not None and kv_dtype not in KV_BYTES:
         raise ProblemError(f"unknown KV-cache dtype '{kv_dtype}'", where="--kv-dtype", fix="use fp16, fp8 or auto")
@@ -135,16 +151,19 @@ def _check_inputs(m: ModelSpec, tp: int, isl: int, osl: int, kv_dtype: str | Non
 
 
 def estimate(catalog: Catalog, model: str, gpu: str, precision: str = "fp16", tp: int = 1, isl: int = 1000,
-             osl: int = 1000, concurrency: str = "max", kv_dtype: str | None = None) -> Estimate:
-    """Memory plan and serving speed of `model` on `tp` GPUs of type `gpu` (one replica)."""
+             osl: int = 1000, concurrency: str = "max", kv_dtype: str | None = None,
+             engine: str = "vllm") -> Estimate:
+    """Memory plan and serving speed of `model` on `tp` GPUs of type `gpu` (one replica) under `engine`."""
+    _check_engine(engine)
     m, g = _resolve(catalog, model, gpu)
     concurrency = str(concurrency).strip().lower()
     precision, weight_only, group = _precision(precision)
     _check_inputs(m, tp, isl, osl, kv_dtype, concurrency)
-    kw = dict(group_size=group, weight_only=weight_only)
+    eff = efficiency(g.architecture, engine)
+    kw = dict(group_size=group, weight_only=weight_only, eff=eff)
     if m.kind == "embedding":
         osl = 0
-    kv = kv_dtype or default_kv_dtype(precision, g)
+    kv = kv_dtype or default_kv_dtype(precision, g, engine)
     per_request = isl + osl
     mp = memory_plan(m, g, precision, tp, kv, min_kv_tokens=per_request if m.kind == "decoder" else 0,
                      group_size=group)
@@ -160,7 +179,9 @@ def estimate(catalog: Catalog, model: str, gpu: str, precision: str = "fp16", tp
     if kv == "fp8" and not g.fp8_tflops:
         notes.append(f"fp8 KV cache on {g.name}: stored in fp8 and converted to fp16 for attention (no fp8 units)")
     if kv_dtype is None:
-        notes.append(f"KV cache dtype {kv} (auto: fp8 with fp8/fp4 weights on GPUs with fp8 units, else fp16)")
+        notes.append(f"KV cache dtype {kv} ({engine}'s default: " + (
+            "fp8 with fp8/fp4 weights on GPUs with fp8 units, else fp16)" if engine == "trtllm"
+            else "the model's 16-bit dtype whatever the weights' precision; --kv-dtype fp8 halves it)"))
     if m.kind == "embedding":
         notes.append("embedding model: no KV cache and no decode; the figures are for batches of "
                      f"{isl}-token inputs (TTFT = time of one batch)")
@@ -168,23 +189,34 @@ def estimate(catalog: Catalog, model: str, gpu: str, precision: str = "fp16", tp
 
     batch = ss = ttft = tpot = out = rps = bound = None
     if mp.fits:
-        hi = max_batch(m, g, precision, tp, isl, osl, kv, group_size=group)
+        hi = max_batch(m, g, precision, tp, isl, osl, kv, group_size=group, engine=engine)
         if concurrency == "max":
             pt = max_throughput_point(m, g, precision, tp, isl, osl, kv, **kw)
         else:
             want = int(concurrency)
             run = min(want, hi)
-            if run < want:
-                why = (f"the KV cache holds {mp.kv_tokens:,} tokens, i.e. {mp.max_concurrency(per_request):.1f} "
-                       f"requests of {per_request:,} tokens" if hi < MAX_SEQS else f"the engine runs at most {MAX_SEQS}")
-                notes.append(f"concurrency {want} exceeds what fits ({why}): {run} run at once and the rest wait in "
-                             f"the queue; TTFT excludes that wait")
             pt = serving_point(m, g, precision, tp, isl, osl, run, kv, **kw)
+            if run < want:
+                kv_bound = hi < MAX_SEQS
+                why = (f"the KV cache holds {mp.kv_tokens:,} tokens, i.e. {mp.max_concurrency(per_request):.1f} "
+                       f"requests of {per_request:,} tokens" if kv_bound else f"the engine runs at most {MAX_SEQS}")
+                if kv_bound and engine != "trtllm" and m.kind == "decoder":
+                    pt = static_batch_point(m, g, precision, tp, isl, osl, want, kv, kv_tokens=mp.kv_tokens, **kw)
+                    notes.append(f"concurrency {want} exceeds what fits ({why}): {engine} admits requests by current "
+                                 f"usage, then pre-empts and recomputes them as the cache fills, so throughput "
+                                 f"collapses (figures for the {want} requests sent at once)")
+                else:
+                    notes.append(f"concurrency {want} exceeds what fits ({why}): {run} run at once and the rest "
+                                 f"wait in the queue; TTFT excludes that wait")
         batch, ttft, tpot, bound = pt.batch, pt.ttft_ms, pt.tpot_ms, pt.bound
         out, rps = pt.output_tok_s, pt.requests_per_s
         if m.kind == "decoder" and osl > 0:
             ss = single_stream_decode_tok_s(m, g, precision, tp, isl + osl / 2, kv, **kw)
-    eff = efficiency(g.architecture)
+    bd = band(g.architecture, engine)
+    notes.append(f"error band: the speeds are within x/{bd.factor(0.9):.2f} of the point estimate with 80% "
+                 f"probability (lognormal sigma {bd.sigma:.2f}, from the cross-validated error of "
+                 + (f"{bd.rows} calibration rows of {g.architecture} with {engine})" if bd.rows
+                    else f"unseen GPU-engine pairs: no calibration row covers {g.architecture} with {engine})"))
     notes.append(f"{g.architecture} efficiency: {eff.mem_bw:.0%} of memory bandwidth, {eff.compute:.0%} of dense "
                  f"TFLOPS at tp=1 ({eff.basis})")
 
@@ -207,5 +239,9 @@ def estimate(catalog: Catalog, model: str, gpu: str, precision: str = "fp16", tp
         efficiency={"mem_bw": eff.mem_bw, "compute": eff.compute, "tp_loss": eff.tp_loss,
                     "allreduce_us": eff.allreduce_us, "step_ms": eff.step_ms, "wq_bw": eff.wq_bw,
                     "roofline_p": eff.roofline_p, "basis": eff.basis},
-        notes=tuple(notes),
+        notes=tuple(notes), engine=engine, band_sigma=bd.sigma, band_rows=bd.rows,
+        output_tok_s_p10=None if out is None else bd.interval(out)[0],
+        output_tok_s_p90=None if out is None else bd.interval(out)[1],
+        requests_per_s_p10=None if rps is None else bd.interval(rps)[0],
+        requests_per_s_p90=None if rps is None else bd.interval(rps)[1],
     )

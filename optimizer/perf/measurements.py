@@ -32,10 +32,32 @@ from pathlib import Path
 from ..catalog import Catalog
 from ..catalog.schema import GpuSpec, ModelSpec
 from .calibration import Efficiency, efficiency
-from .memory import parse_precision
+from .memory import memory_plan, parse_precision
 from .speed import max_throughput_point, serving_point, static_batch_point
 
-DEFAULT_FILE = Path(__file__).resolve().parents[2] / "catalogs" / "_sources" / "calibration" / "measured_throughput.csv"
+CALIBRATION_DIR = Path(__file__).resolve().parents[2] / "catalogs" / "_sources" / "calibration"
+DEFAULT_FILE = CALIBRATION_DIR / "measured_throughput.csv"
+DEFAULT_FILES = (DEFAULT_FILE, CALIBRATION_DIR / "measured_throughput_2.csv")
+
+# The serving engine behind a `framework` string (first match wins). lmdeploy, gpt-fast and Intel's
+# optimum-habana are calibration-only harnesses; FasterTransformer is TensorRT-LLM's predecessor.
+ENGINE_PATTERNS = (("tensorrt", "trtllm"), ("fastertransformer", "trtllm"), ("sglang", "sglang"),
+                   ("vllm", "vllm"), ("tgi", "tgi"), ("lmdeploy", "lmdeploy"), ("gpt-fast", "gpt-fast"),
+                   ("optimum-habana", "optimum-habana"))
+
+
+def engine_of(framework: str) -> str:
+    low = framework.lower()
+    for pat, eng in ENGINE_PATTERNS:
+        if pat in low:
+            return eng
+    raise ValueError(f"no serving engine known for framework '{framework}'")
+
+
+def source_key(source: str) -> str:
+    """The source document (the unit of leave-one-source-out cross-validation): the source string up to its first
+    space, parenthesis or bracket (a URL or repo:path@commit)."""
+    return re.split(r"[\s\[(]", source.strip(), maxsplit=1)[0]
 
 # GPU spellings whose catalog row a name lookup cannot settle.
 GPU_OVERRIDES = {
@@ -79,6 +101,17 @@ class Measurement:
     metric: str
     value: float
     includes_prefill: bool  # single_stream rows whose figure includes the prefill time
+    engine: str = "trtllm"
+    kv_dtype: str | None = None  # None = the engine's default
+    file: str = "measured_throughput.csv"
+
+    @property
+    def source_doc(self) -> str:
+        return source_key(self.source)
+
+    @property
+    def cell(self) -> str:
+        return f"{self.family}|{self.engine}"
 
     @property
     def family(self) -> str:
@@ -110,61 +143,93 @@ def _kind(row: dict) -> tuple[str, int | None]:
     if conc == "max":
         return "max_throughput", None
     text = (row["framework"] + " " + row["source"]).lower()
-    static = "static" in text or "batch size given" in text or "gaudi" in text
+    # a closed batch: every request sent at once (vLLM benchmark_throughput with num_prompts, benchmark_serving
+    # with all requests at once) runs like a static batch: all prompts prefilled, then the decodes
+    static = ("static" in text or "batch size given" in text or "gaudi" in text or "at once" in text)
     return ("static_batch" if static else "concurrency"), int(float(conc))
 
 
-def load_measurements(catalog: Catalog, path: str | Path = DEFAULT_FILE) -> tuple[list[Measurement], list[str]]:
+def load_measurements(catalog: Catalog, paths=DEFAULT_FILES) -> tuple[list[Measurement], list[str]]:
     """The rows the model can be checked on, and a line per skipped row saying why."""
+    if isinstance(paths, (str, Path)):
+        paths = (paths,)
+    out, skipped = [], []
+    for path in paths:
+        rows, skip = _load_file(catalog, Path(path))
+        out += rows
+        skipped += skip
+    return out, skipped
+
+
+def _load_file(catalog: Catalog, path: Path) -> tuple[list[Measurement], list[str]]:
     out, skipped = [], []
     extra = {k: ModelSpec(**v) for k, v in EXTRA_MODELS.items()}
     with open(path, newline="") as f:
         for i, row in enumerate(csv.DictReader(f), start=2):
+            where = f"{path.name} line {i}"
             gname = GPU_OVERRIDES.get(row["gpu"], row["gpu"])
             try:
                 gpu = catalog.gpu(gname)
             except KeyError:
-                skipped.append(f"line {i}: GPU '{row['gpu']}' is not in the catalog")
+                skipped.append(f"{where}: GPU '{row['gpu']}' is not in the catalog")
                 continue
             try:
                 model = extra[row["model"]] if row["model"] in extra else catalog.model(row["model"])
             except KeyError:
-                skipped.append(f"line {i}: model '{row['model']}' is not in the catalog")
+                skipped.append(f"{where}: model '{row['model']}' is not in the catalog")
                 continue
             if row["metric"] not in METRICS:
-                skipped.append(f"line {i}: metric '{row['metric']}' is not modelled")
+                skipped.append(f"{where}: metric '{row['metric']}' is not modelled")
+                continue
+            gpt_fast = "gpt-fast" in row["framework"]
+            if not gpt_fast and (_num(row["isl"]) is None or (_num(row["osl"]) is None and row["metric"] != "ttft_ms")):
+                skipped.append(f"{where}: token lengths not stated (a dataset's variable lengths): no operating "
+                               f"point to replay")
+                continue
+            if not row["concurrency"].strip() and row["metric"] not in ("single_stream_decode_tok_s",):
+                skipped.append(f"{where}: measured under load at a target request rate (MLPerf Server): not a "
+                               f"batch the model replays")
                 continue
             precision, weight_only, group = parse_precision(row["precision"])
             kind, batch = _kind(row)
             isl = int(_num(row["isl"]) or 0)
             osl = _num(row["osl"])
             if osl is None:
-                osl = GPT_FAST_OSL if "gpt-fast" in row["framework"] else 1
+                osl = GPT_FAST_OSL if gpt_fast else 1
             src = re.sub(r"\s*\[[^\]]*\]", "", row["source"]).strip()
+            engine = engine_of(row["framework"])
+            kv = "fp8" if re.search(r"fp8[-_]kv|kv[- ]cache[- ]dtype[= ]fp8", row["source"], re.I) else None
             out.append(Measurement(
                 line=i, model=model, gpu=gpu, tp=int(float(row["gpu_count"] or 1)), precision=precision,
                 weight_only=weight_only, group_size=group, framework=row["framework"], source=src, isl=isl,
                 osl=int(osl), kind=kind, batch=batch, metric=row["metric"], value=float(row["value"]),
-                includes_prefill="incl. prefill" in row["source"]))
+                includes_prefill=("incl. prefill" in row["source"] or "prefill included" in row["source"]),
+                engine=engine, kv_dtype=kv, file=path.name))
     return out, skipped
 
 
 def predict(m: Measurement, eff: Efficiency | None = None) -> float | None:
     """The model's figure for what the row measured (None: the configuration does not fit in memory)."""
-    eff = eff or efficiency(m.gpu.architecture)
+    eff = eff or efficiency(m.gpu.architecture, m.engine)
     kw = dict(eff=eff, group_size=m.group_size, weight_only=m.weight_only)
-    args = (m.model, m.gpu, m.precision, m.tp, m.isl, m.osl)
     if m.kind == "max_throughput":
-        pt = max_throughput_point(*args, **kw)
+        pt = max_throughput_point(m.model, m.gpu, m.precision, m.tp, m.isl, m.osl, m.kv_dtype, **kw)
         if pt is None:
             return None
         value = pt.output_tok_s
-    elif m.kind == "static_batch":
-        value = static_batch_point(*args, m.batch, **kw).output_tok_s
-    elif m.kind == "concurrency":
-        value = serving_point(*args, m.batch, **kw).output_tok_s
+    elif m.kind in ("static_batch", "concurrency"):
+        mp = memory_plan(m.model, m.gpu, m.precision, m.tp, m.kv_dtype, min_kv_tokens=m.isl + m.osl,
+                         group_size=m.group_size, engine=m.engine)
+        if not mp.fits:
+            return None
+        if m.kind == "static_batch" or m.batch * (m.isl + m.osl) > mp.kv_tokens:
+            value = static_batch_point(m.model, m.gpu, m.precision, m.tp, m.isl, m.osl, m.batch, m.kv_dtype,
+                                       kv_tokens=mp.kv_tokens, **kw).output_tok_s
+        else:
+            value = serving_point(m.model, m.gpu, m.precision, m.tp, m.isl, m.osl, m.batch, m.kv_dtype,
+                                  **kw).output_tok_s
     else:
-        pt = serving_point(*args, 1, **kw)
+        pt = serving_point(m.model, m.gpu, m.precision, m.tp, m.isl, m.osl, 1, m.kv_dtype, **kw)
         if m.kind == "ttft":
             return pt.ttft_ms
         if m.kind == "tpot":

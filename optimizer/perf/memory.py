@@ -78,10 +78,16 @@ def streamed_weight_bytes(model: ModelSpec, precision: str, group_size: int = IN
     return weight_bytes(model, precision, group_size) - unread
 
 
-def default_kv_dtype(precision: str, gpu: GpuSpec) -> str:
-    """fp8 KV cache with fp8/fp4 weights on GPUs that have fp8 units (TensorRT-LLM's and vLLM's FP8 recipes);
-    otherwise 16-bit."""
-    return "fp8" if precision in ("fp8", "fp4") and gpu.fp8_tflops else "fp16"
+FP8_KV_RECIPES = ("trtllm", "optimum-habana")  # engines whose FP8 recipe also quantises the KV cache
+
+
+def default_kv_dtype(precision: str, gpu: GpuSpec, engine: str = "vllm") -> str:
+    """The engine's default KV-cache dtype. TensorRT-LLM's (and Intel Gaudi's) FP8/FP4 recipes quantise the KV
+    cache to fp8 on GPUs with fp8 units; vLLM (`--kv-cache-dtype auto`), SGLang and TGI keep the model's 16-bit
+    dtype whatever the weights' precision, unless an fp8 KV cache is asked for."""
+    if engine in FP8_KV_RECIPES:
+        return "fp8" if precision in ("fp8", "fp4") and gpu.fp8_tflops else "fp16"
+    return "fp16"
 
 
 def kv_bytes_per_token(model: ModelSpec, kv_dtype: str = "fp16", tp: int = 1) -> float:
@@ -121,9 +127,9 @@ class MemoryPlan:
 
 def memory_plan(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int = 1, kv_dtype: str | None = None,
                 gpu_memory_utilization: float = GPU_MEMORY_UTILIZATION, min_kv_tokens: int = 0,
-                group_size: int = INT4_GROUP_SIZE) -> MemoryPlan:
+                group_size: int = INT4_GROUP_SIZE, engine: str = "vllm") -> MemoryPlan:
     """Per-GPU memory of a replica; `fits` needs room for at least `min_kv_tokens` (and one) KV-cache tokens."""
-    kv_dtype = kv_dtype or default_kv_dtype(precision, gpu)
+    kv_dtype = kv_dtype or default_kv_dtype(precision, gpu, engine)
     budget = gpu.vram_gib * gpu_memory_utilization
     weights = weight_bytes(model, precision, group_size) / tp / GIB
     reserve = reserve_gib(model, tp)

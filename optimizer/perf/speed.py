@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..catalog.schema import GpuSpec, ModelSpec
-from .calibration import PCIE_ALLREDUCE_FACTOR, Efficiency, efficiency
+from .calibration import DEFAULT_ENGINE, PCIE_ALLREDUCE_FACTOR, Efficiency, efficiency
 from .encoder import ENCODER_EFFICIENCY
 from .memory import (INT4_GROUP_SIZE, MAX_BATCHED_TOKENS, default_kv_dtype, kv_bytes_per_token, memory_plan,
                      streamed_weight_bytes, weight_bytes)
@@ -100,6 +100,7 @@ class _Roof:
     tp: int
     overhead: float  # seconds per pass
     p: float  # roofline sharpness
+    request: float = 0.0  # fixed seconds to a request's first token besides its prefill
 
 
 @lru_cache(maxsize=8192)
@@ -128,9 +129,9 @@ def _roof(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, kv_dtype: str
         kv_per_token=kv_bytes_per_token(model, kv_dtype, tp),
         bw_weights=bw * (eff.wq_bw if dequant else 1.0), bw_kv=bw,
         flops_linear=gpu.tflops(cp) * 1e12 * eff.compute * scale,
-        flops_attn=gpu.fp16_tflops * 1e12 * eff.compute * scale,
+        flops_attn=gpu.fp16_tflops * 1e12 * eff.compute * eff.attn * scale,
         comm_alpha=alpha, link_bw=link, layers=model.layers, hidden=model.hidden_size, tp=tp,
-        overhead=eff.step_ms * 1e-3, p=eff.roofline_p,
+        overhead=eff.step_ms * 1e-3, p=eff.roofline_p, request=eff.request_ms * 1e-3,
     )
 
 
@@ -185,11 +186,14 @@ class ServingPoint:
     output_tok_s: float  # whole replica
     requests_per_s: float  # whole replica
     bound: str  # "memory" or "compute" (decode step)
+    queue_ms: float = 0.0  # queueing delay included in ttft_ms (capacity_under_slo at load)
 
 
-def _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only) -> _Roof:
-    return _roof(model, gpu, precision, tp, kv_dtype or default_kv_dtype(precision, gpu),
-                 eff or efficiency(gpu.architecture), group_size, weight_only)
+def _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only, engine=DEFAULT_ENGINE) -> _Roof:
+    if eff is not None:
+        engine = eff.engine
+    return _roof(model, gpu, precision, tp, kv_dtype or default_kv_dtype(precision, gpu, engine),
+                 eff or efficiency(gpu.architecture, engine), group_size, weight_only)
 
 
 def prefill_seconds(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, kv_dtype: str | None = None,
@@ -197,7 +201,7 @@ def prefill_seconds(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl
                     weight_only: bool = False) -> float:
     """Time to prefill one prompt of `isl` tokens on an idle replica (TTFT at batch 1)."""
     r = _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only)
-    return _step(r, 0, 0, isl, isl / 2, pf_seqs=1).seconds
+    return _step(r, 0, 0, isl, isl / 2, pf_seqs=1).seconds + r.request
 
 
 def decode_step_seconds(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, batch: int, context: float,
@@ -225,33 +229,59 @@ def serving_point(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: 
         return ServingPoint(batch, secs * 1e3, 0.0, 0.0, batch / secs, st.bound)
     ctx = isl + osl / 2
     if batch <= 1:
-        ttft = _step(r, 0, 0, isl, isl / 2, pf_seqs=1).seconds
+        ttft = _step(r, 0, 0, isl, isl / 2, pf_seqs=1).seconds + r.request
         st = _step(r, 1, ctx)
         latency = ttft + max(osl - 1, 0) * st.seconds
         return ServingPoint(1, ttft * 1e3, st.seconds * 1e3, osl / latency, 1 / latency, st.bound)
     st = _step(r, batch, ctx, batch * isl / osl, isl / 2, pf_seqs=batch / osl)
     # a new prompt waits half an average step, then rides along the running decodes in k chunked steps
     k = math.ceil(isl / max(MAX_BATCHED_TOKENS - batch, 1))
-    ttft = 0.5 * st.seconds + k * _step(r, batch - 1, ctx, isl / k, isl / 2, pf_seqs=1 / k).seconds
+    ttft = 0.5 * st.seconds + k * _step(r, batch - 1, ctx, isl / k, isl / 2, pf_seqs=1 / k).seconds + r.request
     out_tok_s = batch / st.seconds
     return ServingPoint(batch, ttft * 1e3, st.seconds * 1e3, out_tok_s, out_tok_s / osl, st.bound)
 
 
 def static_batch_point(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, osl: int, batch: int,
                        kv_dtype: str | None = None, *, eff: Efficiency | None = None,
-                       group_size: int = INT4_GROUP_SIZE, weight_only: bool = False) -> ServingPoint:
-    """A static batch (no continuous batching): all prompts in one pass, then osl - 1 decode steps."""
+                       group_size: int = INT4_GROUP_SIZE, weight_only: bool = False,
+                       kv_tokens: int | None = None) -> ServingPoint:
+    """A static batch (no continuous batching, or all requests sent at once): all prompts in one pass, then
+    osl - 1 decode steps. When the batch's KV cache (isl + osl tokens each) exceeds `kv_tokens`, the engine runs
+    it in waves (see `oversubscribed_point`)."""
     r = _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only)
+    n0 = batch if kv_tokens is None else max(1, int(kv_tokens // (isl + osl)))
+    if n0 < batch:
+        return oversubscribed_point(r, isl, osl, batch, kv_tokens, engine=eff.engine if eff else DEFAULT_ENGINE)
     pf = _step(r, 0, 0, batch * isl, isl / 2, pf_seqs=batch, passes=1).seconds
     dec = _step(r, batch, isl + osl / 2)
     total = pf + max(osl - 1, 0) * dec.seconds
     return ServingPoint(batch, pf * 1e3, dec.seconds * 1e3, batch * osl / total, batch / total, dec.bound)
 
 
+def oversubscribed_point(r: _Roof, isl: int, osl: int, batch: int, kv_tokens: int, engine: str) -> ServingPoint:
+    """`batch` requests of isl + osl tokens when the KV cache holds only n0 = kv_tokens // (isl + osl) of them.
+
+    TensorRT-LLM (guaranteed no-evict) admits n0 and queues the rest: waves of n0 requests. vLLM, SGLang and TGI
+    admit by current usage, up to n_run = min(batch, kv_tokens // isl) prompts; as the sequences grow the cache
+    overflows and the engine pre-empts the newest (vLLM: recompute), so each wave completes only n0 requests
+    while it prefilled n_run prompts and decoded at an average batch of (n_run + n0) / 2; the pre-empted requests
+    start again from their prompt in a later wave. Throughput collapses instead of merely queueing."""
+    n0 = max(1, int(kv_tokens // (isl + osl)))
+    n_run = n0 if engine == "trtllm" else max(n0, min(batch, int(kv_tokens // max(isl, 1))))
+    waves = math.ceil(batch / n0)
+    pf = _step(r, 0, 0, n_run * isl, isl / 2, pf_seqs=n_run).seconds
+    dec = _step(r, (n_run + n0) / 2, isl + osl / 2)
+    wave = pf + max(osl - 1, 0) * dec.seconds
+    total = waves * wave
+    return ServingPoint(min(batch, n_run), pf * 1e3, dec.seconds * 1e3, batch * osl / total, batch / total,
+                        dec.bound)
+
+
 def max_batch(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, osl: int,
-              kv_dtype: str | None = None, *, group_size: int = INT4_GROUP_SIZE) -> int:
+              kv_dtype: str | None = None, *, group_size: int = INT4_GROUP_SIZE, engine: str = DEFAULT_ENGINE) -> int:
     """Largest concurrency the KV cache and the engine allow for isl+osl tokens per request (0 = does not fit)."""
-    mp = memory_plan(model, gpu, precision, tp, kv_dtype, min_kv_tokens=isl + osl, group_size=group_size)
+    mp = memory_plan(model, gpu, precision, tp, kv_dtype, min_kv_tokens=isl + osl, group_size=group_size,
+                     engine=engine)
     if not mp.fits:
         return 0
     if model.kind == "embedding" or osl == 0:
@@ -262,7 +292,9 @@ def max_batch(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int,
 def max_throughput_point(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, osl: int,
                          kv_dtype: str | None = None, **kw) -> ServingPoint | None:
     """The highest-throughput point memory and the engine allow (`--concurrency max`)."""
-    b = max_batch(model, gpu, precision, tp, isl, osl, kv_dtype, group_size=kw.get("group_size", INT4_GROUP_SIZE))
+    eff = kw.get("eff")
+    b = max_batch(model, gpu, precision, tp, isl, osl, kv_dtype, group_size=kw.get("group_size", INT4_GROUP_SIZE),
+                  engine=eff.engine if eff else DEFAULT_ENGINE)
     if b < 1:
         return None
     cands = {b, max(1, b // 2), max(1, int(b * 0.75))}
@@ -272,23 +304,82 @@ def max_throughput_point(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int
 
 @lru_cache(maxsize=65536)
 def capacity_under_slo(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, osl: int,
-                       ttft_ms: float, tpot_ms: float, kv_dtype: str | None = None) -> ServingPoint | None:
-    """The highest-throughput point whose TTFT and TPOT meet the targets, or None when even batch 1 misses."""
-    hi = max_batch(model, gpu, precision, tp, isl, osl, kv_dtype)
+                       ttft_ms: float, tpot_ms: float, kv_dtype: str | None = None, *,
+                       engine: str = DEFAULT_ENGINE, slowdown: float = 1.0,
+                       utilization: float = 0.0) -> ServingPoint | None:
+    """The highest-throughput point whose TTFT and TPOT meet the targets, or None when even batch 1 misses.
+
+    `slowdown` > 1 evaluates the model at a quantile of its error band (every rate / slowdown, every fixed cost x
+    slowdown, calibration.Efficiency.slowed), so that the capacity is the one reached with that confidence.
+    `utilization` > 0 checks TTFT at load (`at_load`): the returned point's TTFT includes the queueing delay of a
+    replica whose `batch` slots run at that utilisation (queueing.py), `queue_ms` says how much of it is waiting,
+    and where the wait would break the TTFT target the usable rate is lowered until it does not."""
+    eff = efficiency(gpu.architecture, engine)
+    if slowdown != 1.0:
+        eff = eff.slowed(slowdown)
+    hi = max_batch(model, gpu, precision, tp, isl, osl, kv_dtype, engine=engine)
     if hi < 1:
         return None
 
-    def ok(b: int) -> bool:
-        p = serving_point(model, gpu, precision, tp, isl, osl, b, kv_dtype)
+    def service_ok(b: int) -> bool:
+        p = serving_point(model, gpu, precision, tp, isl, osl, b, kv_dtype, eff=eff)
         return p.ttft_ms <= ttft_ms and p.tpot_ms <= tpot_ms
 
-    if not ok(1):
+    if not service_ok(1):
         return None
     lo = 1
-    while lo < hi:  # largest b with ok(b); latency grows with batch
+    while lo < hi:  # largest b with service_ok(b); service latency grows with batch
         mid = (lo + hi + 1) // 2
-        if ok(mid):
+        if service_ok(mid):
             lo = mid
         else:
             hi = mid - 1
-    return serving_point(model, gpu, precision, tp, isl, osl, lo, kv_dtype)
+    if utilization <= 0:
+        return serving_point(model, gpu, precision, tp, isl, osl, lo, kv_dtype, eff=eff)
+    top = serving_point(model, gpu, precision, tp, isl, osl, lo, kv_dtype, eff=eff)
+    best = at_load(top, ttft_ms, utilization)
+    if best is not None and best.requests_per_s >= top.requests_per_s * (1 - 1e-9):
+        return best  # the queue does not bind at the largest batch: nothing can do better
+    # the queue binds: fewer slots leave more TTFT slack for waiting; scan downwards for the best usable rate
+    b = lo
+    for _ in range(8):
+        b = max(1, b - max(1, lo // 8))
+        p = at_load(serving_point(model, gpu, precision, tp, isl, osl, b, kv_dtype, eff=eff), ttft_ms, utilization)
+        if p is not None and (best is None or p.requests_per_s > best.requests_per_s):
+            best = p
+        if b == 1:
+            break
+    return best
+
+
+def at_load(p: ServingPoint, ttft_ms: float, utilization: float) -> ServingPoint | None:
+    """The point `p` (`batch` slots) under Poisson load: the largest usable rate, at most utilization x
+    requests_per_s, whose TTFT including the queueing delay meets `ttft_ms`. The returned point's requests_per_s
+    is that rate / utilization (so that capacity = requests_per_s x utilization, as the planner counts it) and
+    its ttft_ms includes the wait (queue_ms). None when no load meets the target."""
+    from .queueing import queue_wait_s
+
+    slack_s = (ttft_ms - p.ttft_ms) / 1e3
+    if slack_s <= 0 or p.requests_per_s <= 0:
+        return None
+    service = p.batch / p.requests_per_s
+
+    def wait(rho: float) -> float:
+        return queue_wait_s(p.batch, rho * p.requests_per_s, service)
+
+    rho = min(utilization, 1.0)
+    if rho >= 1.0 or wait(rho) > slack_s:
+        lo_r, hi_r = 0.0, min(rho, 1.0)
+        for _ in range(14):  # rho to within 1e-4
+            mid = (lo_r + hi_r) / 2
+            if wait(mid) <= slack_s:
+                lo_r = mid
+            else:
+                hi_r = mid
+        rho = lo_r
+    if rho <= 0:
+        return None
+    scale = rho / utilization
+    w = wait(rho)
+    return ServingPoint(p.batch, p.ttft_ms + w * 1e3, p.tpot_ms, p.output_tok_s * scale, p.requests_per_s * scale,
+                        p.bound, queue_ms=w * 1e3)

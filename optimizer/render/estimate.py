@@ -21,8 +21,8 @@ def _f(v: float | None, digits: int = 1, unit: str = "") -> str:
 
 def to_table(e: Estimate) -> str:
     gpus = f"{e.tp} x {e.gpu}" if e.tp > 1 else f"1 x {e.gpu}"
-    out = [f"{e.model_display} on {gpus} ({e.architecture}): {e.precision} weights (math in {e.compute_precision}), "
-           f"{e.kv_dtype} KV cache, tp={e.tp}", ""]
+    out = [f"{e.model_display} on {gpus} ({e.architecture}) with {e.engine}: {e.precision} weights (math in "
+           f"{e.compute_precision}), {e.kv_dtype} KV cache, tp={e.tp}", ""]
     w = 62
 
     def row(label: str, value: str) -> None:
@@ -49,9 +49,13 @@ def to_table(e: Estimate) -> str:
         if e.osl > 0:
             row("TPOT (ms)", _f(e.tpot_ms, 2))
             row("output tokens/s, replica", _f(e.output_tok_s_total, 0))
+            if e.output_tok_s_p10 is not None:
+                row("  80% band (10th-90th percentile)", f"{e.output_tok_s_p10:,.0f}-{e.output_tok_s_p90:,.0f}")
             if e.tp > 1:
                 row("output tokens/s per GPU", _f(e.output_tok_s_per_gpu, 0))
         row("requests/s", _f(e.requests_per_s, 2))
+        if e.requests_per_s_p10 is not None:
+            row("  80% band (10th-90th percentile)", f"{e.requests_per_s_p10:,.2f}-{e.requests_per_s_p90:,.2f}")
         row("bound (linear layers + KV reads vs FLOPs)", e.bound or "-")
         out.append("")
     out.append("Seed chapter's naive figures (for comparison)")

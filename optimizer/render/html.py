@@ -73,6 +73,12 @@ def to_html(plan: Plan) -> str:
         if b.curve and len(b.curve) > 1:
             p.append(breakeven_chart(plan, w))
         p.append("<ul>" + "".join(f"<li>{escape(ln)}</li>" for ln in lines) + "</ul>")
+    rows = S.uncertainty_rows(plan)
+    if rows:
+        p.append("<h2>Capacity and its uncertainty</h2><ul>"
+                 + "".join(f"<li>{escape(ln)}</li>" for ln in S.uncertainty_lines(plan)) + "</ul>"
+                 + _table(("Workload", "Pool", "Engine", "Point estimate", "Planned", "80% band", "Basis"), rows,
+                          {3, 4}))
     p.append("<h2>What each constraint costs</h2>")
     p.append("<p>Not computed for this plan (run <code>llmplan solve --explain</code>).</p>" if plan.constraint_costs
              is None else _table(("Constraint", "Meaning", "Binding", "Adds per month", "Plan cost without it"),

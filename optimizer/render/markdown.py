@@ -35,6 +35,10 @@ def to_markdown(plan: Plan) -> str:
     out += ["## Breakeven: API vs self-hosting", ""]
     for w, lines in S.breakeven_lines(plan):
         out += [f"### {w}", ""] + [f"- {ln}" for ln in lines] + [""]
+    rows = S.uncertainty_rows(plan)
+    if rows:
+        out += ["## Capacity and its uncertainty", ""] + [f"- {ln}" for ln in S.uncertainty_lines(plan)] + [""]
+        out += _table(("Workload", "Pool", "Engine", "Point estimate", "Planned", "80% band", "Basis"), rows)
     out += ["## What each constraint costs", ""]
     if plan.constraint_costs is None:
         out += ["Not computed for this plan (run `llmplan solve --explain`).", ""]

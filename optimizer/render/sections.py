@@ -131,3 +131,50 @@ def failover_note(plan: Plan) -> str:
 def considered_rows(plan: Plan) -> list[tuple[str, str, str, str, str]]:
     """(kind, name, workload, status, reason) for every named option the plan does not use."""
     return [(c.kind, c.name, c.workload or "-", c.status, c.reason) for c in plan.considered if c.status != "used"]
+def _band(d) -> str:
+    """'x/1.52 (80%: 10th-90th percentile)' text of a deployment's band."""
+    if d.capacity_sigma is None:
+        return "-"
+    import math
+    return f"x/{math.exp(1.2815516 * d.capacity_sigma):.2f}"
+
+
+def uncertainty_rows(plan: Plan) -> list[tuple[str, str, str, str, str, str, str]]:
+    """Per self-hosted deployment with a capacity band: (workload, pool, engine, point estimate, planned, 80% band,
+    basis), model-based ones first by what their uncertainty costs."""
+    cost = {p.pool: p.uncertainty_cost_usd or 0.0 for p in plan.pools}
+    rows = []
+    for d in sorted(plan.deployments, key=lambda d: (-cost.get(d.pool, 0.0), d.workload, d.pool)):
+        if d.capacity_point_rps is None:
+            continue
+        basis = "measured (narrow band)" if d.capacity_source == "measured" else "model"
+        rows.append((d.workload, f"{d.gpu} {d.precision} tp{d.tp} ({d.cloud})", d.engine or "-",
+                     f"{d.capacity_point_rps:,.2f} req/s", f"{d.capacity_rps:,.2f} req/s", _band(d), basis))
+    return rows
+
+
+def uncertainty_lines(plan: Plan) -> list[str]:
+    """The cost of planning at capacity_confidence, and the pools whose uncertainty costs most (what measuring
+    them could save at most)."""
+    if plan.capacity_confidence is None or not any(d.capacity_point_rps is not None for d in plan.deployments):
+        return []
+    out = []
+    if plan.point_estimate_cost_usd is not None:
+        extra = plan.monthly_cost_usd - plan.point_estimate_cost_usd
+        out.append(f"Pools are sized at the capacity they reach with {plan.capacity_confidence:.0%} probability: "
+                   f"{usd(plan.monthly_cost_usd)}/month; at the point estimates the plan would cost "
+                   f"{usd(plan.point_estimate_cost_usd)}/month, so confidence costs {usd(extra)}/month.")
+    else:
+        out.append(f"Pools are sized at the capacity they reach with {plan.capacity_confidence:.0%} probability.")
+    by_pool = {}
+    for d in plan.deployments:
+        if d.capacity_source == "model" and d.capacity_point_rps is not None:
+            by_pool.setdefault(d.pool, []).append(d)
+    ranked = sorted((p for p in plan.pools if p.pool in by_pool and (p.uncertainty_cost_usd or 0) > 0.005),
+                    key=lambda p: -p.uncertainty_cost_usd)
+    for p in ranked[:3]:
+        ds = by_pool[p.pool]
+        wl = ", ".join(sorted({d.workload for d in ds}))
+        out.append(f"Measuring {p.gpu}/{ds[0].engine} for {wl} could save up to {usd(p.uncertainty_cost_usd)}/month "
+                   f"({p.instances} instance(s) planned, {p.point_instances} at the point estimate).")
+    return out

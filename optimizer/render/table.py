@@ -4,6 +4,7 @@ costs, then OVERALL TOTAL, followed by the budget by category and the solver sta
 from __future__ import annotations
 
 from ..plan import Plan
+from . import sections as S
 from .fmt import pct, qty, unit_usd, usd
 from .sections import considered_rows, failover_note, failover_rows
 
@@ -89,6 +90,11 @@ def to_table(plan: Plan) -> str:
             if b.naive and b.naive.breakeven_monthly_requests is not None:
                 naive = f"; seed formula: {b.naive.breakeven_monthly_requests:,.0f} requests/month"
             out.append(f"   {b.workload}: {b.verdict}{naive}")
+        out.append("")
+    unc = S.uncertainty_lines(plan)
+    if unc:
+        out.append(" Capacity uncertainty:")
+        out += [f"   {ln}" for ln in unc]
         out.append("")
     if plan.constraint_costs is not None:
         out.append(" What each constraint costs (re-solved without it):")

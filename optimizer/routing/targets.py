@@ -133,6 +133,8 @@ def route_tables(plan: Plan, source: str = "<plan>") -> dict[str, WorkloadRoutes
             if d.workload != wl.name or d.share is None:
                 continue
             ttft, tpot = d.ttft_ms, d.tpot_ms
+            if ttft is not None and d.queue_ms:  # the plan's TTFT at load includes its modelled queueing delay;
+                ttft -= d.queue_ms  # the simulator queues requests itself
             if ttft is None or tpot is None:  # a measured capacity: no modelled operating point
                 ttft = _require(wl.ttft_target_ms, "ttft_target_ms", source)
                 tpot = _require(wl.tpot_target_ms, "tpot_target_ms", source)
