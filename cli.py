@@ -343,6 +343,12 @@ def _base_option(f):
                              "(default: the newest dated catalog).")(f)
 
 
+def _checked_option(f):
+    return click.option("--checked", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                        callback=lambda _c, _p, v: v.date() if v else None,
+                        help="Date of the price snapshot (YYYY-MM-DD) for files whose provenance.yaml gives none.")(f)
+
+
 @catalog_import.command("skypilot")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
@@ -352,8 +358,9 @@ def _base_option(f):
 @click.option("--spot-rates", type=click.Path(path_type=Path), default=None,
               help="Spot interruption rates per provider (default: catalogs/_curated/spot_interruption.csv).")
 @click.option("--no-assumptions", is_flag=True, help="Import prices only: no assumed reserved prices or spot rates.")
+@_checked_option
 @handle_errors
-def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumptions):
+def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumptions, checked):
     """Import SkyPilot vms.csv files (or folders of them) as offers; replaces the offers of those clouds."""
     import time
 
@@ -363,7 +370,7 @@ def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumption
     t = time.perf_counter()
     summary, assumed = import_skypilot_into(list(inputs), into, base=base or default_catalog_dir(),
                                             discounts=discounts, spot_rates=spot_rates,
-                                            assumptions=not no_assumptions)
+                                            assumptions=not no_assumptions, checked_default=checked)
     for line in summary.lines() + assumed.lines():
         click.echo(line, err=True)
     click.echo(f"wrote {into / 'offers.csv'}: {sum(summary.offers_kept.values())} offers from "
@@ -381,13 +388,15 @@ def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumption
               help="Source label (default: `label` in the file's provenance.yaml), e.g. 'LiteLLM 1.110.2 "
                    "model_prices_and_context_window.json'.")
 @_base_option
+@_checked_option
 @handle_errors
-def import_litellm_cmd(file, into, meta, label, base):
+def import_litellm_cmd(file, into, meta, label, base, checked):
     """Import LiteLLM's model_prices_and_context_window.json as API offers (chat models with metadata)."""
     from optimizer.catalog import default_catalog_dir
     from optimizer.catalog.build import import_litellm_into
 
-    summary = import_litellm_into(file, into, meta=meta, base=base or default_catalog_dir(), label=label)
+    summary = import_litellm_into(file, into, meta=meta, base=base or default_catalog_dir(), label=label,
+                                  checked=checked)
     for line in summary.lines():
         click.echo(line, err=True)
     click.echo(f"wrote {into / 'apis.csv'}: {summary.imported} API offers", err=True)

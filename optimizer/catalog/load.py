@@ -159,7 +159,7 @@ def _catalog_root(path: str | Path | None) -> Path:
     root = Path(path) if path is not None else default_catalog_dir()
     if not root.is_dir():
         raise CatalogError("catalog folder does not exist", file=str(root),
-                           fix="pass a folder such as catalogs/2026-11-24 to --catalog")
+                           fix="pass a folder such as catalogs/2026-12-03 to --catalog")
     return root
 
 
