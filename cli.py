@@ -332,6 +332,46 @@ def catalog_diff(old, new, kinds, gpu, cloud, limit, fmt, output):
     emit(catalog_diff_to_json(d) if fmt == "json" else catalog_diff_to_text(d, limit or None), output)
 
 
+@catalog.command("fetch")
+@click.option("--clouds", default=",".join(("aws", "gcp", "azure", "lambda", "runpod", "cudo")), show_default=True,
+              help="SkyPilot clouds to download, comma-separated ('none' for LiteLLM only).")
+@click.option("--litellm", is_flag=True, help="Also download LiteLLM's model_prices_and_context_window.json.")
+@click.option("--into", type=click.Path(path_type=Path), default=None,
+              help="New catalog folder (default: catalogs/<today> next to the newest catalog).")
+@click.option("--base", type=click.Path(path_type=Path), default=None,
+              help="Catalog to seed from and diff against (default: the newest dated catalog).")
+@click.option("--base-url", default=None, help="SkyPilot catalog root (default: SkyPilot's hosted catalogs).")
+@click.option("--schema", default="v8", show_default=True, help="SkyPilot catalog schema version.")
+@click.option("--litellm-url", default=None, help="URL of the LiteLLM price table (default: LiteLLM's main branch).")
+@click.option("--sources", type=click.Path(path_type=Path), default=None,
+              help="Where the downloaded files and their provenance go (default: catalogs/_sources/fetched/<date>).")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per download.")
+@click.option("--limit", type=int, default=40, show_default=True, help="Changed rows shown in the diff (0: all).")
+@handle_errors
+def catalog_fetch(clouds, litellm, into, base, base_url, schema, litellm_url, sources, timeout, limit):
+    """Download current prices, verify them, write their provenance, import them into a new dated catalog and
+    print the diff against the previous catalog (stdout). Nothing is written unless every step succeeds."""
+    import datetime as dt
+
+    from optimizer.catalog import default_catalog_dir
+    from optimizer.catalog.diff import diff_catalogs
+    from optimizer.catalog.fetch import LITELLM_URL, SKYPILOT_BASE_URL, fetch_catalog
+    from optimizer.render.diff import catalog_diff_to_text
+
+    base = base or default_catalog_dir()
+    into = into or base.parent / dt.date.today().isoformat()
+    names = () if clouds.strip().lower() in ("", "none") else tuple(
+        c.strip().lower() for c in clouds.split(",") if c.strip())
+    res = fetch_catalog(into, clouds=names, litellm=litellm, base=base, base_url=base_url or SKYPILOT_BASE_URL,
+                        schema=schema, litellm_url=litellm_url or LITELLM_URL, sources=sources, timeout=timeout,
+                        log=lambda line: click.echo(line, err=True))
+    for line in res.log:
+        click.echo(line, err=True)
+    click.echo(f"wrote {res.catalog} from {len(res.downloads)} downloads (files and provenance in {res.sources})",
+               err=True)
+    emit(catalog_diff_to_text(diff_catalogs(_catalog(base), _catalog(res.catalog)), limit or None), None)
+
+
 @catalog.group("import")
 def catalog_import():
     """Import public price sources into a catalog folder."""
