@@ -5,6 +5,7 @@ column order, sibling GPUs named by their memory)."""
 
 import csv
 import datetime as dt
+import json
 import shutil
 import statistics
 from pathlib import Path
@@ -174,3 +175,29 @@ def test_offers_carry_the_snapshot_date_of_their_source_not_the_import_date(tmp_
     import_skypilot_into([src], tmp_path / "c", base=DEFAULT, today=dt.date(2026, 12, 3), assumptions=False)
     lam = [o for o in load_catalog(tmp_path / "c").offers if o.provider == "lambda"]
     assert {(o.checked, o.source) for o in lam} == {(dt.date(2026, 9, 30), "test snapshot")}
+
+
+@pytest.mark.parametrize("gpu,precision", [("T4", "int8"), ("V100", "fp16"), ("V100-32GB", "fp16")])
+def test_new_gpus_are_estimable(gpu, precision):
+    """T4 and V100 have no fitted calibration family: the estimate runs on the default prior and says so."""
+    r = CliRunner().invoke(main, ["estimate", "--model", "mistral-7b", "--gpu", gpu, "--precision", precision,
+                                  "--catalog", str(DEFAULT), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    est = json.loads(r.stdout)
+    assert est["fits"] is True and est["requests_per_s"] > 0 and est["tpot_ms"] > 0
+    assert any(n.endswith("(prior)") for n in est["notes"])  # the estimate says its factors are a prior
+
+
+@pytest.mark.parametrize("gpu,clouds", [("T4", {"aws", "azure"}), ("A10G", {"aws"}), ("V100", {"aws", "cudo"})])
+def test_plans_can_use_the_new_gpus(gpu, clouds):
+    from optimizer.planner import SolveOptions, plan
+    from optimizer.problem import parse_problem
+
+    prob = parse_problem({"name": "small", "workloads": [{
+        "name": "chat", "category": "inference", "models": ["mistral-7b"], "requests_per_month": 200_000,
+        "peak_rps": 0.5, "input_tokens": 500, "output_tokens": 200, "latency_tier": "standard",
+        "precisions": ["fp16", "int8", "int4"]}], "policy": {"include_gpus": [gpu], "capacity_types": ["on_demand"]}},
+        "t.yaml")
+    res = plan(prob, load_catalog(DEFAULT), SolveOptions())
+    assert res.status == "optimal" and res.deployments
+    assert {d.gpu for d in res.deployments} == {gpu} and {d.cloud for d in res.deployments} <= clouds
