@@ -177,7 +177,7 @@ def test_offers_carry_the_snapshot_date_of_their_source_not_the_import_date(tmp_
     assert {(o.checked, o.source) for o in lam} == {(dt.date(2026, 9, 30), "test snapshot")}
 
 
-@pytest.mark.parametrize("gpu,precision", [("T4", "int8"), ("V100", "fp16"), ("V100-32GB", "fp16")])
+@pytest.mark.parametrize("gpu,precision", [("T4", "int8"), ("V100", "int8"), ("V100-32GB", "fp16")])
 def test_new_gpus_are_estimable(gpu, precision):
     """T4 and V100 have no fitted calibration family: the estimate runs on the default prior and says so."""
     r = CliRunner().invoke(main, ["estimate", "--model", "mistral-7b", "--gpu", gpu, "--precision", precision,
