@@ -201,3 +201,42 @@ def test_plans_can_use_the_new_gpus(gpu, clouds):
     res = plan(prob, load_catalog(DEFAULT), SolveOptions())
     assert res.status == "optimal" and res.deployments
     assert {d.gpu for d in res.deployments} == {gpu} and {d.cloud for d in res.deployments} <= clouds
+
+
+NEW_MODELS = ("llama-4-scout", "llama-4-maverick", "qwen3-8b", "qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b",
+              "deepseek-r1-distill-llama-70b", "deepseek-r1-distill-qwen-32b", "gemma-3-27b", "mistral-small-3.1-24b",
+              "bge-reranker-v2-m3")
+
+
+def test_current_open_weight_models_carry_config_facts_and_sources(default_catalog):
+    for name in NEW_MODELS:
+        m = default_catalog.model(name)
+        assert m.source.startswith("https://huggingface.co/") and "config.json" in m.source, name
+        assert m.checked == dt.date(2026, 12, 3) and m.attention_heads % m.kv_heads == 0
+    # aliases the serving world uses resolve
+    assert default_catalog.model("Qwen/Qwen3-30B-A3B-Instruct-2507").name == "qwen3-30b-a3b"
+    assert default_catalog.model("meta-llama/Llama-4-Scout-17B-16E-Instruct").name == "llama-4-scout"
+    assert default_catalog.model("mistralai/Mistral-Small-3.2-24B-Instruct-2506").name == "mistral-small-3.1-24b"
+    # MoE rows: routed experts (expert width x experts x MoE layers) fit inside the total; Maverick's every other
+    # layer is dense (interleave_moe_layer_step 2), which moe_layers records
+    for name, total, experts_b in (("qwen3-30b-a3b", 30.53, 29.0), ("qwen3-235b-a22b", 235.09, 227.1),
+                                   ("llama-4-scout", 109.68, 96.6), ("llama-4-maverick", 401.6, 386.5)):
+        m = default_catalog.model(name)
+        routed = (m.moe_layers or m.layers) * m.moe_experts * 3 * m.hidden_size * m.intermediate_size / 1e9
+        assert routed == pytest.approx(experts_b, abs=0.1) and routed < m.params_b == total
+    assert default_catalog.model("llama-4-maverick").moe_layers == 24
+    assert default_catalog.model("bge-reranker-v2-m3").kind == "embedding"
+
+
+def test_an_moe_row_whose_experts_outweigh_the_model_is_refused():
+    from pydantic import ValidationError
+
+    from optimizer.catalog.schema import ModelSpec
+
+    row = dict(name="x", display_name="x", hf_id="x/x", kind="decoder", params_b=400, active_params_b=17, layers=48,
+               hidden_size=5120, intermediate_size=8192, attention_heads=40, kv_heads=8, head_dim=128,
+               vocab_size=202048, tied_embeddings=False, max_context=4096, moe_experts=128, moe_active_experts=1,
+               quality_tier=3, source="test", checked="2026-12-03")
+    with pytest.raises(ValidationError, match="routed experts alone hold 773"):
+        ModelSpec(**row)  # Maverick without moe_layers: 48 MoE layers would be 773B of experts
+    assert ModelSpec(**row, moe_layers=24).moe_layers == 24

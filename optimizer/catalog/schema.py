@@ -174,6 +174,7 @@ class ModelSpec(Row):
     max_context: PosInt
     moe_experts: PosInt | None = None
     moe_active_experts: PosInt | None = None
+    moe_layers: PosInt | None = None  # layers with routed experts (None: all); Llama 4 Maverick interleaves dense
     quality_tier: Annotated[int, Field(ge=1, le=4)]
     aliases: tuple[str, ...] = ()
 
@@ -187,6 +188,15 @@ class ModelSpec(Row):
             raise ValueError("attention_heads must be a multiple of kv_heads")
         if (self.moe_experts is None) != (self.moe_active_experts is None):
             raise ValueError("give both moe_experts and moe_active_experts, or neither")
+        if self.moe_layers is not None and (self.moe_experts is None or self.moe_layers > self.layers):
+            raise ValueError("moe_layers needs moe_experts and may not exceed layers")
+        if self.moe_experts:  # intermediate_size is the expert FFN width of an MoE model
+            expert_b = ((self.moe_layers or self.layers) * self.moe_experts * 3 * self.hidden_size *
+                        self.intermediate_size / 1e9)
+            if expert_b > self.params_b * 1.0001:
+                raise ValueError(f"routed experts alone hold {expert_b:.1f}B parameters, more than params_b: "
+                                 f"intermediate_size must be the expert width (moe_intermediate_size), and "
+                                 f"moe_layers the number of MoE layers where not every layer has experts")
         return self
 
 
