@@ -197,7 +197,7 @@ def _read_csv(f: Path) -> pd.DataFrame:
             raise CatalogError(f"{len(r)} fields where the header has {len(header)} (a truncated or damaged file?)",
                                file=str(f), where=f"line {i}", fix="download the SkyPilot vms.csv again")
         body.append(r)
-    return pd.DataFrame(body, columns=header, dtype=str)
+    return pd.DataFrame(body, columns=header, dtype=object)
 
 
 def read_skypilot(inputs: list[Path], summary: ImportSummary | None = None) -> dict[str, pd.DataFrame]:
