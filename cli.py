@@ -497,6 +497,46 @@ def catalog_diff(old, new, kinds, gpu, cloud, limit, fmt, output):
     emit(catalog_diff_to_json(d) if fmt == "json" else catalog_diff_to_text(d, limit or None), output)
 
 
+@catalog.command("fetch")
+@click.option("--clouds", default=",".join(("aws", "gcp", "azure", "lambda", "runpod", "cudo")), show_default=True,
+              help="SkyPilot clouds to download, comma-separated ('none' for LiteLLM only).")
+@click.option("--litellm", is_flag=True, help="Also download LiteLLM's model_prices_and_context_window.json.")
+@click.option("--into", type=click.Path(path_type=Path), default=None,
+              help="New catalog folder (default: catalogs/<today> next to the newest catalog).")
+@click.option("--base", type=click.Path(path_type=Path), default=None,
+              help="Catalog to seed from and diff against (default: the newest dated catalog).")
+@click.option("--base-url", default=None, help="SkyPilot catalog root (default: SkyPilot's hosted catalogs).")
+@click.option("--schema", default="v8", show_default=True, help="SkyPilot catalog schema version.")
+@click.option("--litellm-url", default=None, help="URL of the LiteLLM price table (default: LiteLLM's main branch).")
+@click.option("--sources", type=click.Path(path_type=Path), default=None,
+              help="Where the downloaded files and their provenance go (default: catalogs/_sources/fetched/<date>).")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per download.")
+@click.option("--limit", type=int, default=40, show_default=True, help="Changed rows shown in the diff (0: all).")
+@handle_errors
+def catalog_fetch(clouds, litellm, into, base, base_url, schema, litellm_url, sources, timeout, limit):
+    """Download current prices, verify them, write their provenance, import them into a new dated catalog and
+    print the diff against the previous catalog (stdout). Nothing is written unless every step succeeds."""
+    import datetime as dt
+
+    from optimizer.catalog import default_catalog_dir
+    from optimizer.catalog.diff import diff_catalogs
+    from optimizer.catalog.fetch import LITELLM_URL, SKYPILOT_BASE_URL, fetch_catalog
+    from optimizer.render.diff import catalog_diff_to_text
+
+    base = base or default_catalog_dir()
+    into = into or base.parent / dt.date.today().isoformat()
+    names = () if clouds.strip().lower() in ("", "none") else tuple(
+        c.strip().lower() for c in clouds.split(",") if c.strip())
+    res = fetch_catalog(into, clouds=names, litellm=litellm, base=base, base_url=base_url or SKYPILOT_BASE_URL,
+                        schema=schema, litellm_url=litellm_url or LITELLM_URL, sources=sources, timeout=timeout,
+                        log=lambda line: click.echo(line, err=True))
+    for line in res.log:
+        click.echo(line, err=True)
+    click.echo(f"wrote {res.catalog} from {len(res.downloads)} downloads (files and provenance in {res.sources})",
+               err=True)
+    emit(catalog_diff_to_text(diff_catalogs(_catalog(base), _catalog(res.catalog)), limit or None), None)
+
+
 @catalog.group("import")
 def catalog_import():
     """Import public price sources into a catalog folder."""
@@ -508,6 +548,12 @@ def _base_option(f):
                              "(default: the newest dated catalog).")(f)
 
 
+def _checked_option(f):
+    return click.option("--checked", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                        callback=lambda _c, _p, v: v.date() if v else None,
+                        help="Date of the price snapshot (YYYY-MM-DD) for files whose provenance.yaml gives none.")(f)
+
+
 @catalog_import.command("skypilot")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
@@ -517,8 +563,9 @@ def _base_option(f):
 @click.option("--spot-rates", type=click.Path(path_type=Path), default=None,
               help="Spot interruption rates per provider (default: catalogs/_curated/spot_interruption.csv).")
 @click.option("--no-assumptions", is_flag=True, help="Import prices only: no assumed reserved prices or spot rates.")
+@_checked_option
 @handle_errors
-def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumptions):
+def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumptions, checked):
     """Import SkyPilot vms.csv files (or folders of them) as offers; replaces the offers of those clouds."""
     import time
 
@@ -528,7 +575,7 @@ def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumption
     t = time.perf_counter()
     summary, assumed = import_skypilot_into(list(inputs), into, base=base or default_catalog_dir(),
                                             discounts=discounts, spot_rates=spot_rates,
-                                            assumptions=not no_assumptions)
+                                            assumptions=not no_assumptions, checked_default=checked)
     for line in summary.lines() + assumed.lines():
         click.echo(line, err=True)
     click.echo(f"wrote {into / 'offers.csv'}: {sum(summary.offers_kept.values())} offers from "
@@ -546,13 +593,15 @@ def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumption
               help="Source label (default: `label` in the file's provenance.yaml), e.g. 'LiteLLM 1.110.2 "
                    "model_prices_and_context_window.json'.")
 @_base_option
+@_checked_option
 @handle_errors
-def import_litellm_cmd(file, into, meta, label, base):
+def import_litellm_cmd(file, into, meta, label, base, checked):
     """Import LiteLLM's model_prices_and_context_window.json as API offers (chat models with metadata)."""
     from optimizer.catalog import default_catalog_dir
     from optimizer.catalog.build import import_litellm_into
 
-    summary = import_litellm_into(file, into, meta=meta, base=base or default_catalog_dir(), label=label)
+    summary = import_litellm_into(file, into, meta=meta, base=base or default_catalog_dir(), label=label,
+                                  checked=checked)
     for line in summary.lines():
         click.echo(line, err=True)
     click.echo(f"wrote {into / 'apis.csv'}: {summary.imported} API offers", err=True)

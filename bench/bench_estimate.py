@@ -46,11 +46,11 @@ def main() -> None:
         t = median_process(CLI + ["estimate", *c], runs, ROOT)
         print(f"llmplan estimate {' '.join(c)[:60]:60s} {t * 1e3:7.1f} ms = {t / floor:4.2f}x floor, "
               f"{t / version:4.2f}x --version")
-    specs = median_time(lambda: load_catalog_specs(ROOT / "catalogs" / "2026-11-24"), runs)
-    full = median_time(lambda: load_catalog(ROOT / "catalogs" / "2026-11-24"), runs)
+    specs = median_time(lambda: load_catalog_specs(ROOT / "catalogs" / "2026-12-03"), runs)
+    full = median_time(lambda: load_catalog(ROOT / "catalogs" / "2026-12-03"), runs)
     print(f"in process: load_catalog_specs {specs * 1e3:.1f} ms vs load_catalog {full * 1e3:.1f} ms "
           f"({full / specs:.0f}x)")
-    cat = load_catalog_specs(ROOT / "catalogs" / "2026-11-24")
+    cat = load_catalog_specs(ROOT / "catalogs" / "2026-12-03")
     from optimizer.perf import speed
 
     def cold():

@@ -28,7 +28,7 @@ from optimizer.catalog.build import import_skypilot_into  # noqa: E402
 from timing import median_time  # noqa: E402
 
 SKY = ROOT / "catalogs" / "_sources" / "skypilot"
-DEFAULT = ROOT / "catalogs" / "2026-11-24"
+DEFAULT = ROOT / "catalogs" / "2026-12-03"
 CURATED = ROOT / "catalogs" / "_curated"
 TARGET_S = 10.0
 
@@ -76,7 +76,7 @@ def main() -> None:
 
         def full_import():
             n[0] += 1
-            into = seed(tmp / f"run{n[0]}" / "2026-11-24")
+            into = seed(tmp / f"run{n[0]}" / "2026-12-03")
             import_skypilot_into([src], into, discounts=CURATED / "commitment_discounts.csv",
                                  spot_rates=CURATED / "spot_interruption.csv")
 
@@ -84,7 +84,7 @@ def main() -> None:
         t_import = median_time(full_import, args.runs)
 
         py = sys.executable
-        into = seed(tmp / "cli" / "2026-11-24")
+        into = seed(tmp / "cli" / "2026-12-03")
 
         def cli():
             subprocess.run([py, "-m", "cli", "catalog", "import", "skypilot", str(src), "--into", str(into)],

@@ -37,7 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    cat = load_catalog(ROOT / "catalogs" / "2026-11-24")
+    cat = load_catalog(ROOT / "catalogs" / "2026-12-03")
     print(f"{'problem':<18} {'requests':>10} {'sim s':>8} {'seed loop s':>12} {'ratio':>7} {'CLI s':>7} "
           f"{'import s':>9} {'target':>8}")
     with tempfile.TemporaryDirectory() as tmp:

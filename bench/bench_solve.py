@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--time-limit", type=float, default=30.0)
     args = ap.parse_args()
-    cat = load_catalog(ROOT / "catalogs" / "2026-11-24")
+    cat = load_catalog(ROOT / "catalogs" / "2026-12-03")
     py = sys.executable
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
     base = median_process([py, "-c", "import pandas, pulp, pydantic, yaml, click"], args.runs, ROOT)

@@ -387,6 +387,8 @@ def quoted_offers(problem: Problem, catalog: Catalog) -> list[Offer]:
 
 
 def _allowed(o: Offer, policy, catalog: Catalog) -> bool:
+    if o.price_basis != "quote" and o.offer_kind not in policy.offer_kinds:
+        return False
     if o.provider in policy.exclude_providers:
         return False
     if policy.include_providers is not None and o.provider not in policy.include_providers:

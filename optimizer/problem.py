@@ -164,6 +164,10 @@ class Policy(Strict):
     # Reserved (1y/3y) capacity is opt-in: it commits money for a year or more, and most reserved prices in the
     # shipped catalog are documented discounts (assumptions), not quotes. `solve --explain` prices the commitment.
     capacity_types: tuple[Literal["on_demand", "spot", "reserved_1y", "reserved_3y"], ...] = ("on_demand", "spot")
+    # Which catalog offers a plan may buy (catalog `offer_kind`): `cloud` (providers' own capacity), `marketplace`
+    # (independent hosts behind a broker such as Vast.ai: no SLA) and `listprice` (placeholder prices from a range,
+    # not offers anyone sells). Quotes in the problem are always admitted.
+    offer_kinds: tuple[Literal["cloud", "marketplace", "listprice"], ...] = ("cloud",)
     exclude_providers: tuple[str, ...] = ()
     include_providers: tuple[str, ...] | None = None  # allow-list of clouds and API vendors (None = all)
     include_gpus: tuple[str, ...] | None = None  # allow-list of GPU types for self-hosting (None = all)

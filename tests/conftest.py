@@ -10,7 +10,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 @pytest.fixture(scope="session")
 def default_catalog():
     from optimizer.catalog import load_catalog
-    return load_catalog(ROOT / "catalogs" / "2026-11-24")
+    return load_catalog(ROOT / "catalogs" / "2026-12-03")
 
 
 @pytest.fixture(params=["highs", "cbc"])

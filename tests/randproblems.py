@@ -11,7 +11,7 @@ import random
 DECODERS = ["llama-3.1-8b", "llama-3.1-70b", "llama-2-13b", "mistral-7b", "mixtral-8x7b", "qwen2.5-7b",
             "llama-3.3-70b", "llama-3.1-405b"]
 EMBEDDERS = ["bge-large-en-v1.5", "e5-mistral-7b-instruct"]
-CHAT_APIS = ["gpt-4o-mini", "gpt-4o", "claude-haiku-4-5", "gemini-2.5-flash", "llama-3.1-8b", "llama-3.1-70b",
+CHAT_APIS = ["gpt-4o-mini", "gpt-4o", "claude-haiku-4-5", "gemini-2.5-flash-lite", "llama-3.1-8b", "llama-3.1-70b",
              "deepinfra/llama-3.1-8b", "azure/gpt-4o@data-zone-eu", "mistral-small"]
 EMBED_APIS = ["text-embedding-3-small", "text-embedding-3-large"]
 JURISDICTIONS = [["any"], ["any"], ["us"], ["eu"], ["us", "ca"], ["eu", "uk", "ch"], ["jp"]]

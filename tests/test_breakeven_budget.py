@@ -17,7 +17,7 @@ from optimizer.problem import load_problem, parse_problem
 from optimizer.units import SECONDS_PER_MONTH
 
 ROOT = Path(__file__).resolve().parents[1]
-CAT = str(ROOT / "catalogs" / "2026-11-24")
+CAT = str(ROOT / "catalogs" / "2026-12-03")
 
 
 def test_seed_formula_reproduced_from_its_inputs():

@@ -26,8 +26,8 @@ SOURCES = ROOT / "catalogs" / "_sources"
 SKY = SOURCES / "skypilot"
 LITELLM = SOURCES / "litellm" / "model_prices_and_context_window.json"
 CURATED = ROOT / "catalogs" / "_curated"
-DEFAULT = ROOT / "catalogs" / "2026-11-24"
-TODAY = dt.date(2026, 11, 24)
+DEFAULT = ROOT / "catalogs" / "2026-12-03"
+TODAY = dt.date(2026, 12, 3)
 
 
 def _seed(folder: Path) -> Path:
@@ -43,7 +43,7 @@ def _seed(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def rebuilt(tmp_path_factory):
     """The two refresh commands of catalogs/README.md, run on the shipped sources."""
-    into = _seed(tmp_path_factory.mktemp("rebuild") / "2026-11-24")
+    into = _seed(tmp_path_factory.mktemp("rebuild") / "2026-12-03")
     sky, assumed = import_skypilot_into([SKY], into, today=TODAY, discounts=CURATED / "commitment_discounts.csv",
                                         spot_rates=CURATED / "spot_interruption.csv")
     lit = import_litellm_into(LITELLM, into, meta=CURATED / "api_meta.csv", today=TODAY)
@@ -57,7 +57,8 @@ def test_full_import_reproduces_the_shipped_default_catalog(rebuilt):
     cat = load_catalog(into)  # and it is a valid catalog
     assert len(cat.offers) == len(load_catalog(DEFAULT).offers)
     # the curated rows survive: list-price GPUs no source covers, APIs LiteLLM lacks
-    assert {o.gpu for o in cat.offers if o.provider == "listprice"} == {"A10G", "B100", "Gaudi3"}
+    assert {o.gpu for o in cat.offers if o.provider == "listprice"} == {"B100", "Gaudi3"}
+    assert {o.offer_kind for o in cat.offers if o.provider == "listprice"} == {"listprice"}
     assert any(a.provider == "groq" for a in cat.apis)
 
 
@@ -73,7 +74,7 @@ def test_every_source_row_is_accounted_for_once(rebuilt):
     assert dict(s.rows_read) == dict(by_cloud)
     for cloud in by_cloud:
         assert s.rows_read[cloud] == s.rows_used[cloud] + s.host_rows[cloud] + s.rejected_in(cloud)
-    assert sum(s.offers_kept.values()) == 996
+    assert sum(s.offers_kept.values()) == 2044
     # per-reason counts, recomputed from the source files
     gcp = list(csv.DictReader(open(SKY / "gcp_gpu_vms.csv")))
     assert s.rejected[("gcp", "TPU, not a GPU")] == sum(r["AcceleratorName"].lower().startswith("tpu") for r in gcp)
@@ -83,9 +84,9 @@ def test_every_source_row_is_accounted_for_once(rebuilt):
         r["Price"] == "" and r["SpotPrice"] == "" for r in aws)
     vast = list(csv.DictReader(open(SKY / "vast_gpu_vms.csv")))
     assert s.rejected[("vast", "GPU not in the catalog")] == sum(
-        r["AcceleratorName"] not in ("H100", "H200", "A100", "A100-80GB", "L40S", "L4", "A10", "B200")
+        r["AcceleratorName"] not in ("H100", "H200", "A100", "A100-80GB", "L40S", "L4", "A10", "B200", "V100")
         for r in vast) > 0
-    assert lit.imported == 39 and lit.keys_read == len(json.loads(LITELLM.read_text())) - 1  # minus sample_spec
+    assert lit.imported == 36 and lit.keys_read == len(json.loads(LITELLM.read_text())) - 1  # minus sample_spec
 
 
 def _rows(name: str) -> list[dict]:
@@ -220,15 +221,15 @@ def test_skypilot_rows_rejected_per_reason(tmp_path, default_catalog):
              "gpu_1x_h100_sxm5,H100,1,26,200,,us-west-2,,",              # no price
              "gpu_1x_h100_sxm5,H100,1,26,200,0,us-west-3,,",             # placeholder 0
              "gpu_1x_h100_sxm5,H100,1,26,200,2.49,mars-north-1,,",       # region without jurisdiction
-             "gpu_1x_v100,V100,1,6,46,0.5,us-east-1,,",                  # GPU not in the catalog
+             "gpu_1x_k80,K80,1,6,46,0.5,us-east-1,,",                    # GPU not in the catalog
              "cpu_only,,,8,32,0.3,us-east-1,,",                          # CPU-only
              "gpu_1x_h100_sxm5,H100,0.5,26,200,1.0,us-east-1,,",         # fractional count
              "gpu_1x_h100_sxm5,H100,1,26,200,2.49,us-east-1,,99999999",  # kept, spot dropped
-             "gpu_1x_h100_sxm5,H100,1,26,200,2.29,us-east-1,,")          # kept: cheaper zone of the same offer
+             "gpu_1x_h100_sxm5,H100,1,26,200,2.29,us-east-1,,")          # kept: a second zone of the same offer
     offers, s = import_skypilot([f], default_catalog.gpus, default_catalog.gpu_names, checked={}, sources={},
                                 today=TODAY)
     assert [(o["offer_id"], o["ondemand_hourly_usd"], o["spot_hourly_usd"]) for o in offers] == [
-        ("lambda:us-east-1:gpu_1x_h100_sxm5", 2.29, None)]
+        ("lambda:us-east-1:gpu_1x_h100_sxm5", 2.39, None)]  # the median over the two zones, not the cheaper
     r = {reason: n for (_, reason), n in s.rejected.items()}
     assert r == {"price is not a number": 1, "no price (Price and SpotPrice empty)": 1,
                  "placeholder price only (<= 0 or >= 99,999,999)": 1, "region has no known jurisdiction": 1,
@@ -298,7 +299,7 @@ def test_litellm_reimport_with_any_label_replaces_its_rows(tmp_path):
     import_litellm_into(LITELLM, into, meta=meta, today=TODAY, label="first run")
     import_litellm_into(LITELLM, into, meta=meta, today=TODAY, label="LiteLLM second run")
     apis = load_catalog(into).apis
-    assert len(apis) == 41  # 39 imported + 2 curated, not 39 twice
+    assert len(apis) == 38  # 36 imported + 2 curated, not 36 twice
     assert all(a.source.startswith("LiteLLM second run") for a in apis if a.provider != "groq")
 
 
@@ -312,6 +313,6 @@ def test_cli_import_prints_the_summary_per_reason(tmp_path):
     assert "gcp: 4966 rows read: 412 used in 219 offers, 2571 host VM rows, 1983 rejected" in r.stderr
     assert "rejected  1648 rows: TPU, not a GPU" in r.stderr and "rejected rows by reason, all clouds:" in r.stderr
     assert "offers get reserved 1y/3y prices from documented discounts (assumption)" in r.stderr
-    assert "wrote" in r.stderr and "996 offers from 1348 of 6563 rows in 10 files" in r.stderr
+    assert "wrote" in r.stderr and "2044 offers from 3729 of 9935 rows in 12 files" in r.stderr
     r = CliRunner().invoke(main, ["catalog", "import", "skypilot", str(tmp_path / "missing"), "--into", str(into)])
     assert r.exit_code == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.output

@@ -31,7 +31,8 @@ def _assumed(o: dict, r1: float, r3: float, rate: float | None = None) -> dict:
 
 # The golden fixture, row by row:
 # - clouda one-GPU instance in two regions: us-a is cheaper on demand, us-b cheaper on spot (the GPU view shows
-#   the cheapest of each and the region of the cheaper on-demand price); us-a carries assumed reserved prices and a
+#   us-a, the region of the cheaper on-demand price, with us-a's own spot price: never a spot price from us-b);
+#   us-a carries assumed reserved prices and a
 #   spot interruption rate;
 # - clouda eight-GPU instance (no spot: '-');
 # - cloudb one-GPU instance in the EU, on-demand only;
@@ -63,22 +64,22 @@ def test_gpu_view_all_regions_csv_and_json_golden(cat):
     assert doc["view"] == "gpus" and doc["catalog"] == "2026-11-24" and doc["filters"] == {"cloud": "clouda"}
     one = next(r for r in doc["rows"] if r["gpus_per_instance"] == 1)
     assert one == {"gpu": "TESTGPU", "gpus_per_instance": 1, "cloud": "clouda", "instance_type": "one",
-                   "vram_gib": 80.0, "hourly_usd": 1.0, "hourly_spot_usd": 0.3, "region": "us-a"}
+                   "vram_gib": 80.0, "hourly_usd": 1.0, "hourly_spot_usd": 0.4, "region": "us-a"}
     eight = next(r for r in doc["rows"] if r["gpus_per_instance"] == 8)
     assert eight["hourly_spot_usd"] is None  # JSON null, table '-'
 
 
 def test_gpu_view_is_the_cheapest_region_per_instance_on_the_default_catalog(default_catalog):
+    """One region per row: the cheapest on demand, shown with its own spot price (the median over its zones)."""
     listing = list_view(default_catalog, "gpus", Filters(gpu="H100"))
     rows = {(r["cloud"], r["instance_type"]): r for r in listing.rows}
     for (cloud, itype), r in rows.items():
         same = [o for o in default_catalog.offers if o.provider == cloud and o.instance_type == itype]
         ods = [o.ondemand_hourly_usd for o in same if o.ondemand_hourly_usd is not None]
-        spots = [o.spot_hourly_usd for o in same if o.spot_hourly_usd is not None]
         assert r["hourly_usd"] == (min(ods) if ods else None)
-        assert r["hourly_spot_usd"] == (min(spots) if spots else None)
-        if ods:
-            assert min(o.ondemand_hourly_usd for o in same if o.region == r["region"]) == min(ods)
+        shown = [o for o in same if o.region == r["region"]]
+        assert len(shown) == 1  # both prices are the shown region's: the spot price is never another region's
+        assert (shown[0].ondemand_hourly_usd, shown[0].spot_hourly_usd) == (r["hourly_usd"], r["hourly_spot_usd"])
         assert r["gpu"] == "H100-SXM"
     assert ("aws", "p5.48xlarge") in rows and ("gcp", "a3-highgpu-8g") in rows
 

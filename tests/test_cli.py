@@ -37,7 +37,7 @@ def test_unknown_model_suggests(tmp_path):
     p = tmp_path / "p.yaml"
     p.write_text("workloads:\n  - name: chat\n    models: [llama-3.1-8bb]\n    requests_per_month: 1000\n"
                  "    peak_to_average: 2\n    input_tokens: 10\n    output_tokens: 10\n")
-    r = run("solve", str(p), "--catalog", str(ROOT / "catalogs" / "2026-11-24"))
+    r = run("solve", str(p), "--catalog", str(ROOT / "catalogs" / "2026-12-03"))
     assert r.exit_code == 2 and "Did you mean: llama-3.1-8b" in r.stderr
 
 

@@ -12,7 +12,7 @@ from optimizer.problem import load_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "problems").glob("*.yaml"))
-CATALOG = ROOT / "catalogs" / "2026-11-24"
+CATALOG = ROOT / "catalogs" / "2026-12-03"
 
 
 def test_there_are_the_four_examples():

@@ -19,7 +19,7 @@ from optimizer.problem import load_problem
 from optimizer.render.estimate import to_json, to_table
 
 ROOT = Path(__file__).resolve().parents[1]
-CATALOG = str(ROOT / "catalogs" / "2026-11-24")
+CATALOG = str(ROOT / "catalogs" / "2026-12-03")
 GOLDEN = Path(__file__).parent / "golden"
 GIB = 2**30
 KEYS = {"fits", "reason", "weights_gib", "kv_cache_gib", "kv_tokens", "max_concurrency", "single_stream_decode_tok_s",

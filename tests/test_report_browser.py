@@ -31,7 +31,7 @@ def _count(img, rgb, tol=24) -> int:
 def test_html_report_screenshot_shows_both_charts(tmp_path):
     Image = pytest.importorskip("PIL.Image")
     p = plan(load_problem(ROOT / "problems" / "seed_exercise_33_5_2.yaml"),
-             load_catalog(ROOT / "catalogs" / "2026-11-24"), explain=True)
+             load_catalog(ROOT / "catalogs" / "2026-12-03"), explain=True)
     page = tmp_path / "report.html"
     page.write_text(to_html(p))
     ARTIFACTS.mkdir(exist_ok=True)

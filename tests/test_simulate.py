@@ -161,10 +161,11 @@ def test_cli_simulate_json_and_errors(tmp_path):
 
 # --- the seed's 8M-conversation chatbot: the failover promise --------------------------------------------
 
-def chatbot_plan(default_catalog, failover: bool):
+def chatbot_plan(default_catalog, failover: bool, **policy):
     data = yaml.safe_load((ROOT / "problems" / "seed_chatbot_8m.yaml").read_text())
     if not failover:
         data["policy"].pop("failover")
+    data["policy"].update(policy)
     # planned at the point estimate: these tests are about failover, not about the capacity's error band
     data["policy"]["capacity_confidence"] = 0.5
     return plan(parse_problem(data, "seed_chatbot_8m.yaml"), default_catalog, SolveOptions())
@@ -180,14 +181,15 @@ def outage_fraction(p):
 
 def test_chatbot_with_failover_keeps_its_promise_when_its_largest_provider_fails(default_catalog):
     p = chatbot_plan(default_catalog, failover=True)
-    assert p.failover["fraction"] == 0.5 and p.standby_api  # an API kept as standby at no monthly cost
+    assert p.failover["fraction"] == 0.5 and p.failover_routes  # re-routing planned for every provider it uses
     w, res = outage_fraction(p)
     assert w.served_fraction >= 0.5 and w.fraction_of_peak(res.workloads["chatbot"].peak_rps) >= 0.5
     assert verdict(res)["holds"] is True and "HOLDS" in to_text(res)
 
 
 def test_chatbot_without_failover_does_not(default_catalog):
-    p = chatbot_plan(default_catalog, failover=False)
-    assert p.failover is None and not p.standby_api
+    # one cloud and no API: nothing is left when that cloud fails
+    p = chatbot_plan(default_catalog, failover=False, include_providers=["lambda"])
+    assert p.failover is None and not p.standby_api and {d.cloud for d in p.deployments} == {"lambda"}
     w, res = outage_fraction(p)
     assert w.served_fraction < 0.5

@@ -6,6 +6,8 @@ list-price rows among them), then applies the labelled commitment-discount and s
 `source` starts with "LiteLLM ") and keeps the rest. A new dated folder is seeded from the newest existing one
 (`base`) so GPUs, models and curated rows carry over. Source labels and `checked` dates come from the
 `provenance.yaml` next to the source files, so re-running an import on the same files gives the same bytes.
+`checked` is the date of the price snapshot as that provenance states it, never the import date: a cloud whose
+provenance gives no date is refused unless the caller states the snapshot date (`checked_default`, `--checked`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .assumptions import AssumptionSummary, apply_assumptions, load_commitment_d
 from .importers.litellm import LitellmSummary, import_litellm
 from .importers.skypilot import ImportSummary, import_skypilot
 from .load import FILES, load_catalog
+from .schema import derived_offer_kind
 from .write import merge, read_existing, write_rows
 
 CURATED = "_curated"
@@ -75,27 +78,37 @@ def _date(v, f: str, key: str) -> dt.date:
 
 def import_skypilot_into(inputs: list[Path], into: Path, *, base: Path | None = None, today: dt.date | None = None,
                          discounts: Path | None = None, spot_rates: Path | None = None,
-                         assumptions: bool = True) -> tuple[ImportSummary, AssumptionSummary]:
+                         assumptions: bool = True,
+                         checked_default: dt.date | None = None) -> tuple[ImportSummary, AssumptionSummary]:
     """Import SkyPilot files into `into`/offers.csv; returns what was kept/rejected and what was assumed."""
     today = today or dt.date.today()
     into = Path(into)
-    prepare_folder(into, base)
     if assumptions:  # read the curated tables first: a bad table must fail before anything is written
         discounts = discounts or curated_file(DISCOUNTS, into, base)
         spot_rates = spot_rates or curated_file(SPOT_RATES, into, base)
         disc, rates = load_commitment_discounts(discounts), load_spot_rates(spot_rates)
-    cat = _gpu_only_catalog(into)
+    gpu_folder = into if (into / "gpus.csv").exists() or base is None else base
+    cat = _gpu_only_catalog(gpu_folder)
     prov = {k: v for k, v in _provenance(inputs).items() if isinstance(v, dict)}
     checked = {c: _date(v["checked"], "provenance.yaml", c) for c, v in prov.items() if v.get("checked")}
     sources = {c: v["source"] for c, v in prov.items() if v.get("source")}
     offers, summary = import_skypilot(inputs, cat["gpus"], cat["names"], checked=checked, sources=sources,
-                                      today=today)
+                                      today=checked_default or today)
+    undated = sorted(c for c in summary.rows_read if c not in checked)
+    if undated and checked_default is None:
+        raise CatalogError(f"no snapshot date for {', '.join(undated)}: its offers would carry the import date as "
+                           f"`checked`", file=str(Path(summary.files_by_cloud[undated[0]][0])),
+                           where="provenance.yaml next to the files",
+                           fix=f"add `{undated[0]}: {{checked: YYYY-MM-DD, source: ...}}` to provenance.yaml, or pass "
+                               f"--checked YYYY-MM-DD (the date the prices were read)")
+    prepare_folder(into, base)
     assumed = AssumptionSummary()
     if assumptions:
         assumed = apply_assumptions(offers, disc, rates, discounts_file=Path(discounts).name,
                                     rates_file=Path(spot_rates).name)
     clouds = set(summary.rows_read)
-    existing = read_existing(into / "offers.csv")
+    existing = [r if r.get("offer_kind") else {**r, "offer_kind": derived_offer_kind(r)}
+                for r in read_existing(into / "offers.csv")]
     write_rows(into, "offers", merge(existing, offers, lambda r: r.get("provider") in clouds))
     return summary, assumed
 
@@ -111,16 +124,26 @@ def litellm_label(path: Path, label: str | None, today: dt.date) -> str:
 
 
 def import_litellm_into(path: Path, into: Path, *, meta: Path, base: Path | None = None,
-                        today: dt.date | None = None, label: str | None = None) -> LitellmSummary:
+                        today: dt.date | None = None, label: str | None = None,
+                        checked: dt.date | None = None) -> LitellmSummary:
+    """Import LiteLLM's price table into `into`/apis.csv. The price snapshot date is `checked`, else the
+    `checked` of the file's provenance.yaml; neither is an error (the import date is never used)."""
     today = today or dt.date.today()
     into = Path(into)
+    if checked is None:
+        prov = _provenance([Path(path)])
+        if not prov.get("checked"):
+            raise CatalogError("no snapshot date for the LiteLLM price table: its API offers would carry the import "
+                               "date as `checked`", file=str(path), where="provenance.yaml next to the file",
+                               fix="add `checked: YYYY-MM-DD` to provenance.yaml, or pass --checked YYYY-MM-DD")
+        checked = _date(prov["checked"], "provenance.yaml", "checked")
     prepare_folder(into, base)
     meta_rows = read_existing(meta)
     if not meta_rows:
         raise CatalogError("metadata table is missing or empty", file=str(meta),
                            fix="pass --meta catalogs/_curated/api_meta.csv")
     rows, summary = import_litellm(path, meta_rows, today=today, source_label=litellm_label(path, label, today),
-                                   meta_file=str(meta))
+                                   meta_file=str(meta), checked=checked)
     existing = read_existing(into / "apis.csv")
     write_rows(into, "apis", merge(existing, rows, lambda r: str(r.get("source", "")).startswith(LITELLM_PREFIX)))
     return summary

@@ -58,13 +58,19 @@ class Catalog:
         return {a.model for a in self.apis}
 
 
+# An installed (non-editable) llmplan ships the newest dated catalog here (setup.py copies it at build time).
+PACKAGED_CATALOGS = Path(__file__).resolve().parent / "_default"
+
+
 def catalog_search_roots() -> list[Path]:
-    """Where the default catalog is looked for: $LLMPLAN_CATALOGS, ./catalogs, then the source checkout."""
+    """Where the default catalog is looked for: $LLMPLAN_CATALOGS, ./catalogs, the source checkout, then the
+    catalog packaged with an installed llmplan."""
     roots = []
     if os.environ.get("LLMPLAN_CATALOGS"):
         roots.append(Path(os.environ["LLMPLAN_CATALOGS"]))
     roots.append(Path.cwd() / "catalogs")
     roots.append(Path(__file__).resolve().parents[2] / "catalogs")
+    roots.append(PACKAGED_CATALOGS)
     return roots
 
 
@@ -76,7 +82,8 @@ def default_catalog_dir() -> Path:
             if dated:
                 return dated[-1]
     raise CatalogError("no catalog found", where=" or ".join(str(r) for r in catalog_search_roots()),
-                       fix="run from the llmplan checkout, pass --catalog DIR, or set LLMPLAN_CATALOGS")
+                       fix="pass --catalog DIR or set LLMPLAN_CATALOGS (an installed llmplan ships its default "
+                           "catalog; reinstall it if that is missing)")
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -159,7 +166,7 @@ def _catalog_root(path: str | Path | None) -> Path:
     root = Path(path) if path is not None else default_catalog_dir()
     if not root.is_dir():
         raise CatalogError("catalog folder does not exist", file=str(root),
-                           fix="pass a folder such as catalogs/2026-11-24 to --catalog")
+                           fix="pass a folder such as catalogs/2026-12-03 to --catalog")
     return root
 
 

@@ -3,10 +3,12 @@
 Each view is a `Listing`: typed columns and rows of plain values (None where a figure is missing), so the table,
 CSV and JSON renderers (`optimizer/render/listing.py`) stay pure functions of it.
 
-- `gpus`: SkyPilot's GPU list. One row per (GPU, GPUs per instance, cloud, instance type): the cheapest on-demand
-  price over the regions that offer it, the cheapest spot price, and the region of the cheapest on-demand price
-  (of the cheapest spot price where there is no on-demand price). `all_regions=True` gives one row per region.
-- `offers`: every offer row with all its prices, the basis of its reserved prices, its spot interruption rate.
+- `gpus`: SkyPilot's GPU list. One row per (GPU, GPUs per instance, cloud, instance type), shown by ONE offer: the
+  region with the cheapest on-demand price (the cheapest spot price where no region has an on-demand price), with
+  that region's spot price (the median over its zones, see schema.py), never a spot price from another region.
+  `all_regions=True` gives one row per region.
+- `offers`: every offer row with all its prices, its kind (cloud, marketplace, listprice), the basis of its
+  reserved prices, its spot interruption rate and the date of its price snapshot.
 - `models`, `apis`: the model architectures and the API price rows.
 
 Filters (`--gpu`, `--cloud`, `--jurisdiction`, `--region`, `--model`) apply to the views that have the field;
@@ -106,11 +108,6 @@ def _api_ok(a: ApiOffer, f: Filters, cat: Catalog) -> bool:
     return True
 
 
-def _min(values):
-    vs = [v for v in values if v is not None]
-    return min(vs) if vs else None
-
-
 def _price_key(v):
     return (v is None, v if v is not None else 0.0)
 
@@ -127,17 +124,10 @@ def list_gpus(cat: Catalog, f: Filters, all_regions: bool = False) -> Listing:
             groups.setdefault(key, []).append(o)
     rows = []
     for (gpu, k, cloud, itype, *_), offers in groups.items():
-        od, spot = _min(o.ondemand_hourly_usd for o in offers), _min(o.spot_hourly_usd for o in offers)
-        if od is not None:
-            region = min((o for o in offers if o.ondemand_hourly_usd is not None),
-                         key=lambda o: (o.ondemand_hourly_usd, o.region)).region
-        elif spot is not None:
-            region = min((o for o in offers if o.spot_hourly_usd is not None),
-                         key=lambda o: (o.spot_hourly_usd, o.region)).region
-        else:  # reserved-only offers
-            region = min(o.region for o in offers)
+        o = min(offers, key=lambda o: (_price_key(o.ondemand_hourly_usd), _price_key(o.spot_hourly_usd), o.region))
         rows.append({"gpu": gpu, "gpus_per_instance": k, "cloud": cloud, "instance_type": itype,
-                     "vram_gib": cat.gpus[gpu].vram_gib, "hourly_usd": od, "hourly_spot_usd": spot, "region": region})
+                     "vram_gib": cat.gpus[gpu].vram_gib, "hourly_usd": o.ondemand_hourly_usd,
+                     "hourly_spot_usd": o.spot_hourly_usd, "region": o.region})
     rows.sort(key=lambda r: (r["gpu"], r["gpus_per_instance"], _price_key(r["hourly_usd"]),
                              _price_key(r["hourly_spot_usd"]), r["cloud"], r["instance_type"], r["region"]))
     return Listing("gpus", cat.version, cols, tuple(rows), f.given())
@@ -146,10 +136,12 @@ def list_gpus(cat: Catalog, f: Filters, all_regions: bool = False) -> Listing:
 def list_offers(cat: Catalog, f: Filters) -> Listing:
     cols = (Column("offer_id", "OFFER_ID"), Column("jurisdiction", "JURISDICTION"), Column("gpu", "GPU"),
             Column("gpus_per_instance", "QTY", "int"), Column("ondemand_hourly_usd", "HOURLY_PRICE", "usd"),
-            Column("spot_hourly_usd", "HOURLY_SPOT_PRICE", "usd"), Column("spot_hourly_usd_max", "SPOT_MAX", "usd"),
+            Column("spot_hourly_usd", "HOURLY_SPOT_PRICE", "usd"), Column("spot_hourly_usd_min", "SPOT_MIN", "usd"),
+            Column("spot_hourly_usd_max", "SPOT_MAX", "usd"),
             Column("spot_interruption_rate", "SPOT_INTERRUPT", "rate"),
             Column("reserved_1y_hourly_usd", "RESERVED_1Y", "usd"),
-            Column("reserved_3y_hourly_usd", "RESERVED_3Y", "usd"), Column("price_basis", "BASIS"),
+            Column("reserved_3y_hourly_usd", "RESERVED_3Y", "usd"), Column("offer_kind", "KIND"),
+            Column("price_basis", "BASIS"),
             Column("reserved_basis", "RESERVED_BASIS"), Column("max_instances", "MAX_INST", "int"),
             Column("checked", "CHECKED"))
     rows = []
@@ -159,7 +151,8 @@ def list_offers(cat: Catalog, f: Filters) -> Listing:
         has_res = o.reserved_1y_hourly_usd is not None or o.reserved_3y_hourly_usd is not None
         rows.append({"offer_id": o.offer_id, "jurisdiction": o.jurisdiction, "gpu": o.gpu,
                      "gpus_per_instance": o.gpus_per_instance, "ondemand_hourly_usd": o.ondemand_hourly_usd,
-                     "spot_hourly_usd": o.spot_hourly_usd, "spot_hourly_usd_max": o.spot_hourly_usd_max,
+                     "spot_hourly_usd": o.spot_hourly_usd, "spot_hourly_usd_min": o.spot_hourly_usd_min,
+                     "spot_hourly_usd_max": o.spot_hourly_usd_max, "offer_kind": o.offer_kind,
                      "spot_interruption_rate": o.spot_interruption_rate,
                      "reserved_1y_hourly_usd": o.reserved_1y_hourly_usd,
                      "reserved_3y_hourly_usd": o.reserved_3y_hourly_usd, "price_basis": o.price_basis,

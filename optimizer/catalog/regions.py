@@ -82,6 +82,11 @@ def jurisdiction_of(cloud: str, region: str) -> str | None:
         return _NEBIUS.get(rl)
     if cloud == "do":
         return _DO.get(rl)
+    if cloud == "runpod":  # Region is the data centre's ISO country code (CA, CZ, IS, NL, NO, RO, SE, US)
+        return country_to_jurisdiction(rl) if len(rl) == 2 and rl.isalpha() else None
+    if cloud == "cudo":  # <cc>-<city>-<n>, e.g. se-stockholm-1
+        parts = rl.split("-")
+        return country_to_jurisdiction(parts[0]) if len(parts) >= 3 and len(parts[0]) == 2 else None
     if cloud == "vast":
         parts = [p.strip() for p in r.split(",")]
         if len(parts) >= 2 and len(parts[-2]) == 2:

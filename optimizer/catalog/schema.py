@@ -7,6 +7,15 @@ An offer's prices may have different bases: on-demand and spot prices come from 
 `price_basis`; reserved prices may instead be derived from a documented discount, recorded per price in
 `reserved_price_basis` ('assumption') and `reserved_source`. A spot offer may carry `spot_interruption_rate`, the
 expected fraction of spot capacity lost to interruptions (source in `spot_interruption_source`).
+
+Spot prices vary by zone within a region. `spot_hourly_usd` is the MEDIAN over the region's zones that list a spot
+price (the price a buyer who cannot pick the zone should expect), `spot_hourly_usd_min` and `spot_hourly_usd_max`
+keep the cheapest and the dearest zone. On-demand prices are the same in every zone of a region in every source
+read so far; where they differ, `ondemand_hourly_usd` is their median too.
+
+`offer_kind` says what a buyer gets: `cloud` (a provider's own capacity), `marketplace` (independent hosts behind
+a broker, e.g. Vast.ai: no SLA, the host can vanish) or `listprice` (a placeholder price from a range, not an offer
+anyone sells). Plans use only the kinds in `policy.offer_kinds` (default: cloud).
 """
 
 from __future__ import annotations
@@ -21,9 +30,21 @@ NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PosInt = Annotated[int, Field(gt=0)]
 
 PriceBasis = Literal["catalog", "list", "assumption", "quote"]
+OFFER_KINDS = ("cloud", "marketplace", "listprice")
+OfferKind = Literal["cloud", "marketplace", "listprice"]
+# Providers whose offers are marketplace hosts (an offer row may also say so itself).
+MARKETPLACE_PROVIDERS = {"vast": "Vast.ai rents GPUs of independent hosts through its marketplace (vast.ai FAQ)"}
 CAPACITY_TYPES = ("on_demand", "spot", "reserved_1y", "reserved_3y")
 CapacityType = Literal["on_demand", "spot", "reserved_1y", "reserved_3y"]
 PRECISIONS = ("fp16", "fp8", "int8", "int4", "fp4")
+
+
+def derived_offer_kind(row: dict) -> str:
+    """The kind of an offer row that does not state one: listprice rows (price_basis list), marketplace providers,
+    else cloud."""
+    if row.get("price_basis") == "list":
+        return "listprice"
+    return "marketplace" if str(row.get("provider", "")).lower() in MARKETPLACE_PROVIDERS else "cloud"
 
 
 def _split_list(v):
@@ -78,15 +99,25 @@ class Offer(Row):
     gpus_per_instance: PosInt
     ondemand_hourly_usd: Pos | None = None
     spot_hourly_usd: Pos | None = None
+    spot_hourly_usd_min: Pos | None = None
     spot_hourly_usd_max: Pos | None = None
     reserved_1y_hourly_usd: Pos | None = None
     reserved_3y_hourly_usd: Pos | None = None
     max_instances: PosInt | None = None
     price_basis: PriceBasis = "catalog"
+    offer_kind: OfferKind = "cloud"  # when absent: derived by `_kind` (listprice rows, marketplace providers)
     reserved_price_basis: PriceBasis | None = None  # None: the row's price_basis
     reserved_source: str | None = None  # None: the row's source
     spot_interruption_rate: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
     spot_interruption_source: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind(cls, data):
+        """Rows written before `offer_kind` existed: derive it, so old folders load with honest kinds."""
+        if isinstance(data, dict) and not data.get("offer_kind"):
+            data = {**data, "offer_kind": derived_offer_kind(data)}
+        return data
 
     @model_validator(mode="after")
     def _has_price(self):
@@ -143,6 +174,7 @@ class ModelSpec(Row):
     max_context: PosInt
     moe_experts: PosInt | None = None
     moe_active_experts: PosInt | None = None
+    moe_layers: PosInt | None = None  # layers with routed experts (None: all); Llama 4 Maverick interleaves dense
     quality_tier: Annotated[int, Field(ge=1, le=4)]
     aliases: tuple[str, ...] = ()
 
@@ -156,6 +188,15 @@ class ModelSpec(Row):
             raise ValueError("attention_heads must be a multiple of kv_heads")
         if (self.moe_experts is None) != (self.moe_active_experts is None):
             raise ValueError("give both moe_experts and moe_active_experts, or neither")
+        if self.moe_layers is not None and (self.moe_experts is None or self.moe_layers > self.layers):
+            raise ValueError("moe_layers needs moe_experts and may not exceed layers")
+        if self.moe_experts:  # intermediate_size is the expert FFN width of an MoE model
+            expert_b = ((self.moe_layers or self.layers) * self.moe_experts * 3 * self.hidden_size *
+                        self.intermediate_size / 1e9)
+            if expert_b > self.params_b * 1.0001:
+                raise ValueError(f"routed experts alone hold {expert_b:.1f}B parameters, more than params_b: "
+                                 f"intermediate_size must be the expert width (moe_intermediate_size), and "
+                                 f"moe_layers the number of MoE layers where not every layer has experts")
         return self
 
 

@@ -74,7 +74,7 @@ def compute_note(gpu: GpuSpec, precision: str) -> str | None:
 def _expert_params(model: ModelSpec) -> float:
     if not model.moe_experts:
         return 0.0
-    return model.layers * model.moe_experts * 3 * model.hidden_size * model.intermediate_size
+    return (model.moe_layers or model.layers) * model.moe_experts * 3 * model.hidden_size * model.intermediate_size
 
 
 @dataclass(frozen=True)

@@ -112,8 +112,12 @@ def _bad_price(e: dict) -> str | None:
 
 
 def import_litellm(path: Path, meta: list[dict], *, today: dt.date, source_label: str,
-                   meta_file: str = "api_meta.csv") -> tuple[list[dict], LitellmSummary]:
-    """API offer rows (dicts in the apis.csv schema) for every LiteLLM key that has a metadata row."""
+                   meta_file: str = "api_meta.csv", checked: dt.date | None = None) -> tuple[list[dict], LitellmSummary]:
+    """API offer rows (dicts in the apis.csv schema) for every LiteLLM key that has a metadata row.
+
+    A row's `checked` is the older of the price snapshot's date (`checked`, from the file's provenance) and its
+    metadata row's `checked`: the date of its oldest figure. `today` decides only what is past its deprecation."""
+    snapshot = checked or today
     data = load_json(path)
     by_key = index_meta(meta, meta_file)
     summary = LitellmSummary()
@@ -175,7 +179,8 @@ def import_litellm(path: Path, meta: list[dict], *, today: dt.date, source_label
             "max_context": e.get("max_input_tokens"), "deprecation_date": (str(dep)[:10] if dep else None),
             "rate_limit_source": m.get("rate_limit_source"), "latency_source": m.get("latency_source"),
             "source": f"{source_label} key '{key}'" + (f" (upstream: {upstream})" if upstream else ""),
-            "checked": m.get("checked") or today.isoformat(),
+            "checked": min([snapshot] + ([dt.date.fromisoformat(str(m["checked"]).strip())] if m.get("checked")
+                                         else [])).isoformat(),
         })
         summary.imported += 1
         uplift = e.get("regional_endpoint_uplift_multiplier")

@@ -1,21 +1,31 @@
 """SkyPilot `vms.csv` price catalogs -> llmplan offers.
 
 Columns are mapped by name (their order differs per cloud). Rules:
-- one offer per (cloud, region, instance type); the on-demand price is the cheapest zone's, the spot price is the
-  cheapest zone's and `spot_hourly_usd_max` keeps the spread;
+- one offer per (cloud, region, instance type); the spot price is the MEDIAN over the region's zones that list one
+  (never the cheapest zone: a buyer rarely gets to pick it), with `spot_hourly_usd_min`/`_max` keeping the spread;
+  the on-demand price is the median over zones too (in every source read so far it is the same in all zones);
+- one snapshot per cloud: two files of one cloud that price the same (instance type, accelerator, region, zone)
+  are refused (an old and a new file side by side would silently mix two snapshots); disjoint files of one cloud
+  (GCP's host VM file beside its accelerator file) are read together;
+- `offer_kind`: marketplace for marketplace providers (`schema.MARKETPLACE_PROVIDERS`) and RunPod Community Cloud
+  instance types, cloud otherwise;
 - GCP prices a GPU VM in two parts: a host VM row (a2/a3/a4/g2 family, AcceleratorName empty) plus an accelerator
   row (InstanceType empty); the offer price is their sum in the same zone, as SkyPilot's gcp_catalog does;
 - GPU names are normalised through the catalog's GPU aliases; rows whose GPU is not in the catalog, fractional
   GPUs, rows with no usable price (missing, placeholder <= 0 or >= 99,999,999, or not a number), regions without a
   known jurisdiction and GPUs whose reported memory disagrees with the catalog's (e.g. an H100 NVL 94 GB listed as
-  "H100") are rejected and counted per reason; a placeholder spot price next to a real on-demand price drops only
+  "H100") are rejected (a reported memory that names a sibling part, "<name>-<GB>GB" such as V100-32GB or
+  A100-80GB, maps to that part) and counted per reason; a placeholder spot price next to a real on-demand price drops only
   the spot price (counted too). Every row read is accounted for once (see `ImportSummary`).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
+import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +35,7 @@ import pandas as pd
 from ...errors import CatalogError
 from ..names import NameIndex
 from ..regions import jurisdiction_of
+from ..schema import MARKETPLACE_PROVIDERS
 
 PLACEHOLDER_PRICE = 99_999_999.0
 
@@ -59,6 +70,7 @@ class ImportSummary:
     dropped: Counter = field(default_factory=Counter)  # (cloud, reason) -> price fields
     examples: dict = field(default_factory=dict)  # (cloud, reason) -> one example
     files: list = field(default_factory=list)
+    files_by_cloud: dict = field(default_factory=dict)  # cloud -> [file, ...]
 
     def reject(self, cloud: str, reason: str, example: str) -> None:
         self.rejected[(cloud, reason)] += 1
@@ -86,6 +98,9 @@ class ImportSummary:
         out = []
         for cloud in sorted(self.rows_read):
             host = f", {self.host_rows[cloud]} host VM rows" if self.host_rows[cloud] else ""
+            if len(self.files_by_cloud.get(cloud, ())) > 1:
+                out.append(f"{cloud}: {len(self.files_by_cloud[cloud])} files read together (no row in common): "
+                           f"{', '.join(Path(f).name for f in self.files_by_cloud[cloud])}")
             out.append(f"{cloud}: {self.rows_read[cloud]} rows read: {self.rows_used[cloud]} used in "
                        f"{self.offers_kept[cloud]} offers{host}, {self.rejected_in(cloud)} rejected")
             for (c, reason), n in sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -156,18 +171,40 @@ def _files(inputs: list[Path]) -> list[Path]:
 
 
 REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price", "Region")
+ROW_KEY = ("InstanceType", "AcceleratorName", "Region", "AvailabilityZone")
+
+
+def _read_csv(f: Path) -> pd.DataFrame:
+    """A vms.csv as strings. Rows with more fields than the header are an error, except Azure's known upstream
+    defect: a `Generation` value `V1,V2` written unquoted (the two trailing fields are joined back into one)."""
+    try:
+        text = f.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise CatalogError(f"not a readable CSV ({e})", file=str(f), fix="download the file again") from None
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise CatalogError(f"not a readable CSV ({e})", file=str(f), fix="repair the file's quoting") from None
+    if not rows or not rows[0]:
+        raise CatalogError("file is empty", file=str(f), fix="download the SkyPilot vms.csv again")
+    header, body = rows[0], []
+    for i, r in enumerate(rows[1:], start=2):
+        if not r:
+            continue
+        if len(r) == len(header) + 1 and header[-1] == "Generation":
+            r = r[:-2] + [f"{r[-2]},{r[-1]}"]
+        if len(r) != len(header):
+            raise CatalogError(f"{len(r)} fields where the header has {len(header)} (a truncated or damaged file?)",
+                               file=str(f), where=f"line {i}", fix="download the SkyPilot vms.csv again")
+        body.append(r)
+    return pd.DataFrame(body, columns=header, dtype=object)
 
 
 def read_skypilot(inputs: list[Path], summary: ImportSummary | None = None) -> dict[str, pd.DataFrame]:
-    """All rows per cloud, columns by name."""
-    by_cloud: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    """All rows per cloud, columns by name; refuses two files of one cloud that price the same rows."""
+    by_cloud: dict[str, list[tuple[Path, pd.DataFrame]]] = defaultdict(list)
     for f in _files(inputs):
-        try:
-            df = pd.read_csv(f, dtype=str, keep_default_na=False)
-        except pd.errors.EmptyDataError:
-            raise CatalogError("file is empty", file=str(f), fix="download the SkyPilot vms.csv again") from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as e:
-            raise CatalogError(f"not a readable CSV ({e})", file=str(f), fix="repair the file's quoting") from None
+        df = _read_csv(f)
         missing = [c for c in REQUIRED if c not in df.columns]
         if missing:
             raise CatalogError(f"not a SkyPilot vms.csv: missing columns {missing} (has {list(df.columns)[:8]})",
@@ -178,8 +215,28 @@ def read_skypilot(inputs: list[Path], summary: ImportSummary | None = None) -> d
             df["AvailabilityZone"] = ""
         if summary is not None:
             summary.files.append(str(f))
-        by_cloud[_cloud_of(f, df)].append(df)
-    return {c: pd.concat(dfs, ignore_index=True) for c, dfs in by_cloud.items()}
+        by_cloud[_cloud_of(f, df)].append((f, df))
+    for cloud, parts in by_cloud.items():
+        _one_snapshot(cloud, parts)
+        if summary is not None:
+            summary.files_by_cloud[cloud] = [str(f) for f, _ in parts]
+    return {c: pd.concat([df for _, df in parts], ignore_index=True) for c, parts in by_cloud.items()}
+
+
+def _one_snapshot(cloud: str, parts: list[tuple[Path, pd.DataFrame]]) -> None:
+    """Two files of one cloud may be read together only when no (instance, accelerator, region, zone) is in both."""
+    seen: dict[tuple, Path] = {}
+    for f, df in parts:
+        keys = set(zip(*(df[c].str.strip() for c in ROW_KEY)))
+        for k in keys:
+            if k in seen:
+                raise CatalogError(
+                    f"{cloud} is priced by two files: {seen[k].name} and {f.name} both list "
+                    f"{' '.join(x for x in k if x)} (two snapshots of one cloud would be mixed row by row)",
+                    file=str(f), where=str(seen[k]),
+                    fix=f"pass one file per cloud: move the older {cloud} file out of the folder, or import the "
+                        f"two files into separate catalogs and compare them with `llmplan catalog diff`")
+        seen.update((k, f) for k in keys)
 
 
 def import_skypilot(inputs: list[Path], gpus: dict, gpu_names: NameIndex, *, checked: dict[str, dt.date],
@@ -203,7 +260,8 @@ def import_skypilot(inputs: list[Path], gpus: dict, gpu_names: NameIndex, *, che
             if mapped is None:
                 continue
             (region, itype, gpu, count, jur), od, spot = mapped
-            g = grouped.setdefault((region, itype), {"gpu": gpu, "count": count, "jur": jur, "od": [], "spot": []})
+            g = grouped.setdefault((region, itype), {"gpu": gpu, "count": count, "jur": jur, "od": [], "spot": [],
+                                                     "kind": _offer_kind(cloud, itype)})
             if od is not None:
                 g["od"].append(od)
             if spot is not None:
@@ -212,16 +270,31 @@ def import_skypilot(inputs: list[Path], gpus: dict, gpu_names: NameIndex, *, che
             offers.append({
                 "offer_id": f"{cloud}:{region}:{itype}", "provider": cloud, "region": region,
                 "jurisdiction": g["jur"], "instance_type": itype, "gpu": g["gpu"], "gpus_per_instance": g["count"],
-                "ondemand_hourly_usd": round(min(g["od"]), 6) if g["od"] else None,
-                "spot_hourly_usd": round(min(g["spot"]), 6) if g["spot"] else None,
-                "spot_hourly_usd_max": round(max(g["spot"]), 6) if len(g["spot"]) > 1 and max(g["spot"]) > min(
-                    g["spot"]) else None,
+                "ondemand_hourly_usd": _median(g["od"]),
+                "spot_hourly_usd": _median(g["spot"]),
+                "spot_hourly_usd_min": round(min(g["spot"]), 6) if _spread(g["spot"]) else None,
+                "spot_hourly_usd_max": round(max(g["spot"]), 6) if _spread(g["spot"]) else None,
                 "reserved_1y_hourly_usd": None, "reserved_3y_hourly_usd": None, "max_instances": None,
-                "price_basis": "catalog", "source": sources.get(cloud, f"SkyPilot catalog {cloud} vms.csv"),
+                "price_basis": "catalog", "offer_kind": g["kind"], "source": sources.get(cloud, f"SkyPilot catalog {cloud} vms.csv"),
                 "checked": checked.get(cloud, today).isoformat(),
             })
             summary.offers_kept[cloud] += 1
     return offers, summary
+
+
+def _median(prices: list[float]) -> float | None:
+    """Median over a region's zones (of the zones that list the price); None when no zone does."""
+    return round(statistics.median(prices), 6) if prices else None
+
+
+def _spread(prices: list[float]) -> bool:
+    return len(prices) > 1 and max(prices) > min(prices)
+
+
+def _offer_kind(cloud: str, itype: str) -> str:
+    if cloud in MARKETPLACE_PROVIDERS or (cloud == "runpod" and itype.upper().endswith("_COMMUNITY")):
+        return "marketplace"
+    return "cloud"
 
 
 def _gcp_rows(df: pd.DataFrame, summary: ImportSummary) -> list[dict]:
@@ -269,6 +342,12 @@ def _sum_prices(a, b) -> str | float:
     return a if pa is None else b
 
 
+def _memory_matches(gpu, mib: float, count: int) -> bool:
+    """GpuInfo memory (per GPU or per instance) within 10% of the catalog GPU's."""
+    want = gpu.vram_gib * 1024
+    return any(abs(m - want) / want < 0.10 for m in (mib, mib / count))
+
+
 def _map_row(cloud: str, r: dict, gpus: dict, gpu_names: NameIndex, summary: ImportSummary):
     name = str(r.get("AcceleratorName", "")).strip()
     itype = str(r.get("InstanceType", "")).strip()
@@ -285,17 +364,21 @@ def _map_row(cloud: str, r: dict, gpus: dict, gpu_names: NameIndex, summary: Imp
     lookup = name
     if cloud == "lambda" and "pcie" in itype.lower() and name.upper() == "H100":
         lookup = "H100-PCIe"
+    if cloud == "runpod" and name.upper() == "H100":  # RunPod's plain "H100" is the PCIe card (H100-SXM, H100-NVL)
+        lookup = "H100-PCIe"
     gpu = gpu_names.get(lookup)
     if gpu is None:
         summary.reject(cloud, "GPU not in the catalog", name)
         return None
     mib = _gpu_mib(r.get("GpuInfo"))
-    if mib:
-        want = gpus[gpu].vram_gib * 1024
-        if not any(abs(m - want) / want < 0.10 for m in (mib, mib / count)):
+    if mib and not _memory_matches(gpus[gpu], mib, count):
+        siblings = [gpu_names.get(f"{name}-{round(m / 1024)}GB") for m in (mib, mib / count)]
+        sibling = next((s for s in siblings if s is not None and _memory_matches(gpus[s], mib, count)), None)
+        if sibling is None:
             summary.reject(cloud, "reported GPU memory differs from the catalog GPU",
                            f"{name} {mib:.0f} MiB ({itype})")
             return None
+        gpu = sibling
     jur = jurisdiction_of(cloud, region)
     if jur is None:
         summary.reject(cloud, "region has no known jurisdiction", region or "(empty)")
