@@ -263,6 +263,18 @@ def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, catalog
     emit(render.to_json(est) if fmt == "json" else render.to_table(est), output)
 
 
+@main.command()
+@click.argument("name", type=click.Choice(["problem", "plan", "catalog-row"]))
+@click.option("--kind", type=click.Choice(["gpus", "offers", "models", "apis"]), default=None,
+              help="catalog-row: only the rows of this catalog file.")
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def schema(name, kind, output):
+    """JSON Schema of a problem file, a plan (solve --format json) or a catalog row (schemas/ holds copies)."""
+    from optimizer.schemas import schema_text
+    emit(schema_text(name, kind), output)
+
+
 @main.group()
 def catalog():
     """Inspect, validate and refresh catalogs."""

@@ -11,6 +11,9 @@ sum(workloads) + sum(fixed) = monthly_cost_usd, both within $0.01.
 
 from __future__ import annotations
 
+import sys
+import types
+
 from pydantic import BaseModel, ConfigDict
 
 SCHEMA_VERSION = "1.1"  # 1.1: optional routing fields (token lengths, latency targets, API latency and
@@ -256,3 +259,15 @@ class Plan(Frozen):
     entry_prices: list[EntryPrice] | None = None
     references: list[ReferenceCheck] = []
     extras: dict = {}  # further sections, e.g. `diff` from `solve --compare-to`
+
+
+class _PlanModule(types.ModuleType):
+    """`optimizer.plan` is this module (the result types) and, called, the public API's `plan()`: a package
+    attribute and a submodule cannot share the name otherwise, since importing the submodule rebinds it."""
+
+    def __call__(self, problem, catalog=None, options=None, *, explain: bool = False, **solver_kw) -> Plan:
+        from .api import plan
+        return plan(problem, catalog, options, explain=explain, **solver_kw)
+
+
+sys.modules[__name__].__class__ = _PlanModule
