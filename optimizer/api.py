@@ -7,6 +7,8 @@ prints. Inputs are forgiving about their form, never about their content:
 - a catalog is a `Catalog`, a catalog folder, or None for the newest dated folder (as the CLI's default);
 - solver settings are a `SolveOptions`, or its fields as keywords (`solver="cbc", time_limit=30`).
 Bad input raises the same `LlmplanError` subclasses as the CLI (message, file, where, fix).
+A solve redirects file descriptor 1 while the solver runs (model/solve.py), which is process-wide: run concurrent
+solves in separate processes (optimizer/service/jobs.py does), not in threads of one process.
 """
 
 from __future__ import annotations

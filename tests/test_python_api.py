@@ -187,3 +187,12 @@ def test_example_script_prints_the_portfolio_deployments(tmp_path):
         assert any(ln.split()[0] == w for ln in lines[2:6]), w
     m = re.search(r"deployments \+ APIs \+ shared = \$([\d,.]+) \(plan: \$([\d,.]+)\)", out.stdout)
     assert m and m.group(1) == m.group(2)
+
+
+def test_diff_of_plans_using_an_api_in_neither_catalog(portfolio_plan, default_catalog):
+    """Found by the service's schemathesis run: an API line whose api_id neither catalog has crashed the diff."""
+    p = optimizer.plan(ROOT / "problems" / "seed_breakeven.yaml", default_catalog)
+    assert p.api, "the seed breakeven plan uses GPT-4o-mini"
+    gone = p.model_copy(update={"api": [a.model_copy(update={"api_id": "nowhere/model"}) for a in p.api]})
+    d = optimizer.diff(gone, gone, old_catalog=default_catalog, new_catalog=default_catalog)
+    assert not [r for r in d.reasons if "nowhere/model" in r.key]

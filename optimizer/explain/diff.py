@@ -303,6 +303,8 @@ def _catalog_price_reasons(old: Plan, new: Plan, old_cat: Catalog, new_cat: Cata
     oa, na = {a.api_id: a for a in old_cat.apis}, {a.api_id: a for a in new_cat.apis}
     for api_id in sorted({a.api_id for p in (old, new) for a in p.api}):
         a, b = oa.get(api_id), na.get(api_id)
+        if a is None and b is None:  # in neither catalog (the plans were solved on others): nothing to compare
+            continue
         if a is None or b is None:
             have = a or b
             out.append(Reason(kind="api-availability", key=api_id, evidence="catalogs",
