@@ -206,6 +206,7 @@ def test_infeasible_is_409_with_the_explanation(client, catalog_root):
     (b"{}", {"content-type": "text/plain"}, 415, "Content-Type"),
     (b"{}", {}, 415, "Content-Type"),
     (b" " * (1 << 20) + b"{}", {"content-type": "application/json"}, 413, None),
+    (b" " * (1 << 20) + b"{}", YAML, 413, None),
 ])
 def test_unreadable_bodies(client, body, headers, status, where):
     r = client.post("/plan", content=body, headers=headers)

@@ -113,16 +113,24 @@ PlanDiffResponse = _diff_models()
 
 
 async def _read_body(request: Request, config: ServiceConfig, yaml_ok: bool):
-    """The body's data: JSON (or YAML where `yaml_ok`), at most `max_body_bytes`, UTF-8."""
+    """The body's data: JSON (or YAML where `yaml_ok`), at most `max_body_bytes` (read no further), UTF-8;
+    parsed in a thread, so a large body does not hold up the event loop."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     accepted = JSON_TYPES + (YAML_TYPES if yaml_ok else ())
     if media not in accepted:
         raise ApiError(415, _error("RequestError", f"unsupported Content-Type '{media or '(none)'}'",
                                    where="Content-Type", fix=f"send the body as {' or '.join(accepted[:2])}"))
-    body = await request.body()
-    if len(body) > config.max_body_bytes:
-        raise ApiError(413, _error("RequestError", f"body of {len(body):,} bytes is over the limit of "
-                                                   f"{config.max_body_bytes:,}", fix="send a smaller body"))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > config.max_body_bytes:
+            raise ApiError(413, _error("RequestError", f"body over the limit of {config.max_body_bytes:,} bytes",
+                                       fix="send a smaller body"))
+        chunks.append(chunk)
+    return await run_in_threadpool(_parse_body, b"".join(chunks), media)
+
+
+def _parse_body(body: bytes, media: str):
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -139,7 +147,7 @@ async def _read_body(request: Request, config: ServiceConfig, yaml_ok: bool):
 async def _read_problem(request: Request, config: ServiceConfig) -> dict:
     """The problem in the body as data, validated (errors as the CLI words them, file = 'request body')."""
     data = await _read_body(request, config, yaml_ok=True)
-    problem = parse_problem(data, SOURCE)
+    problem = await run_in_threadpool(parse_problem, data, SOURCE)
     if len(problem.workloads) > config.max_workloads:
         raise ProblemError(f"{len(problem.workloads)} workloads, over the service's limit of {config.max_workloads}",
                            file=SOURCE, where="workloads", fix="split the problem, or run `llmplan solve` locally")
@@ -319,10 +327,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
         if not isinstance(data, dict) or set(data) != {"old", "new"}:
             raise ProblemError("expected an object with exactly 'old' and 'new' (two plans)", file=SOURCE,
                                fix='send {"old": PLAN, "new": PLAN}, each from `llmplan solve --format json`')
-        old, new = _plan(data["old"], f"{SOURCE} (old)"), _plan(data["new"], f"{SOURCE} (new)")
-        return await run_in_threadpool(_diff, old, new, old_catalog, new_catalog)
+        return await run_in_threadpool(_diff, data, old_catalog, new_catalog)
 
-    def _diff(old: Plan, new: Plan, old_catalog: str | None, new_catalog: str | None) -> dict:
+    def _diff(data: dict, old_catalog: str | None, new_catalog: str | None) -> dict:
+        old, new = _plan(data["old"], f"{SOURCE} (old)"), _plan(data["new"], f"{SOURCE} (new)")
         old_cat, new_cat = _plan_catalog(old, old_catalog), _plan_catalog(new, new_catalog)
         return plan_diff_dict(api.diff(old, new, old_catalog=old_cat, new_catalog=new_cat))
 
@@ -338,8 +346,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @app.post("/export/{to}", response_model=ExportResponse, responses=ERRORS_415_422, openapi_extra=PLAN_BODY)
     async def export(request: Request, to: Literal["litellm", "portkey", "openrouter"]):
         """The plan's traffic shares, limits and failover order as a router config (`llmplan route export`)."""
-        plan = _plan(await _read_body(request, config, yaml_ok=False), SOURCE)
-        text, warnings = api.export_routes(plan, to)
+        return await run_in_threadpool(_export, await _read_body(request, config, yaml_ok=False), to)
+
+    def _export(data, to: str) -> ExportResponse:
+        text, warnings = api.export_routes(_plan(data, SOURCE), to)
         config_data = read_yaml(text, "export") if to == "litellm" else json.loads(text)
         return ExportResponse(to=to, media_type="application/yaml" if to == "litellm" else "application/json",
                               text=text, config=config_data, warnings=warnings)
