@@ -428,6 +428,39 @@ def measured_import(results, problem_file, output, percentile, catalog_dir):
         click.echo(line, err=True)
 
 
+@main.command()
+@click.argument("name", type=click.Choice(["problem", "plan", "catalog-row"]))
+@click.option("--kind", type=click.Choice(["gpus", "offers", "models", "apis"]), default=None,
+              help="catalog-row: only the rows of this catalog file.")
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def schema(name, kind, output):
+    """JSON Schema of a problem file, a plan (solve --format json) or a catalog row (schemas/ holds copies)."""
+    from optimizer.schemas import schema_text
+    emit(schema_text(name, kind), output)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--catalog-root", type=click.Path(path_type=Path), default=None,
+              help="Folder of dated catalog folders the service may read (default: ./catalogs or $LLMPLAN_CATALOGS).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Solve processes (default: up to 4).")
+@click.option("--time-limit", "time_limit", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, help="Solver time limit when a request gives none, seconds.")
+@click.option("--max-time-limit", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+              help="The most a request may ask for, seconds.")
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
+              help="Longest a request waits for its solve, seconds (504 after).")
+@handle_errors
+def serve(host, port, catalog_root, workers, time_limit, max_time_limit, deadline):
+    """Serve the planner over HTTP (needs the `serve` extra): POST /plan, /breakeven, /budget, /estimate, /diff,
+    /export/{to}; GET /catalogs; OpenAPI at /docs."""
+    from optimizer.service.run import serve as run_service
+    run_service(host=host, port=port, catalog_root=catalog_root, workers=workers, time_limit=time_limit,
+                max_time_limit=max_time_limit, deadline=deadline)
+
+
 @main.group()
 def catalog():
     """Inspect, validate and refresh catalogs."""

@@ -14,7 +14,7 @@ from .model.formulation import Model
 from .model.solve import SolveResult
 from .pipeline import EPS, SolveOptions
 from .perf.encoder import uncalibrated_note
-from .plan import (ApiLine, CategoryLine, Considered, Deployment, FailoverRoute, FixedLine, Plan, PoolLine, SolverInfo,
+from .result import (ApiLine, CategoryLine, Considered, Deployment, FailoverRoute, FixedLine, Plan, PoolLine, SolverInfo,
                    WorkloadLine)
 from .problem import Problem
 from .units import HOURS_PER_MONTH

@@ -9,7 +9,7 @@ from .catalog import Catalog
 from .errors import InfeasibleError, SolverError
 from .extract import extract_plan
 from .pipeline import SolveOptions, solve_problem
-from .plan import Plan
+from .result import Plan
 from .problem import Problem
 from .verify import verify_plan
 

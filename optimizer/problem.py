@@ -455,11 +455,20 @@ def load_problem(path: str | Path) -> Problem:
         text = path.read_text()
     except FileNotFoundError:
         raise ProblemError("file not found", file=str(path), fix="check the path") from None
+    return parse_problem_text(text, str(path))
+
+
+def parse_problem_text(text: str, source: str = "<problem>") -> Problem:
+    """A problem from YAML (or JSON, which YAML reads too) text; errors name `source`, the line or field, the fix."""
+    return parse_problem(read_yaml(text, source), source)
+
+
+def read_yaml(text: str, source: str = "<problem>"):
+    """The data in YAML text; a syntax error names `source` and the line."""
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise ProblemError(f"not valid YAML ({getattr(e, 'problem', e)})", file=str(path), where=where,
+        raise ProblemError(f"not valid YAML ({getattr(e, 'problem', e)})", file=source, where=where,
                            fix="fix the indentation or quoting at that line") from None
-    return parse_problem(data, str(path))

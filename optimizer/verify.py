@@ -31,7 +31,7 @@ from .candidates import (UNKNOWN_PROVIDER, api_usd_per_request, failover_provide
                          quoted_offers, replica_point)
 from .catalog import Catalog
 from .catalog.inline import with_problem_models
-from .plan import Plan
+from .result import Plan
 from .problem import Problem, ServingWorkload
 from .units import HOURS_PER_MONTH
 

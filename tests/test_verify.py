@@ -11,7 +11,7 @@ from helpers import APIS, MODEL, OFFERS, api, measured, offer, serving, solve_pr
 
 from cli import main
 from optimizer.catalog import load_catalog
-from optimizer.plan import Plan
+from optimizer.result import Plan
 from optimizer.problem import parse_problem
 from optimizer.verify import verify_plan
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from ..catalog import Catalog
 from ..errors import ProblemError
-from ..plan import Plan
+from ..result import Plan
 from ..problem import Problem
 from ..perf.engines import BenchRun, ServerConfig, check_engine, safe_name
 from ..perf.memory import default_kv_dtype

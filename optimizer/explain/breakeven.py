@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 from ..candidates import ApiOption, Candidates, Pool
-from ..plan import Breakeven, Crossover, CurvePoint, NaiveBreakeven
+from ..result import Breakeven, Crossover, CurvePoint, NaiveBreakeven
 from ..problem import Problem, ServingWorkload
 from ..units import HOURS_PER_MONTH, SECONDS_PER_MONTH
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..plan import Plan
+from ..result import Plan
 
 
 def seed_compute_budget(workloads: list[tuple[str, str, int, float, float]]) -> dict:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..catalog import Catalog, load_catalog
 from ..errors import CatalogError, LlmplanError
-from ..plan import ApiLine, Deployment, Plan
+from ..result import ApiLine, Deployment, Plan
 
 Change = Literal["~", "+", "-"]
 EPS_USD = 0.005
@@ -303,6 +303,8 @@ def _catalog_price_reasons(old: Plan, new: Plan, old_cat: Catalog, new_cat: Cata
     oa, na = {a.api_id: a for a in old_cat.apis}, {a.api_id: a for a in new_cat.apis}
     for api_id in sorted({a.api_id for p in (old, new) for a in p.api}):
         a, b = oa.get(api_id), na.get(api_id)
+        if a is None and b is None:  # in neither catalog (the plans were solved on others): nothing to compare
+            continue
         if a is None or b is None:
             have = a or b
             out.append(Reason(kind="api-availability", key=api_id, evidence="catalogs",
@@ -341,7 +343,7 @@ def catalog_mismatch(p: Plan, cat: Catalog) -> str | None:
 
 def load_plan_file(path: Path) -> Plan:
     """A plan saved with `llmplan solve --format json`; errors name the file and the fix."""
-    from ..plan import load_plan
+    from ..result import load_plan
     fix = "pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`"
     try:
         text = Path(path).read_text()

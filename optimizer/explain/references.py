@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..plan import Plan, ReferenceCheck
+from ..result import Plan, ReferenceCheck
 from ..problem import Problem
 
 

@@ -25,7 +25,7 @@ from ..families import priced_whatifs
 from ..model.formulation import build_model
 from ..model.solve import Status, solve
 from ..pipeline import solve_problem
-from ..plan import Alternative, ConstraintCost, EntryPrice, Plan
+from ..result import Alternative, ConstraintCost, EntryPrice, Plan
 from ..problem import Problem
 from ..units import HOURS_PER_MONTH
 

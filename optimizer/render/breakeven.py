@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..plan import Breakeven, ReferenceCheck
+from ..result import Breakeven, ReferenceCheck
 from .fmt import unit_usd
 
 

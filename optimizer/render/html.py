@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from ..explain.budget import plan_budget
-from ..plan import Plan
+from ..result import Plan
 from . import sections as S
 from .fmt import usd
 from .svg import COLORS, bar_chart, line_chart

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..plan import Plan, load_plan  # noqa: F401  (load_plan: re-exported for callers of the renderer)
+from ..result import Plan, load_plan  # noqa: F401  (load_plan: re-exported for callers of the renderer)
 
 
 def to_json(plan: Plan) -> str:

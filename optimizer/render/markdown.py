@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..plan import Plan
+from ..result import Plan
 from . import sections as S
 from .fmt import usd
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..explain.budget import plan_budget
-from ..plan import Plan
+from ..result import Plan
 from .fmt import pct, qty, unit_usd, usd
 
 

@@ -3,7 +3,7 @@ costs, then OVERALL TOTAL, followed by the budget by category and the solver sta
 
 from __future__ import annotations
 
-from ..plan import Plan
+from ..result import Plan
 from . import sections as S
 from .fmt import pct, qty, unit_usd, usd
 from .sections import considered_rows, failover_note, failover_rows

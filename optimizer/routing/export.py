@@ -31,7 +31,7 @@ import re
 import yaml
 
 from ..errors import LlmplanError
-from ..plan import Plan
+from ..result import Plan
 from .targets import Target, WorkloadRoutes, route_tables
 
 FORMATS = ("litellm", "portkey", "openrouter")

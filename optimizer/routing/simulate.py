@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import LlmplanError
-from ..plan import Plan
+from ..result import Plan
 from .export import pool_rpm
 from .router import STRATEGIES, router_for
 from .targets import WorkloadRoutes, largest_provider, provider_loads, route_tables

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import LlmplanError
-from ..plan import Plan
+from ..result import Plan
 from ..units import SECONDS_PER_MONTH
 
 

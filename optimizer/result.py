@@ -294,7 +294,9 @@ class Plan(Frozen):
     point_estimate_cost_usd: float | None = None  # the plan re-solved at confidence 0.5 (point estimates)
 
 
-def load_plan(text: str, source: str = "<plan>") -> Plan:
+def load_plan(text: str, source: str = "<plan>", *, strict: bool = False) -> Plan:
+    """A plan from its JSON text; `strict` refuses values of the wrong JSON type (true or "1" for a number)
+    instead of converting them."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -305,7 +307,7 @@ def load_plan(text: str, source: str = "<plan>") -> Plan:
         raise LlmplanError(f"unsupported plan schema_version {ver!r} (this llmplan reads {SCHEMA_VERSION})",
                            file=source, fix="re-run `llmplan solve --format json` with this version")
     try:
-        return Plan.model_validate(data)
+        return Plan.model_validate(data, strict=strict)
     except Exception as e:  # pydantic ValidationError: name the first field
         errs = getattr(e, "errors", lambda: [])()
         where = ".".join(str(p) for p in errs[0]["loc"]) if errs else None
