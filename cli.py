@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 
 from optimizer import __version__
+from optimizer.bounds import DEFAULT_TIME_LIMIT_S, MAX_TOKENS
+from optimizer.cliparams import Number, OutputPath, Whole
 from optimizer.errors import LlmplanError
 
 
@@ -28,7 +30,11 @@ def emit(text: str, output: str | None) -> None:
     """Write the result to stdout, or atomically to a file."""
     if output:
         from optimizer.fsutil import write_atomic
-        write_atomic(output, text)
+        try:
+            write_atomic(output, text)
+        except OSError as e:  # a full disk, a folder made read-only meanwhile: the -o check cannot foresee these
+            raise LlmplanError(f"cannot write: {e.strerror or e}", file=str(output), where="-o/--output",
+                               fix="give a file in a writable folder with free space") from None
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
@@ -68,8 +74,11 @@ def render(plan, fmt: str) -> str:
 
 solver_options = [
     click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True),
-    click.option("--time-limit", type=float, default=None, help="Solver time limit in seconds."),
-    click.option("--gap", type=float, default=None, help="Relative MIP gap at which to stop (e.g. 0.01)."),
+    click.option("--time-limit", type=Number(0, 7 * 86400, lo_open=True, example="60"), default=None,
+                 help=f"Solver time limit in seconds, per solver call (default {DEFAULT_TIME_LIMIT_S:g}; a plan "
+                      f"stopped by it is reported 'feasible' with its gap)."),
+    click.option("--gap", type=Number(0, 1, hi_open=True, example="0.01"), default=None,
+                 help="Relative MIP gap at which to stop, in [0, 1) (e.g. 0.01)."),
 ]
 
 
@@ -87,7 +96,7 @@ def with_solver_options(f):
 @click.option("--explain", is_flag=True,
               help="Also re-solve to price each constraint, the alternatives and entry prices (implied by "
                    "markdown and html).")
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the solver log on stderr.")
 @click.option("--compare-to", "compare_to", type=click.Path(path_type=Path), default=None,
               help="A plan JSON from an earlier run: also show what changed and why (table: the diff after the "
@@ -126,19 +135,11 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
 @main.command()
 @click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def report(plan_file, fmt, output):
     """Re-render a saved plan (from `solve --format json`) as markdown, html, table or json."""
-    from optimizer.errors import LlmplanError
-    from optimizer.render.json_out import load_plan
-
-    try:
-        text = plan_file.read_text()
-    except FileNotFoundError:
-        raise LlmplanError("file not found", file=str(plan_file), fix="pass a plan written by `llmplan solve "
-                                                                        "--format json -o PLAN.json`") from None
-    emit(render(load_plan(text, str(plan_file)), fmt), output)
+    emit(render(_load_plan_file(plan_file), fmt), output)
 
 
 @main.command()
@@ -201,7 +202,7 @@ def budget(problem, catalog_dir, fmt, solver, time_limit, gap):
 
 
 def _load_plan_file(path: Path):
-    from optimizer.explain.diff import load_plan_file
+    from optimizer.loaders import load_plan_file
     return load_plan_file(path)
 
 
@@ -222,7 +223,7 @@ def _plan_catalog(p, override: Path | None, which: str):
 @click.option("--new-catalog", type=click.Path(path_type=Path), default=None,
               help="Catalog the new plan was solved on (default: the folder the plan records).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
     """What changed between two saved plans (fleet, API shares, cost) and why (prices, demand)."""
@@ -240,16 +241,19 @@ def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
 @click.option("--gpu", required=True, help="GPU: catalog name or common spelling (H100-SXM-80GB, 'NVIDIA H100 80GB HBM3').")
 @click.option("--precision", default="fp16", show_default=True,
               help="Weight precision: fp16 (also bf16), fp8, int8, int4, fp4; 'int4 (weight-only g32)' style accepted.")
-@click.option("--tp", type=int, default=1, show_default=True, help="Tensor-parallel degree (GPUs per replica).")
-@click.option("--isl", type=int, default=1000, show_default=True, help="Input (prompt) tokens per request.")
-@click.option("--osl", type=int, default=1000, show_default=True, help="Output tokens per request.")
+@click.option("--tp", type=Whole(1, 64, example="2"), default=1, show_default=True,
+              help="Tensor-parallel degree (GPUs per replica).")
+@click.option("--isl", type=Whole(1, MAX_TOKENS, example="1000"), default=1000, show_default=True,
+              help="Input (prompt) tokens per request.")
+@click.option("--osl", type=Whole(0, MAX_TOKENS, example="1000"), default=1000, show_default=True,
+              help="Output tokens per request.")
 @click.option("--concurrency", default="max", show_default=True,
               help="Concurrent requests, or 'max' for the highest throughput memory and the batch limit allow.")
 @click.option("--kv-dtype", type=click.Choice(["auto", "fp16", "fp8"]), default="auto", show_default=True,
               help="KV-cache dtype (auto: fp8 with fp8/fp4 weights on GPUs with fp8 units, else fp16).")
 @catalog_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, catalog_dir, fmt, output):
     """Memory and speed of one MODEL replica on GPU: weights, KV cache, concurrency, TTFT, TPOT, throughput."""
@@ -288,7 +292,7 @@ def catalog_validate(folder):
 @click.option("--model", default=None, help="Only this model (models, apis).")
 @click.option("--all-regions", is_flag=True, help="gpus view: one row per region instead of the cheapest region.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def catalog_list(view, catalog_dir, gpu, cloud, jurisdiction, region, model, all_regions, fmt, output):
     """List GPUs (SkyPilot-style: cheapest region per GPU, count, cloud and instance), offers, models or APIs."""
@@ -309,9 +313,9 @@ def catalog_list(view, catalog_dir, gpu, cloud, jurisdiction, region, model, all
               help="Only these kinds of rows (repeatable; default: all).")
 @click.option("--gpu", default=None, help="Only offers of this GPU.")
 @click.option("--cloud", default=None, help="Only offers/APIs of this cloud or provider.")
-@click.option("--limit", type=int, default=0, show_default=True, help="Show at most N changed rows (0: all).")
+@click.option("--limit", type=Whole(0, 10**9, example="20"), default=0, show_default=True, help="Show at most N changed rows (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def catalog_diff(old, new, kinds, gpu, cloud, limit, fmt, output):
     """Prices up and down, rows added and removed, between catalog versions OLD and NEW."""
@@ -345,7 +349,8 @@ def _base_option(f):
 
 @catalog_import.command("skypilot")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
+@click.option("--into", required=True, type=OutputPath(folder=True, example="catalogs/2026-12-01"),
+              help="Catalog folder to write.")
 @_base_option
 @click.option("--discounts", type=click.Path(path_type=Path), default=None,
               help="Commitment discounts per provider (default: catalogs/_curated/commitment_discounts.csv).")
@@ -374,7 +379,8 @@ def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumption
 
 @catalog_import.command("litellm")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
+@click.option("--into", required=True, type=OutputPath(folder=True, example="catalogs/2026-12-01"),
+              help="Catalog folder to write.")
 @click.option("--meta", type=click.Path(path_type=Path), default=Path("catalogs/_curated/api_meta.csv"),
               show_default=True, help="Curated metadata: logical model, rate limits, latency, quality tier.")
 @click.option("--label", default=None,
@@ -393,17 +399,6 @@ def import_litellm_cmd(file, into, meta, label, base):
     click.echo(f"wrote {into / 'apis.csv'}: {summary.imported} API offers", err=True)
 
 
-def _load_plan_file(path: Path):
-    from optimizer.errors import LlmplanError
-    from optimizer.render.json_out import load_plan
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise LlmplanError("file not found", file=str(path),
-                           fix="pass a plan written by `llmplan solve PROBLEM --format json -o PLAN.json`") from None
-    return load_plan(text, str(path))
-
-
 @main.group()
 def route():
     """Route traffic as the plan says: exports to real routers."""
@@ -413,7 +408,7 @@ def route():
 @click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
 @click.option("--to", "fmt", type=click.Choice(["litellm", "portkey", "openrouter"]), required=True,
               help="litellm: proxy config (YAML); portkey: gateway configs (JSON); openrouter: provider preferences.")
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def route_export(plan_file, fmt, output):
     """Export PLAN.json's traffic shares, limits and failover order as a router config."""
@@ -450,21 +445,22 @@ class _Progress:
 
 @main.command()
 @click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
-@click.option("--hours", type=float, default=1.0, show_default=True, help="Hours of traffic to replay.")
+@click.option("--hours", type=Number(0, 24 * 31, lo_open=True, example="1"), default=1.0, show_default=True, help="Hours of traffic to replay.")
 @click.option("--fail", "fails", multiple=True, metavar="PROVIDER@T[+D]",
               help="Take a provider down at T (30m, 1800s, 0.5h; bare numbers are minutes) until the end or for D; "
                    "'largest' names the provider carrying the most traffic. Repeatable.")
-@click.option("--spot-preemption", "spot_rate", type=float, default=0.0, show_default=True,
+@click.option("--spot-preemption", "spot_rate", type=Number(0, 100, example="0.05"), default=0.0, show_default=True,
               help="Spot reclaims per spot instance-hour.")
-@click.option("--spot-recovery", type=float, default=10.0, show_default=True,
+@click.option("--spot-recovery", type=Number(0, 24 * 60 * 31, example="10"), default=10.0, show_default=True,
               help="Minutes until a reclaimed spot instance is replaced.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=Whole(0, 2**63 - 1, example="0"), default=0, show_default=True,
+              help="Seed of every random draw (a whole number >= 0).")
 @click.option("--strategy", type=click.Choice(["balanced", "cost", "latency", "quality", "failover",
                                                "rate_limit_aware"]), default="balanced", show_default=True)
 @click.option("--load", type=click.Choice(["peak", "average"]), default="peak", show_default=True,
               help="Poisson arrivals at each workload's peak or average rate.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def simulate(plan_file, hours, fails, spot_rate, spot_recovery, seed, strategy, load, fmt, output):
     """Replay PLAN.json's traffic through its router and capacity, with outages and spot reclaims injected."""

@@ -14,11 +14,10 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-import yaml
-
 from ..errors import CatalogError
+from ..loaders import load_yaml, read_csv_rows
 from .assumptions import AssumptionSummary, apply_assumptions, load_commitment_discounts, load_spot_rates
-from .importers.litellm import LitellmSummary, import_litellm
+from .importers.litellm import META_COLUMNS, LitellmSummary, import_litellm
 from .importers.skypilot import ImportSummary, import_skypilot
 from .load import FILES, load_catalog
 from .write import merge, read_existing, write_rows
@@ -56,10 +55,8 @@ def _provenance(inputs: list[Path]) -> dict:
         p = Path(p)
         f = (p if p.is_dir() else p.parent) / "provenance.yaml"
         if f.exists():
-            try:
-                data = yaml.safe_load(f.read_text()) or {}
-            except yaml.YAMLError as e:
-                raise CatalogError(f"not valid YAML ({e})", file=str(f), fix="repair the provenance file") from None
+            data = load_yaml(f, what="provenance YAML", error=CatalogError,
+                             fix="repair the provenance file (see catalogs/_sources/*/provenance.yaml)")
             if not isinstance(data, dict):
                 raise CatalogError("expected a mapping", file=str(f), fix="see catalogs/_sources/*/provenance.yaml")
             return data
@@ -114,11 +111,11 @@ def import_litellm_into(path: Path, into: Path, *, meta: Path, base: Path | None
                         today: dt.date | None = None, label: str | None = None) -> LitellmSummary:
     today = today or dt.date.today()
     into = Path(into)
-    prepare_folder(into, base)
-    meta_rows = read_existing(meta)
+    meta_rows = read_csv_rows(meta, what="API metadata CSV", error=CatalogError, required=META_COLUMNS,
+                              fix="pass --meta catalogs/_curated/api_meta.csv")  # read first: fail before writing
     if not meta_rows:
-        raise CatalogError("metadata table is missing or empty", file=str(meta),
-                           fix="pass --meta catalogs/_curated/api_meta.csv")
+        raise CatalogError("metadata table has no rows", file=str(meta), fix="pass --meta catalogs/_curated/api_meta.csv")
+    prepare_folder(into, base)
     rows, summary = import_litellm(path, meta_rows, today=today, source_label=litellm_label(path, label, today),
                                    meta_file=str(meta))
     existing = read_existing(into / "apis.csv")

@@ -341,15 +341,8 @@ def catalog_mismatch(p: Plan, cat: Catalog) -> str | None:
 
 def load_plan_file(path: Path) -> Plan:
     """A plan saved with `llmplan solve --format json`; errors name the file and the fix."""
-    from ..render.json_out import load_plan
-    fix = "pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`"
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise LlmplanError("file not found", file=str(path), fix=fix) from None
-    except (IsADirectoryError, UnicodeDecodeError) as e:
-        raise LlmplanError(f"not a plan file ({e.__class__.__name__})", file=str(path), fix=fix) from None
-    return load_plan(text, str(path))
+    from ..loaders import load_plan_file as load
+    return load(path)
 
 
 def plan_catalog(p: Plan, override: Path | None, which: str) -> tuple[Catalog | None, str | None]:

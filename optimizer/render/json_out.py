@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from ..errors import LlmplanError
 from ..plan import SCHEMA_VERSION, Plan
+
+FIX = "pass a plan written by `llmplan solve --format json`"
 
 
 def to_json(plan: Plan) -> str:
@@ -13,11 +13,13 @@ def to_json(plan: Plan) -> str:
 
 
 def load_plan(text: str, source: str = "<plan>") -> Plan:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise LlmplanError(f"not valid JSON ({e.msg} at line {e.lineno})", file=source,
-                           fix="pass a plan written by `llmplan solve --format json`") from None
+    """A plan from JSON text (see `loaders.load_plan_file` for a file)."""
+    from ..loaders import parse_json
+    return plan_from_data(parse_json(text, file=source, fix=FIX), source)
+
+
+def plan_from_data(data, source: str = "<plan>") -> Plan:
+    """Validate parsed JSON (already through `loaders.check_tree`: finite, bounded numbers) as a Plan."""
     ver = data.get("schema_version") if isinstance(data, dict) else None
     if ver is None or str(ver).split(".")[0] != SCHEMA_VERSION.split(".")[0]:
         raise LlmplanError(f"unsupported plan schema_version {ver!r} (this llmplan reads {SCHEMA_VERSION})",
@@ -28,4 +30,4 @@ def load_plan(text: str, source: str = "<plan>") -> Plan:
         errs = getattr(e, "errors", lambda: [])()
         where = ".".join(str(p) for p in errs[0]["loc"]) if errs else None
         raise LlmplanError(f"not a valid plan: {errs[0]['msg'] if errs else e}", file=source, where=where,
-                           fix="pass a plan written by `llmplan solve --format json`") from None
+                           fix=FIX) from None

@@ -4,7 +4,7 @@ costs, then OVERALL TOTAL, followed by the budget by category and the solver sta
 from __future__ import annotations
 
 from ..plan import Plan
-from .fmt import pct, qty, unit_usd, usd
+from .fmt import delta, pct, qty, unit_usd, usd
 
 W_NAME, W_QTY, W_UNIT, W_COST = 62, 13, 28, 14
 
@@ -87,7 +87,7 @@ def to_table(plan: Plan) -> str:
         for a in plan.alternatives:
             cost = ("infeasible" + (f" (relaxed: {usd(a.relaxed_monthly_cost_usd)})" if a.relaxed_monthly_cost_usd
                                     else "")) if a.monthly_cost_usd is None else (
-                f"{usd(a.monthly_cost_usd)} ({a.delta_usd:+,.2f}, {a.delta_percent:+.1f}%)")
+                f"{usd(a.monthly_cost_usd)} ({delta(a.delta_usd, a.delta_percent, ', ')})")
             out.append(f"   {a.name:<28} {cost}")
         out.append("")
     bound = f", lower bound {usd(plan.lower_bound_usd)}" if plan.lower_bound_usd is not None else ""

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..bounds import MAX_SIM_ARRIVALS
 from ..errors import LlmplanError
 from ..plan import Plan
 from .export import pool_rpm
@@ -132,6 +133,14 @@ class SimResult:
 # --- parsing ----------------------------------------------------------------------------------------------
 
 _DUR = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*$")
+
+
+def _floor_sig(x: float) -> str:
+    """x rounded down to 2 significant digits, as text: the largest round value that still fits."""
+    if x <= 0:
+        return "0"
+    e = math.floor(math.log10(x)) - 1
+    return f"{math.floor(x / 10 ** e) * 10 ** e:.{max(0, -e)}f}"
 
 
 def parse_duration(text: str, what: str) -> float:
@@ -267,6 +276,15 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
     run_s = options.hours * 3600.0
     rng = np.random.default_rng(options.seed)
     names = sorted(tables)
+    expected = sum((tables[n].peak_rps if options.load == "peak" else tables[n].average_rps) for n in names) * run_s
+    if not expected <= MAX_SIM_ARRIVALS:
+        rate = expected / run_s
+        hours_ok = MAX_SIM_ARRIVALS / rate / 3600.0
+        raise LlmplanError(f"{expected:,.0f} arrivals expected ({rate:,.1f} req/s at {options.load} load for "
+                           f"{options.hours:g} h): more than the {MAX_SIM_ARRIVALS:,} a simulation replays",
+                           file=source, where="--hours",
+                           fix=f"simulate at most --hours {_floor_sig(hours_ok)}"
+                               + (" or use --load average" if options.load == "peak" else ""))
 
     # arrivals: exponential gaps at the workload's rate, merged over workloads
     times_l, idx_l = [], []

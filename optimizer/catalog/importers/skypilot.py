@@ -15,6 +15,7 @@ Columns are mapped by name (their order differs per cloud). Rules:
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import CatalogError
+from ...loaders import read_text
 from ..names import NameIndex
 from ..regions import jurisdiction_of
 
@@ -155,6 +157,7 @@ def _files(inputs: list[Path]) -> list[Path]:
     return out
 
 
+MAX_GPUS_PER_INSTANCE = 64
 REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price", "Region")
 
 
@@ -162,11 +165,10 @@ def read_skypilot(inputs: list[Path], summary: ImportSummary | None = None) -> d
     """All rows per cloud, columns by name."""
     by_cloud: dict[str, list[pd.DataFrame]] = defaultdict(list)
     for f in _files(inputs):
+        text = read_text(f, what="SkyPilot vms.csv", error=CatalogError, fix="download the SkyPilot vms.csv again")
         try:
-            df = pd.read_csv(f, dtype=str, keep_default_na=False)
-        except pd.errors.EmptyDataError:
-            raise CatalogError("file is empty", file=str(f), fix="download the SkyPilot vms.csv again") from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as e:
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
             raise CatalogError(f"not a readable CSV ({e})", file=str(f), fix="repair the file's quoting") from None
         missing = [c for c in REQUIRED if c not in df.columns]
         if missing:
@@ -239,11 +241,8 @@ def _gcp_rows(df: pd.DataFrame, summary: ImportSummary) -> list[dict]:
         if name.lower().startswith("tpu"):
             summary.reject("gcp", "TPU, not a GPU", name)
             continue
-        try:
-            count = float(r["AcceleratorCount"])
-        except ValueError:
-            count = 0.0
-        hvm = _GCP_HOST.get((name, int(count))) if count == int(count) else None
+        count = _gpu_count(r["AcceleratorCount"])
+        hvm = _GCP_HOST.get((name, count)) if count else None
         if hvm is None:
             summary.reject("gcp", "accelerator without a known host VM family (e.g. n1-hosted T4/V100/P100)",
                            f"{name} x{r['AcceleratorCount']}")
@@ -260,6 +259,17 @@ def _gcp_rows(df: pd.DataFrame, summary: ImportSummary) -> list[dict]:
     return out
 
 
+def _gpu_count(v) -> int | None:
+    """A whole, positive GPU count of at most MAX_GPUS_PER_INSTANCE, else None (NaN, inf, fractions, text)."""
+    try:
+        c = float(v or 0)
+    except (TypeError, ValueError):
+        return None
+    if not (0 < c <= MAX_GPUS_PER_INSTANCE) or c != int(c):
+        return None
+    return int(c)
+
+
 def _sum_prices(a, b) -> str | float:
     """Accelerator + host price; a missing or unusable part leaves the raw part that explains why."""
     pa, wa = _price(a)
@@ -274,14 +284,10 @@ def _map_row(cloud: str, r: dict, gpus: dict, gpu_names: NameIndex, summary: Imp
     itype = str(r.get("InstanceType", "")).strip()
     region = str(r.get("Region", "")).strip()
     ex = f"{itype or name} {region}".strip()
-    try:
-        count = float(r.get("AcceleratorCount") or 0)
-    except ValueError:
-        count = 0.0
-    if count <= 0 or count != int(count):
+    count = _gpu_count(r.get("AcceleratorCount"))
+    if count is None:
         summary.reject(cloud, "fractional or missing GPU count", f"{ex} x{r.get('AcceleratorCount')}")
         return None
-    count = int(count)
     lookup = name
     if cloud == "lambda" and "pcie" in itype.lower() and name.upper() == "H100":
         lookup = "H100-PCIe"
