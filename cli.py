@@ -11,7 +11,7 @@ import click
 
 from optimizer import __version__
 from optimizer.bounds import DEFAULT_TIME_LIMIT_S, MAX_TOKENS
-from optimizer.cliparams import Number, OutputPath, Whole
+from optimizer.cliparams import Number, OutputPath, Text, Whole
 from optimizer.errors import LlmplanError
 
 
@@ -38,6 +38,18 @@ def emit(text: str, output: str | None) -> None:
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _plan(path: Path, prob, cat, options, **kw):
+    """planner.plan, with the problem file named in its problem errors (name checks run after loading)."""
+    from optimizer.errors import ProblemError
+    from optimizer.planner import plan
+    try:
+        return plan(prob, cat, options, **kw)
+    except ProblemError as e:
+        if e.file is None:
+            e.file = str(path)
+        raise
 
 
 def _catalog(path):
@@ -104,7 +116,7 @@ def with_solver_options(f):
 @handle_errors
 def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, verbose, compare_to):
     """Cheapest plan that meets PROBLEM's SLA."""
-    from optimizer.planner import SolveOptions, plan
+    from optimizer.planner import SolveOptions
     from optimizer.problem import load_problem
 
     prob = load_problem(problem)
@@ -113,7 +125,7 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
     explain = explain or fmt in ("markdown", "html")
     if explain:
         click.echo("re-solving to price constraints and alternatives...", err=True)
-    result = plan(prob, cat, SolveOptions(solver=solver, time_limit=time_limit, gap=gap, verbose=verbose),
+    result = _plan(problem, prob, cat, SolveOptions(solver=solver, time_limit=time_limit, gap=gap, verbose=verbose),
                   explain=explain)
     diff = None
     if old is not None:
@@ -145,7 +157,7 @@ def report(plan_file, fmt, output):
 @main.command()
 @click.argument("problem", type=click.Path(path_type=Path))
 @catalog_option
-@click.option("--workload", default=None, help="Only this serving workload.")
+@click.option("--workload", type=Text(example="chat"), default=None, help="Only this serving workload.")
 @click.option("--method", type=click.Choice(["both", "capacity", "naive"]), default="both", show_default=True,
               help="naive = the seed chapter's formula; capacity = instances bought for the volume at peak.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -156,7 +168,7 @@ def breakeven(problem, catalog_dir, workload, method, fmt, solver, time_limit, g
     import json
 
     from optimizer.errors import ProblemError
-    from optimizer.planner import SolveOptions, plan
+    from optimizer.planner import SolveOptions
     from optimizer.problem import load_problem
     from optimizer.render.breakeven import breakeven_text
 
@@ -165,8 +177,8 @@ def breakeven(problem, catalog_dir, workload, method, fmt, solver, time_limit, g
     if workload is not None and workload not in names:
         from optimizer.errors import did_you_mean
         raise ProblemError(f"no serving workload '{workload}'.{did_you_mean(workload, names)}", file=str(problem),
-                           fix=f"use one of: {', '.join(names)}")
-    result = plan(prob, _catalog(catalog_dir), SolveOptions(solver=solver, time_limit=time_limit, gap=gap))
+                           where="--workload", fix=f"use one of: {', '.join(names)}")
+    result = _plan(problem, prob, _catalog(catalog_dir), SolveOptions(solver=solver, time_limit=time_limit, gap=gap))
     bes = [b for b in result.breakeven if workload is None or b.workload == workload]
     if fmt == "json":
         emit(json.dumps([b.model_dump(mode="json") for b in bes], indent=2) + "\n", None)
@@ -185,12 +197,12 @@ def budget(problem, catalog_dir, fmt, solver, time_limit, gap):
     import json
 
     from optimizer.explain.budget import plan_budget
-    from optimizer.planner import SolveOptions, plan
+    from optimizer.planner import SolveOptions
     from optimizer.problem import load_problem
     from optimizer.render.budget import budget_text
 
-    result = plan(load_problem(problem), _catalog(catalog_dir),
-                  SolveOptions(solver=solver, time_limit=time_limit, gap=gap))
+    result = _plan(problem, load_problem(problem), _catalog(catalog_dir),
+                   SolveOptions(solver=solver, time_limit=time_limit, gap=gap))
     if fmt == "json":
         rows, total = plan_budget(result)
         emit(json.dumps({"total_monthly_usd": round(total, 2),
@@ -237,9 +249,11 @@ def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
 
 
 @main.command()
-@click.option("--model", required=True, help="Model: catalog name or common spelling (meta-llama/Llama-3.1-8B-Instruct).")
-@click.option("--gpu", required=True, help="GPU: catalog name or common spelling (H100-SXM-80GB, 'NVIDIA H100 80GB HBM3').")
-@click.option("--precision", default="fp16", show_default=True,
+@click.option("--model", type=Text(example="llama-3.1-8b"),
+              required=True, help="Model: catalog name or common spelling (meta-llama/Llama-3.1-8B-Instruct).")
+@click.option("--gpu", type=Text(example="H100"),
+              required=True, help="GPU: catalog name or common spelling (H100-SXM-80GB, 'NVIDIA H100 80GB HBM3').")
+@click.option("--precision", type=Text(example="fp8"), default="fp16", show_default=True,
               help="Weight precision: fp16 (also bf16), fp8, int8, int4, fp4; 'int4 (weight-only g32)' style accepted.")
 @click.option("--tp", type=Whole(1, 64, example="2"), default=1, show_default=True,
               help="Tensor-parallel degree (GPUs per replica).")
@@ -285,11 +299,13 @@ def catalog_validate(folder):
 @catalog.command("list")
 @click.argument("view", type=click.Choice(["gpus", "offers", "models", "apis"]), default="gpus")
 @catalog_option
-@click.option("--gpu", default=None, help="Only this GPU (any spelling, e.g. H100).")
-@click.option("--cloud", default=None, help="Only this cloud / API provider (aws, gcp, openai, ...).")
-@click.option("--jurisdiction", default=None, help="Only offers processing data in this jurisdiction (us, eu, ...).")
-@click.option("--region", default=None, help="Only this cloud region.")
-@click.option("--model", default=None, help="Only this model (models, apis).")
+@click.option("--gpu", type=Text(example="H100"), default=None, help="Only this GPU (any spelling, e.g. H100).")
+@click.option("--cloud", type=Text(example="aws"),
+              default=None, help="Only this cloud / API provider (aws, gcp, openai, ...).")
+@click.option("--jurisdiction", type=Text(example="eu"),
+              default=None, help="Only offers processing data in this jurisdiction (us, eu, ...).")
+@click.option("--region", type=Text(example="us-east-1"), default=None, help="Only this cloud region.")
+@click.option("--model", type=Text(example="llama-3.1-8b"), default=None, help="Only this model (models, apis).")
 @click.option("--all-regions", is_flag=True, help="gpus view: one row per region instead of the cheapest region.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
@@ -311,9 +327,10 @@ def catalog_list(view, catalog_dir, gpu, cloud, jurisdiction, region, model, all
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["offers", "apis", "gpus", "models"]),
               help="Only these kinds of rows (repeatable; default: all).")
-@click.option("--gpu", default=None, help="Only offers of this GPU.")
-@click.option("--cloud", default=None, help="Only offers/APIs of this cloud or provider.")
-@click.option("--limit", type=Whole(0, 10**9, example="20"), default=0, show_default=True, help="Show at most N changed rows (0: all).")
+@click.option("--gpu", type=Text(example="H100"), default=None, help="Only offers of this GPU.")
+@click.option("--cloud", type=Text(example="aws"), default=None, help="Only offers/APIs of this cloud or provider.")
+@click.option("--limit", type=Whole(0, 10**9, example="20"), default=0, show_default=True,
+              help="Show at most N changed rows (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
@@ -383,7 +400,7 @@ def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumption
               help="Catalog folder to write.")
 @click.option("--meta", type=click.Path(path_type=Path), default=Path("catalogs/_curated/api_meta.csv"),
               show_default=True, help="Curated metadata: logical model, rate limits, latency, quality tier.")
-@click.option("--label", default=None,
+@click.option("--label", type=Text(example="'LiteLLM 1.110.2'"), default=None,
               help="Source label (default: `label` in the file's provenance.yaml), e.g. 'LiteLLM 1.110.2 "
                    "model_prices_and_context_window.json'.")
 @_base_option
@@ -445,8 +462,9 @@ class _Progress:
 
 @main.command()
 @click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
-@click.option("--hours", type=Number(0, 24 * 31, lo_open=True, example="1"), default=1.0, show_default=True, help="Hours of traffic to replay.")
-@click.option("--fail", "fails", multiple=True, metavar="PROVIDER@T[+D]",
+@click.option("--hours", type=Number(0, 24 * 31, lo_open=True, example="1"), default=1.0, show_default=True,
+              help="Hours of traffic to replay.")
+@click.option("--fail", "fails", type=Text(example="aws@10m+5m"), multiple=True, metavar="PROVIDER@T[+D]",
               help="Take a provider down at T (30m, 1800s, 0.5h; bare numbers are minutes) until the end or for D; "
                    "'largest' names the provider carrying the most traffic. Repeatable.")
 @click.option("--spot-preemption", "spot_rate", type=Number(0, 100, example="0.05"), default=0.0, show_default=True,

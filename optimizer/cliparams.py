@@ -64,6 +64,24 @@ class Whole(click.ParamType):
         return v
 
 
+class Text(click.ParamType):
+    """Free text that is written into files: printable, no lone surrogates (bytes the terminal could not decode)."""
+
+    name = "text"
+
+    def __init__(self, *, example: str, max_len: int = 500):
+        self.example, self.max_len = example, max_len
+
+    def convert(self, value, param, ctx):
+        v = str(value)
+        if any("\ud800" <= c <= "\udfff" for c in v):
+            self.fail("holds bytes that are not UTF-8: give e.g. " + self.example, param, ctx)
+        if any(ord(c) < 32 and c not in "\t" for c in v) or not v.strip() or len(v) > self.max_len:
+            self.fail(f"give one printable line of at most {self.max_len} characters, e.g. {self.example}", param,
+                      ctx)
+        return v
+
+
 def _path_problem(p: Path, want_dir: bool) -> str | None:
     """Why a file (or folder) could not be created at `p`, or None."""
     text = str(p)

@@ -77,6 +77,21 @@ def read_text(path: str | Path, *, what: str, fix: str, error: type[LlmplanError
     return text
 
 
+def check_folder(path: str | Path, *, what: str, fix: str, error: type[LlmplanError] = LlmplanError) -> Path:
+    """`path` as a Path when it is an existing folder; an `error` naming it and `fix` otherwise."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return p
+        why = "is a file, not a folder" if p.exists() else "folder does not exist"
+    except OSError as e:
+        why = {errno.ELOOP: "a symlink loop", errno.ENAMETOOLONG: "file name too long"}.get(
+            e.errno, e.strerror or type(e).__name__)
+    except ValueError as e:  # a NUL byte in the path
+        why = f"not a usable path ({e})"
+    raise error(f"{what}: {why}", file=str(path), fix=fix)
+
+
 # ---- tree checks (YAML and JSON) -------------------------------------------------------------------------------
 
 

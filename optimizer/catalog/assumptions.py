@@ -59,7 +59,8 @@ def _figure(path: Path, i: int, row: dict, col: str, lo: float, hi: float) -> Fi
         raise CatalogError(f"checked '{row.get('checked')}' is not a date", file=str(path),
                            where=f"line {i + 2}, field 'checked'", fix="give YYYY-MM-DD") from None
     if checked > dt.date.today():
-        raise CatalogError(f"checked {checked} is in the future", file=str(path), where=f"line {i + 2}, field 'checked'",
+        raise CatalogError(f"checked {checked} is in the future", file=str(path),
+                           where=f"line {i + 2}, field 'checked'",
                            fix="give the date the figure was read (today or earlier)")
     return Figure(v, str(row["source"]).strip(), checked)
 

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import CatalogError
-from ..loaders import load_yaml, read_csv_rows
+from ..loaders import check_folder, load_yaml, read_csv_rows
 from .assumptions import AssumptionSummary, apply_assumptions, load_commitment_discounts, load_spot_rates
 from .importers.litellm import META_COLUMNS, LitellmSummary, import_litellm
 from .importers.skypilot import ImportSummary, import_skypilot
@@ -38,7 +38,14 @@ def curated_file(name: str, into: Path, base: Path | None) -> Path:
 
 def prepare_folder(into: Path, base: Path | None) -> None:
     """Create `into`, copying the base catalog's files that it lacks."""
-    into.mkdir(parents=True, exist_ok=True)
+    if base is not None:
+        check_folder(base, what="--base catalog folder", error=CatalogError,
+                     fix="pass --base with an existing catalog folder such as catalogs/2026-11-24")
+    try:
+        into.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CatalogError(f"cannot create the folder: {e.strerror or e}", file=str(into), where="--into",
+                           fix="give a folder path you can write, e.g. catalogs/2026-12-01") from None
     if base is not None and base.resolve() != into.resolve():
         for kind in FILES:
             src, dst = base / f"{kind}.csv", into / f"{kind}.csv"
@@ -53,8 +60,12 @@ def prepare_folder(into: Path, base: Path | None) -> None:
 def _provenance(inputs: list[Path]) -> dict:
     for p in inputs:
         p = Path(p)
-        f = (p if p.is_dir() else p.parent) / "provenance.yaml"
-        if f.exists():
+        try:
+            f = (p if p.is_dir() else p.parent) / "provenance.yaml"
+            found = f.exists()
+        except OSError:  # an unusable input path: the importer reports it when it reads the input
+            continue
+        if found:
             data = load_yaml(f, what="provenance YAML", error=CatalogError,
                              fix="repair the provenance file (see catalogs/_sources/*/provenance.yaml)")
             if not isinstance(data, dict):
@@ -114,7 +125,8 @@ def import_litellm_into(path: Path, into: Path, *, meta: Path, base: Path | None
     meta_rows = read_csv_rows(meta, what="API metadata CSV", error=CatalogError, required=META_COLUMNS,
                               fix="pass --meta catalogs/_curated/api_meta.csv")  # read first: fail before writing
     if not meta_rows:
-        raise CatalogError("metadata table has no rows", file=str(meta), fix="pass --meta catalogs/_curated/api_meta.csv")
+        raise CatalogError("metadata table has no rows", file=str(meta),
+                           fix="pass --meta catalogs/_curated/api_meta.csv")
     prepare_folder(into, base)
     rows, summary = import_litellm(path, meta_rows, today=today, source_label=litellm_label(path, label, today),
                                    meta_file=str(meta))

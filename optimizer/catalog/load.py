@@ -1,4 +1,5 @@
-"""Load a catalog folder (CSV files read by `loaders.read_csv_rows`), validate every row with pydantic, check cross-references.
+"""Load a catalog folder (CSV files read by `loaders.read_csv_rows`), validate every row with pydantic, check
+cross-references.
 
 A catalog is a dated folder `catalogs/<YYYY-MM-DD>/` holding `gpus.csv`, `offers.csv`, `models.csv` and
 `apis.csv`. The newest dated folder is the default. Errors name the file, the row (as the line number a
@@ -137,11 +138,10 @@ def _name_indexes(root: Path, gpus: dict, models: dict) -> tuple[NameIndex, Name
 
 def _catalog_root(path: str | Path | None) -> Path:
     """The catalog folder to read: `path`, or the newest dated one; an error when it does not exist."""
+    from ..loaders import check_folder
     root = Path(path) if path is not None else default_catalog_dir()
-    if not root.is_dir():
-        raise CatalogError("catalog folder does not exist", file=str(root),
-                           fix="pass a folder such as catalogs/2026-11-24 to --catalog")
-    return root
+    return check_folder(root, what="catalog folder", error=CatalogError,
+                        fix="pass a folder such as catalogs/2026-11-24 to --catalog")
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:

@@ -144,6 +144,11 @@ def _files(inputs: list[Path]) -> list[Path]:
     out = []
     for p in inputs:
         p = Path(p)
+        try:
+            p.is_dir(), p.exists()
+        except OSError as e:  # a name too long, a symlink loop
+            raise CatalogError(f"cannot read: {e.strerror or e}", file=str(p),
+                               fix="give SkyPilot vms.csv files or a folder") from None
         if p.is_dir():
             found = sorted(f for f in p.rglob("*.csv") if f.name == "vms.csv" or f.name.endswith("_vms.csv"))
             if not found:
