@@ -83,13 +83,13 @@ def check_folder(path: str | Path, *, what: str, fix: str, error: type[LlmplanEr
     try:
         if p.is_dir():
             return p
-        why = "is a file, not a folder" if p.exists() else "folder does not exist"
+        why = f"{what} is a file, not a folder" if p.exists() else f"{what} does not exist"
     except OSError as e:
-        why = {errno.ELOOP: "a symlink loop", errno.ENAMETOOLONG: "file name too long"}.get(
+        why = f"{what}: " + {errno.ELOOP: "a symlink loop", errno.ENAMETOOLONG: "file name too long"}.get(
             e.errno, e.strerror or type(e).__name__)
     except ValueError as e:  # a NUL byte in the path
-        why = f"not a usable path ({e})"
-    raise error(f"{what}: {why}", file=str(path), fix=fix)
+        why = f"{what}: not a usable path ({e})"
+    raise error(why, file=str(path), fix=fix)
 
 
 # ---- tree checks (YAML and JSON) -------------------------------------------------------------------------------
