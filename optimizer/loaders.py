@@ -110,10 +110,16 @@ class _DupDict(dict):
 
 
 def _path(parts: tuple) -> str:
+    """'workloads[0] (chat).peak_rps': list items named by their `name` where they have one."""
     out = ""
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        out += p if p.startswith("[") else (f".{p}" if out else p)
     return out or "(top level)"
+
+
+def _item(i: int, v) -> str:
+    name = v.get("name") if isinstance(v, dict) else None
+    return f"[{i}]" + (f" ({_printable(name)})" if isinstance(name, str) and len(name) < 80 else "")
 
 
 def _has_surrogate(s: str) -> bool:
@@ -166,16 +172,20 @@ def check_tree(data, *, file: str, fix: str, error: type[LlmplanError] = Llmplan
                 raise error(f"duplicate key '{_printable(node.dup)}'", file=file, where=where,
                             fix="keep one entry per key: with two, which one counts is not obvious")
             for k, v in node.items():
-                if isinstance(k, str) and _has_surrogate(k):
+                if isinstance(k, str) and _has_surrogate(k):  # checked before _printable hides it
                     raise error("a key holds a lone UTF-16 surrogate", file=file, where=where, fix=fix)
-                stack.append((v, parts + (k if isinstance(k, (str, int)) else str(k),), depth + 1))
+                stack.append((v, parts + (_printable(str(k)),), depth + 1))
         elif isinstance(node, (list, tuple)):
             for i, v in enumerate(node):
-                stack.append((v, parts + (i,), depth + 1))
+                stack.append((v, parts + (_item(i, v),), depth + 1))
 
 
 def _printable(s: str) -> str:
     return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class _OutOfRange(yaml.constructor.ConstructorError):
+    """A YAML number no llmplan file may hold (named by its line: the field is not known yet)."""
 
 
 # ---- JSON -------------------------------------------------------------------------------------------------------
@@ -241,7 +251,7 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_yaml_int(self, node):
         digits = sum(c.isdigit() for c in str(node.value))
         if digits > MAX_INT_DIGITS:
-            raise yaml.constructor.ConstructorError(
+            raise _OutOfRange(
                 None, None, f"integer of {digits} digits is out of range (at most {MAX_INT_DIGITS} digits)",
                 node.start_mark)
         return super().construct_yaml_int(node)
@@ -257,8 +267,10 @@ def parse_yaml(text: str, *, file: str, fix: str, error: type[LlmplanError] = Ll
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        why = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise error(f"not valid YAML ({_printable(str(why))})", file=file, where=where,
+        why = _printable(str(getattr(e, "problem", None) or str(e).splitlines()[0]))
+        if isinstance(e, _OutOfRange):
+            raise error(why, file=file, where=where, fix=f"give a number in the field's range, or {fix}") from None
+        raise error(f"not valid YAML ({why})", file=file, where=where,
                     fix="fix the indentation, quoting or key at that line") from None
     except RecursionError:
         raise error(f"nested more than {MAX_DEPTH} levels deep", file=file, fix=fix) from None
