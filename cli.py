@@ -11,7 +11,7 @@ import click
 
 from optimizer import __version__
 from optimizer.bounds import DEFAULT_TIME_LIMIT_S, MAX_TOKENS
-from optimizer.cliparams import Number, OutputPath, Text, Whole
+from optimizer.cliparams import InputPath, Number, OutputPath, Text, Whole, WholeOr
 from optimizer.errors import LlmplanError
 
 
@@ -57,7 +57,7 @@ def _catalog(path):
     return load_catalog(path)
 
 
-catalog_option = click.option("--catalog", "catalog_dir", type=click.Path(path_type=Path), default=None,
+catalog_option = click.option("--catalog", "catalog_dir", type=InputPath(), default=None,
                               help="Catalog folder (default: the newest catalogs/<date>/).")
 
 
@@ -101,7 +101,7 @@ def with_solver_options(f):
 
 
 @main.command()
-@click.argument("problem", type=click.Path(path_type=Path))
+@click.argument("problem", type=InputPath())
 @catalog_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @with_solver_options
@@ -110,7 +110,7 @@ def with_solver_options(f):
                    "markdown and html).")
 @click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the solver log on stderr.")
-@click.option("--compare-to", "compare_to", type=click.Path(path_type=Path), default=None,
+@click.option("--compare-to", "compare_to", type=InputPath(), default=None,
               help="A plan JSON from an earlier run: also show what changed and why (table: the diff after the "
                    "plan; json: the plan with extras.diff).")
 @handle_errors
@@ -145,7 +145,7 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
 
 
 @main.command()
-@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.argument("plan_file", metavar="PLAN.json", type=InputPath())
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True)
 @click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
@@ -155,7 +155,7 @@ def report(plan_file, fmt, output):
 
 
 @main.command()
-@click.argument("problem", type=click.Path(path_type=Path))
+@click.argument("problem", type=InputPath())
 @catalog_option
 @click.option("--workload", type=Text(example="chat"), default=None, help="Only this serving workload.")
 @click.option("--method", type=click.Choice(["both", "capacity", "naive"]), default="both", show_default=True,
@@ -187,7 +187,7 @@ def breakeven(problem, catalog_dir, workload, method, fmt, solver, time_limit, g
 
 
 @main.command()
-@click.argument("problem", type=click.Path(path_type=Path))
+@click.argument("problem", type=InputPath())
 @catalog_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @with_solver_options
@@ -228,11 +228,11 @@ def _plan_catalog(p, override: Path | None, which: str):
 
 
 @main.command("diff")
-@click.argument("old_plan", type=click.Path(path_type=Path))
-@click.argument("new_plan", type=click.Path(path_type=Path))
-@click.option("--old-catalog", type=click.Path(path_type=Path), default=None,
+@click.argument("old_plan", type=InputPath())
+@click.argument("new_plan", type=InputPath())
+@click.option("--old-catalog", type=InputPath(), default=None,
               help="Catalog the old plan was solved on (default: the folder the plan records).")
-@click.option("--new-catalog", type=click.Path(path_type=Path), default=None,
+@click.option("--new-catalog", type=InputPath(), default=None,
               help="Catalog the new plan was solved on (default: the folder the plan records).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
@@ -261,7 +261,8 @@ def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
               help="Input (prompt) tokens per request.")
 @click.option("--osl", type=Whole(0, MAX_TOKENS, example="1000"), default=1000, show_default=True,
               help="Output tokens per request.")
-@click.option("--concurrency", default="max", show_default=True,
+@click.option("--concurrency", type=WholeOr("max", 1, 10**7, example="32 or max"), default="max",
+              show_default=True,
               help="Concurrent requests, or 'max' for the highest throughput memory and the batch limit allow.")
 @click.option("--kv-dtype", type=click.Choice(["auto", "fp16", "fp8"]), default="auto", show_default=True,
               help="KV-cache dtype (auto: fp8 with fp8/fp4 weights on GPUs with fp8 units, else fp16).")
@@ -287,7 +288,7 @@ def catalog():
 
 
 @catalog.command("validate")
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", type=InputPath())
 @handle_errors
 def catalog_validate(folder):
     """Load FOLDER as a catalog and report its size; errors name the file, line and field."""
@@ -323,8 +324,8 @@ def catalog_list(view, catalog_dir, gpu, cloud, jurisdiction, region, model, all
 
 
 @catalog.command("diff")
-@click.argument("old", type=click.Path(path_type=Path))
-@click.argument("new", type=click.Path(path_type=Path))
+@click.argument("old", type=InputPath())
+@click.argument("new", type=InputPath())
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["offers", "apis", "gpus", "models"]),
               help="Only these kinds of rows (repeatable; default: all).")
 @click.option("--gpu", type=Text(example="H100"), default=None, help="Only offers of this GPU.")
@@ -359,19 +360,19 @@ def catalog_import():
 
 
 def _base_option(f):
-    return click.option("--base", type=click.Path(path_type=Path), default=None,
+    return click.option("--base", type=InputPath(), default=None,
                         help="Catalog folder to copy GPUs, models and other rows from when --into is new "
                              "(default: the newest dated catalog).")(f)
 
 
 @catalog_import.command("skypilot")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=InputPath())
 @click.option("--into", required=True, type=OutputPath(folder=True, example="catalogs/2026-12-01"),
               help="Catalog folder to write.")
 @_base_option
-@click.option("--discounts", type=click.Path(path_type=Path), default=None,
+@click.option("--discounts", type=InputPath(), default=None,
               help="Commitment discounts per provider (default: catalogs/_curated/commitment_discounts.csv).")
-@click.option("--spot-rates", type=click.Path(path_type=Path), default=None,
+@click.option("--spot-rates", type=InputPath(), default=None,
               help="Spot interruption rates per provider (default: catalogs/_curated/spot_interruption.csv).")
 @click.option("--no-assumptions", is_flag=True, help="Import prices only: no assumed reserved prices or spot rates.")
 @handle_errors
@@ -395,10 +396,10 @@ def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumption
 
 
 @catalog_import.command("litellm")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=InputPath())
 @click.option("--into", required=True, type=OutputPath(folder=True, example="catalogs/2026-12-01"),
               help="Catalog folder to write.")
-@click.option("--meta", type=click.Path(path_type=Path), default=Path("catalogs/_curated/api_meta.csv"),
+@click.option("--meta", type=InputPath(), default=Path("catalogs/_curated/api_meta.csv"),
               show_default=True, help="Curated metadata: logical model, rate limits, latency, quality tier.")
 @click.option("--label", type=Text(example="'LiteLLM 1.110.2'"), default=None,
               help="Source label (default: `label` in the file's provenance.yaml), e.g. 'LiteLLM 1.110.2 "
@@ -422,7 +423,7 @@ def route():
 
 
 @route.command("export")
-@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.argument("plan_file", metavar="PLAN.json", type=InputPath())
 @click.option("--to", "fmt", type=click.Choice(["litellm", "portkey", "openrouter"]), required=True,
               help="litellm: proxy config (YAML); portkey: gateway configs (JSON); openrouter: provider preferences.")
 @click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
@@ -461,7 +462,7 @@ class _Progress:
 
 
 @main.command()
-@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.argument("plan_file", metavar="PLAN.json", type=InputPath())
 @click.option("--hours", type=Number(0, 24 * 31, lo_open=True, example="1"), default=1.0, show_default=True,
               help="Hours of traffic to replay.")
 @click.option("--fail", "fails", type=Text(example="aws@10m+5m"), multiple=True, metavar="PROVIDER@T[+D]",

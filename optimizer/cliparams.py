@@ -82,6 +82,33 @@ class Text(click.ParamType):
         return v
 
 
+class WholeOr(Whole):
+    """A word (e.g. 'max') or an integer in [lo, hi]."""
+
+    def __init__(self, word: str, lo: int, hi: int, *, example: str):
+        super().__init__(lo, hi, example=example)
+        self.word = word
+        self.name = f"{word}|integer"
+
+    def convert(self, value, param, ctx):
+        if str(value).strip().lower() == self.word:
+            return self.word
+        return str(super().convert(value, param, ctx))
+
+
+class InputPath(click.Path):
+    """An input file or folder path; the loaders report what is wrong with it (missing, a folder, ...), this only
+    refuses an empty one (which would mean the current folder)."""
+
+    def __init__(self):
+        super().__init__(path_type=Path)
+
+    def convert(self, value, param, ctx):
+        if not str(value).strip():
+            self.fail("is empty: give a path", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _path_problem(p: Path, want_dir: bool) -> str | None:
     """Why a file (or folder) could not be created at `p`, or None."""
     text = str(p)

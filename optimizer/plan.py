@@ -13,6 +13,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+# Bounds checked when a saved plan is loaded (render.json_out.plan_from_data), by field name wherever it occurs:
+# a plan llmplan wrote is always inside them; an edited one outside them would overflow or loop in a renderer or
+# the simulation. Amounts in USD (any field ending in `_usd`) are bounded by +-MAX_PLAN_USD.
+MAX_PLAN_USD = 1e15
+LOAD_BOUNDS = {
+    "share": (0, 1), "pool_share": (0, 1), "max_utilization": (0, 1), "fraction": (0, 1),
+    "instances": (0, 1e6), "replicas": (0, 1e6), "gpus_per_instance": (0, 1024), "gpus_per_replica": (0, 1024),
+    "tp": (0, 1024), "batch": (0, 1e7), "gpu_count": (0, 1e6),
+    "capacity_rps": (0, 1e10), "load_rps": (0, 1e10), "peak_rps": (0, 1e10), "rps": (0, 1e10),
+    "peak_rpm": (0, 1e12), "rpm_limit": (0, 1e13), "tpm_limit": (0, 1e16),
+    "requests_per_month": (0, 1e16), "input_tokens": (0, 1e8), "output_tokens": (0, 1e8),
+    "ttft_ms": (0, 1e9), "tpot_ms": (0, 1e9), "ttft_target_ms": (0, 1e9), "tpot_target_ms": (0, 1e9),
+    "hours_per_month": (0, 744), "seconds": (0, 1e9), "time_limit_s": (0, 1e9),
+}
+
 SCHEMA_VERSION = "1.1"  # 1.1: optional routing fields (token lengths, latency targets, API latency and
 #                          quality, standby APIs, failover routes); 1.0 plans still load
 

@@ -451,6 +451,8 @@ def _names_location(case: Case, out: str) -> bool:
         value = case.files.get("argv", case.argv)[-1]
         shown = value.encode("utf-8", "backslashreplace").decode()
         return opt in out or (len(value) > 2 and shown in out) or f"error: {shown}:" in out
+    if re.search(r"error: [^\n]*--[a-z]", out):  # the value at fault is an option's (e.g. --isl against a context)
+        return True
     role = (case.files.get("fault") or case.files.get("field"))[0]
     p = case.files.get("paths", {}).get(role)
     if p is not None and (p in out or Path(p).name in out or Path(p).name[:40] in out):

@@ -182,7 +182,8 @@ def test_solver_options_are_checked(prob_file, cat, opt, value):
 def test_output_paths_are_checked_before_solving(tmp_path, prob_file, cat):
     bad("solve", prob_file, "--catalog", cat, "-o", tmp_path, names=["-o", "is a folder"])
     (tmp_path / "f").write_text("x")
-    bad("solve", prob_file, "--catalog", cat, "-o", tmp_path / "f" / "plan.txt", names=["-o", "is a file, not a folder"])
+    bad("solve", prob_file, "--catalog", cat, "-o", tmp_path / "f" / "plan.txt",
+        names=["-o", "is a file, not a folder"])
 
 
 def test_simulate_options(tmp_path):
@@ -308,3 +309,25 @@ def test_a_zero_dollar_plan_renders_in_every_format():
     check_golden("plan_zero_report.md", md)
     assert "%)" not in "".join(line for line in md.splitlines() if "+0.00" in line)
     assert "<html" in to_html(p).lower() and to_table(p)
+
+
+def test_plan_numbers_out_of_their_bounds_are_rejected_when_loaded(tmp_path):
+    """An edited plan with 1e12 instances or a share of 3 would loop or overflow in a renderer or the simulation."""
+    data = json.loads(GOLDEN_PLAN.read_text())
+    data["deployments"][0]["instances"] = 10**12
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps(data))
+    bad("simulate", f, "--spot-preemption", "1", names=[f, "deployments[0].instances", "outside [0, 1e+06]"])
+    data = json.loads(GOLDEN_PLAN.read_text())
+    data["api"][0]["share"] = 3
+    f.write_text(json.dumps(data))
+    bad("report", f, names=[f, "api[0].share", "outside [0, 1]"])
+
+
+def test_simulate_refuses_more_spot_reclaims_than_it_replays(tmp_path):
+    data = json.loads(GOLDEN_PLAN.read_text())
+    for d in data["deployments"]:
+        d["capacity_type"], d["instances"] = "spot", 1_000_000
+    f = tmp_path / "spot.json"
+    f.write_text(json.dumps(data))
+    bad("simulate", f, "--spot-preemption", "50", names=[f, "--spot-preemption", "spot reclaims expected"])

@@ -178,6 +178,8 @@ def _solve_cbc(prob, time_limit, gap, verbose):
         try:
             prob.solve(cmd)
         except pulp.PulpSolverError as e:
+            watchdog.cancel()
+            watchdog.join()  # a running watchdog may still be scanning /proc after its kill: wait for its count
             if killed and killed[0]:
                 raise SolverError(f"CBC did not stop at its {time_limit:g} s time limit and was stopped "
                                   f"{CBC_GRACE_S:g} s later, without a solution", where="--time-limit",

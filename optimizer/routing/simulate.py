@@ -186,7 +186,9 @@ class _Pool:
 
     def __init__(self, pid, provider, instances, spot, slots):
         self.id, self.provider, self.instances, self.spot = pid, provider, instances, spot
-        self.per_instance = max(1, int(round(slots / max(instances, 1))))
+        # never more slots than requests a run replays: more could not change the result, only exhaust memory
+        cap = MAX_SIM_ARRIVALS // max(instances, 1) + 1
+        self.per_instance = max(1, int(round(min(slots / max(instances, 1), cap))))
         self.up = instances
         self.free = [0.0] * (self.per_instance * instances)
         self.down = False
@@ -277,6 +279,14 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
     rng = np.random.default_rng(options.seed)
     names = sorted(tables)
     expected = sum((tables[n].peak_rps if options.load == "peak" else tables[n].average_rps) for n in names) * run_s
+    spot_instances = sum({t.id: t.instances for r in tables.values() for t in r.targets
+                          if t.kind == "pool" and t.capacity_type == "spot"}.values())
+    reclaims_expected = options.spot_rate * options.hours * spot_instances
+    if not reclaims_expected <= MAX_SIM_ARRIVALS:
+        raise LlmplanError(f"{reclaims_expected:,.0f} spot reclaims expected ({spot_instances:,} spot instances at "
+                           f"{options.spot_rate:g} per instance-hour for {options.hours:g} h): more than the "
+                           f"{MAX_SIM_ARRIVALS:,} events a simulation replays", file=source, where="--spot-preemption",
+                           fix="give a smaller --spot-preemption or --hours")
     if not expected <= MAX_SIM_ARRIVALS:
         rate = expected / run_s
         hours_ok = MAX_SIM_ARRIVALS / rate / 3600.0
