@@ -86,7 +86,7 @@ def render(plan, fmt: str) -> str:
 
 solver_options = [
     click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True),
-    click.option("--time-limit", type=Number(0, 7 * 86400, lo_open=True, example="60"), default=None,
+    click.option("--time-limit", type=Number(0.1, 7 * 86400, example="60"), default=None,
                  help=f"Solver time limit in seconds, per solver call (default {DEFAULT_TIME_LIMIT_S:g}; a plan "
                       f"stopped by it is reported 'feasible' with its gap)."),
     click.option("--gap", type=Number(0, 1, hi_open=True, example="0.01"), default=None,

@@ -172,6 +172,7 @@ def test_a_checked_date_in_the_future_is_rejected(tmp_path, cat):
 @pytest.mark.parametrize("opt, value", [
     ("--gap", "-1"), ("--gap", "nan"), ("--gap", "inf"), ("--gap", "2"), ("--gap", "1"),
     ("--time-limit", "-1"), ("--time-limit", "nan"), ("--time-limit", "inf"), ("--time-limit", "0"),
+    ("--time-limit", "1e-320"),
 ])
 def test_solver_options_are_checked(prob_file, cat, opt, value):
     """--gap 2 used to give a 'feasible' plan far from the optimum; nan and inf were accepted."""
