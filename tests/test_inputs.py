@@ -332,3 +332,13 @@ def test_simulate_refuses_more_spot_reclaims_than_it_replays(tmp_path):
     f = tmp_path / "spot.json"
     f.write_text(json.dumps(data))
     bad("simulate", f, "--spot-preemption", "50", names=[f, "--spot-preemption", "spot reclaims expected"])
+
+
+def test_diff_of_a_plan_whose_api_is_in_neither_catalog(tmp_path, cat):
+    """An api_id edited in a saved plan crashed `diff` with an AttributeError (found by bench/fuzz_inputs.py)."""
+    data = json.loads(GOLDEN_PLAN.read_text())
+    data["api"][0]["api_id"] = "nowhere/x"
+    f = tmp_path / "edited.json"
+    f.write_text(json.dumps(data))
+    r = run("diff", GOLDEN_PLAN, f, "--old-catalog", cat, "--new-catalog", cat)
+    assert r.exit_code == 0 and "API nowhere/x: in neither catalog" in r.output

@@ -303,6 +303,10 @@ def _catalog_price_reasons(old: Plan, new: Plan, old_cat: Catalog, new_cat: Cata
     oa, na = {a.api_id: a for a in old_cat.apis}, {a.api_id: a for a in new_cat.apis}
     for api_id in sorted({a.api_id for p in (old, new) for a in p.api}):
         a, b = oa.get(api_id), na.get(api_id)
+        if a is None and b is None:  # a plan edited by hand, or made on another catalog
+            out.append(Reason(kind="api-availability", key=api_id, evidence="catalogs",
+                              text=f"API {api_id}: in neither catalog ({old_cat.version}, {new_cat.version})"))
+            continue
         if a is None or b is None:
             have = a or b
             out.append(Reason(kind="api-availability", key=api_id, evidence="catalogs",
