@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 
 from optimizer import __version__
+from optimizer.bounds import DEFAULT_TIME_LIMIT_S, MAX_TOKENS
+from optimizer.cliparams import InputPath, Number, OutputPath, Text, Whole, WholeOr
 from optimizer.errors import LlmplanError
 
 
@@ -28,10 +30,26 @@ def emit(text: str, output: str | None) -> None:
     """Write the result to stdout, or atomically to a file."""
     if output:
         from optimizer.fsutil import write_atomic
-        write_atomic(output, text)
+        try:
+            write_atomic(output, text)
+        except OSError as e:  # a full disk, a folder made read-only meanwhile: the -o check cannot foresee these
+            raise LlmplanError(f"cannot write: {e.strerror or e}", file=str(output), where="-o/--output",
+                               fix="give a file in a writable folder with free space") from None
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _plan(path: Path, prob, cat, options, **kw):
+    """planner.plan, with the problem file named in its problem errors (name checks run after loading)."""
+    from optimizer.errors import ProblemError
+    from optimizer.planner import plan
+    try:
+        return plan(prob, cat, options, **kw)
+    except ProblemError as e:
+        if e.file is None:
+            e.file = str(path)
+        raise
 
 
 def _catalog(path):
@@ -39,7 +57,7 @@ def _catalog(path):
     return load_catalog(path)
 
 
-catalog_option = click.option("--catalog", "catalog_dir", type=click.Path(path_type=Path), default=None,
+catalog_option = click.option("--catalog", "catalog_dir", type=InputPath(), default=None,
                               help="Catalog folder (default: the newest catalogs/<date>/).")
 
 
@@ -68,8 +86,11 @@ def render(plan, fmt: str) -> str:
 
 solver_options = [
     click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True),
-    click.option("--time-limit", type=float, default=None, help="Solver time limit in seconds."),
-    click.option("--gap", type=float, default=None, help="Relative MIP gap at which to stop (e.g. 0.01)."),
+    click.option("--time-limit", type=Number(0.1, 7 * 86400, example="60"), default=None,
+                 help=f"Solver time limit in seconds, per solver call (default {DEFAULT_TIME_LIMIT_S:g}; a plan "
+                      f"stopped by it is reported 'feasible' with its gap)."),
+    click.option("--gap", type=Number(0, 1, hi_open=True, example="0.01"), default=None,
+                 help="Relative MIP gap at which to stop, in [0, 1) (e.g. 0.01)."),
 ]
 
 
@@ -80,22 +101,22 @@ def with_solver_options(f):
 
 
 @main.command()
-@click.argument("problem", type=click.Path(path_type=Path))
+@click.argument("problem", type=InputPath())
 @catalog_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @with_solver_options
 @click.option("--explain", is_flag=True,
               help="Also re-solve to price each constraint, the alternatives and entry prices (implied by "
                    "markdown and html).")
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @click.option("-v", "--verbose", is_flag=True, help="Show the solver log on stderr.")
-@click.option("--compare-to", "compare_to", type=click.Path(path_type=Path), default=None,
+@click.option("--compare-to", "compare_to", type=InputPath(), default=None,
               help="A plan JSON from an earlier run: also show what changed and why (table: the diff after the "
                    "plan; json: the plan with extras.diff).")
 @handle_errors
 def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, verbose, compare_to):
     """Cheapest plan that meets PROBLEM's SLA."""
-    from optimizer.planner import SolveOptions, plan
+    from optimizer.planner import SolveOptions
     from optimizer.problem import load_problem
 
     prob = load_problem(problem)
@@ -104,7 +125,7 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
     explain = explain or fmt in ("markdown", "html")
     if explain:
         click.echo("re-solving to price constraints and alternatives...", err=True)
-    result = plan(prob, cat, SolveOptions(solver=solver, time_limit=time_limit, gap=gap, verbose=verbose),
+    result = _plan(problem, prob, cat, SolveOptions(solver=solver, time_limit=time_limit, gap=gap, verbose=verbose),
                   explain=explain)
     diff = None
     if old is not None:
@@ -124,28 +145,20 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
 
 
 @main.command()
-@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.argument("plan_file", metavar="PLAN.json", type=InputPath())
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def report(plan_file, fmt, output):
     """Re-render a saved plan (from `solve --format json`) as markdown, html, table or json."""
-    from optimizer.errors import LlmplanError
-    from optimizer.render.json_out import load_plan
-
-    try:
-        text = plan_file.read_text()
-    except FileNotFoundError:
-        raise LlmplanError("file not found", file=str(plan_file), fix="pass a plan written by `llmplan solve "
-                                                                        "--format json -o PLAN.json`") from None
-    emit(render(load_plan(text, str(plan_file)), fmt), output)
+    emit(render(_load_plan_file(plan_file), fmt), output)
 
 
 @main.command()
-@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
-@click.option("--problem", "problem_file", type=click.Path(path_type=Path), required=True,
+@click.argument("plan_file", metavar="PLAN.json", type=InputPath())
+@click.option("--problem", "problem_file", type=InputPath(), required=True,
               help="The problem the plan was solved for (a plan JSON names it but does not carry it).")
-@click.option("--catalog", "catalog_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--catalog", "catalog_dir", type=InputPath(), default=None,
               help="Catalog folder (default: the one the plan was solved on, else the newest catalogs/<date>/).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @handle_errors
@@ -175,9 +188,9 @@ def verify(plan_file, problem_file, catalog_dir, fmt):
 
 
 @main.command()
-@click.argument("problem", type=click.Path(path_type=Path))
+@click.argument("problem", type=InputPath())
 @catalog_option
-@click.option("--workload", default=None, help="Only this serving workload.")
+@click.option("--workload", type=Text(example="chat"), default=None, help="Only this serving workload.")
 @click.option("--method", type=click.Choice(["both", "capacity", "naive"]), default="both", show_default=True,
               help="naive = the seed chapter's formula; capacity = instances bought for the volume at peak.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -188,7 +201,7 @@ def breakeven(problem, catalog_dir, workload, method, fmt, solver, time_limit, g
     import json
 
     from optimizer.errors import ProblemError
-    from optimizer.planner import SolveOptions, plan
+    from optimizer.planner import SolveOptions
     from optimizer.problem import load_problem
     from optimizer.render.breakeven import breakeven_text
 
@@ -197,8 +210,8 @@ def breakeven(problem, catalog_dir, workload, method, fmt, solver, time_limit, g
     if workload is not None and workload not in names:
         from optimizer.errors import did_you_mean
         raise ProblemError(f"no serving workload '{workload}'.{did_you_mean(workload, names)}", file=str(problem),
-                           fix=f"use one of: {', '.join(names)}")
-    result = plan(prob, _catalog(catalog_dir), SolveOptions(solver=solver, time_limit=time_limit, gap=gap))
+                           where="--workload", fix=f"use one of: {', '.join(names)}")
+    result = _plan(problem, prob, _catalog(catalog_dir), SolveOptions(solver=solver, time_limit=time_limit, gap=gap))
     bes = [b for b in result.breakeven if workload is None or b.workload == workload]
     if fmt == "json":
         emit(json.dumps([b.model_dump(mode="json") for b in bes], indent=2) + "\n", None)
@@ -207,7 +220,7 @@ def breakeven(problem, catalog_dir, workload, method, fmt, solver, time_limit, g
 
 
 @main.command()
-@click.argument("problem", type=click.Path(path_type=Path))
+@click.argument("problem", type=InputPath())
 @catalog_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @with_solver_options
@@ -217,12 +230,12 @@ def budget(problem, catalog_dir, fmt, solver, time_limit, gap):
     import json
 
     from optimizer.explain.budget import plan_budget
-    from optimizer.planner import SolveOptions, plan
+    from optimizer.planner import SolveOptions
     from optimizer.problem import load_problem
     from optimizer.render.budget import budget_text
 
-    result = plan(load_problem(problem), _catalog(catalog_dir),
-                  SolveOptions(solver=solver, time_limit=time_limit, gap=gap))
+    result = _plan(problem, load_problem(problem), _catalog(catalog_dir),
+                   SolveOptions(solver=solver, time_limit=time_limit, gap=gap))
     if fmt == "json":
         rows, total = plan_budget(result)
         emit(json.dumps({"total_monthly_usd": round(total, 2),
@@ -234,7 +247,7 @@ def budget(problem, catalog_dir, fmt, solver, time_limit, gap):
 
 
 def _load_plan_file(path: Path):
-    from optimizer.explain.diff import load_plan_file
+    from optimizer.result import load_plan_file
     return load_plan_file(path)
 
 
@@ -248,14 +261,14 @@ def _plan_catalog(p, override: Path | None, which: str):
 
 
 @main.command("diff")
-@click.argument("old_plan", type=click.Path(path_type=Path))
-@click.argument("new_plan", type=click.Path(path_type=Path))
-@click.option("--old-catalog", type=click.Path(path_type=Path), default=None,
+@click.argument("old_plan", type=InputPath())
+@click.argument("new_plan", type=InputPath())
+@click.option("--old-catalog", type=InputPath(), default=None,
               help="Catalog the old plan was solved on (default: the folder the plan records).")
-@click.option("--new-catalog", type=click.Path(path_type=Path), default=None,
+@click.option("--new-catalog", type=InputPath(), default=None,
               help="Catalog the new plan was solved on (default: the folder the plan records).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
     """What changed between two saved plans (fleet, API shares, cost) and why (prices, demand)."""
@@ -269,14 +282,20 @@ def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
 
 
 @main.command()
-@click.option("--model", required=True, help="Model: catalog name or common spelling (meta-llama/Llama-3.1-8B-Instruct).")
-@click.option("--gpu", required=True, help="GPU: catalog name or common spelling (H100-SXM-80GB, 'NVIDIA H100 80GB HBM3').")
-@click.option("--precision", default="fp16", show_default=True,
+@click.option("--model", type=Text(example="llama-3.1-8b"),
+              required=True, help="Model: catalog name or common spelling (meta-llama/Llama-3.1-8B-Instruct).")
+@click.option("--gpu", type=Text(example="H100"),
+              required=True, help="GPU: catalog name or common spelling (H100-SXM-80GB, 'NVIDIA H100 80GB HBM3').")
+@click.option("--precision", type=Text(example="fp8"), default="fp16", show_default=True,
               help="Weight precision: fp16 (also bf16), fp8, int8, int4, fp4; 'int4 (weight-only g32)' style accepted.")
-@click.option("--tp", type=int, default=1, show_default=True, help="Tensor-parallel degree (GPUs per replica).")
-@click.option("--isl", type=int, default=1000, show_default=True, help="Input (prompt) tokens per request.")
-@click.option("--osl", type=int, default=1000, show_default=True, help="Output tokens per request.")
-@click.option("--concurrency", default="max", show_default=True,
+@click.option("--tp", type=Whole(1, 64, example="2"), default=1, show_default=True,
+              help="Tensor-parallel degree (GPUs per replica).")
+@click.option("--isl", type=Whole(1, MAX_TOKENS, example="1000"), default=1000, show_default=True,
+              help="Input (prompt) tokens per request.")
+@click.option("--osl", type=Whole(0, MAX_TOKENS, example="1000"), default=1000, show_default=True,
+              help="Output tokens per request.")
+@click.option("--concurrency", type=WholeOr("max", 1, 10**7, example="32 or max"), default="max",
+              show_default=True,
               help="Concurrent requests, or 'max' for the highest throughput memory and the batch limit allow.")
 @click.option("--kv-dtype", type=click.Choice(["auto", "fp16", "fp8"]), default="auto", show_default=True,
               help="KV-cache dtype (auto: the engine's default; trtllm stores fp8 KV with fp8/fp4 weights on GPUs "
@@ -286,7 +305,7 @@ def diff_cmd(old_plan, new_plan, old_catalog, new_catalog, fmt, output):
 @click.option("--problem", "problem_file", type=click.Path(path_type=Path), default=None,
               help="A problem whose inline `models:` --model may name (a fine-tune or a model the catalog lacks).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def estimate(model, gpu, precision, tp, isl, osl, concurrency, kv_dtype, engine, catalog_dir, problem_file, fmt,
              output):
@@ -467,7 +486,7 @@ def catalog():
 
 
 @catalog.command("validate")
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", type=InputPath())
 @handle_errors
 def catalog_validate(folder):
     """Load FOLDER as a catalog and report its size; errors name the file, line and field."""
@@ -479,14 +498,16 @@ def catalog_validate(folder):
 @catalog.command("list")
 @click.argument("view", type=click.Choice(["gpus", "offers", "models", "apis"]), default="gpus")
 @catalog_option
-@click.option("--gpu", default=None, help="Only this GPU (any spelling, e.g. H100).")
-@click.option("--cloud", default=None, help="Only this cloud / API provider (aws, gcp, openai, ...).")
-@click.option("--jurisdiction", default=None, help="Only offers processing data in this jurisdiction (us, eu, ...).")
-@click.option("--region", default=None, help="Only this cloud region.")
-@click.option("--model", default=None, help="Only this model (models, apis).")
+@click.option("--gpu", type=Text(example="H100"), default=None, help="Only this GPU (any spelling, e.g. H100).")
+@click.option("--cloud", type=Text(example="aws"),
+              default=None, help="Only this cloud / API provider (aws, gcp, openai, ...).")
+@click.option("--jurisdiction", type=Text(example="eu"),
+              default=None, help="Only offers processing data in this jurisdiction (us, eu, ...).")
+@click.option("--region", type=Text(example="us-east-1"), default=None, help="Only this cloud region.")
+@click.option("--model", type=Text(example="llama-3.1-8b"), default=None, help="Only this model (models, apis).")
 @click.option("--all-regions", is_flag=True, help="gpus view: one row per region instead of the cheapest region.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def catalog_list(view, catalog_dir, gpu, cloud, jurisdiction, region, model, all_regions, fmt, output):
     """List GPUs (SkyPilot-style: cheapest region per GPU, count, cloud and instance), offers, models or APIs."""
@@ -501,15 +522,16 @@ def catalog_list(view, catalog_dir, gpu, cloud, jurisdiction, region, model, all
 
 
 @catalog.command("diff")
-@click.argument("old", type=click.Path(path_type=Path))
-@click.argument("new", type=click.Path(path_type=Path))
+@click.argument("old", type=InputPath())
+@click.argument("new", type=InputPath())
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["offers", "apis", "gpus", "models"]),
               help="Only these kinds of rows (repeatable; default: all).")
-@click.option("--gpu", default=None, help="Only offers of this GPU.")
-@click.option("--cloud", default=None, help="Only offers/APIs of this cloud or provider.")
-@click.option("--limit", type=int, default=0, show_default=True, help="Show at most N changed rows (0: all).")
+@click.option("--gpu", type=Text(example="H100"), default=None, help="Only offers of this GPU.")
+@click.option("--cloud", type=Text(example="aws"), default=None, help="Only offers/APIs of this cloud or provider.")
+@click.option("--limit", type=Whole(0, 10**9, example="20"), default=0, show_default=True,
+              help="Show at most N changed rows (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def catalog_diff(old, new, kinds, gpu, cloud, limit, fmt, output):
     """Prices up and down, rows added and removed, between catalog versions OLD and NEW."""
@@ -576,7 +598,7 @@ def catalog_import():
 
 
 def _base_option(f):
-    return click.option("--base", type=click.Path(path_type=Path), default=None,
+    return click.option("--base", type=InputPath(), default=None,
                         help="Catalog folder to copy GPUs, models and other rows from when --into is new "
                              "(default: the newest dated catalog).")(f)
 
@@ -588,12 +610,13 @@ def _checked_option(f):
 
 
 @catalog_import.command("skypilot")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
+@click.argument("inputs", nargs=-1, required=True, type=InputPath())
+@click.option("--into", required=True, type=OutputPath(folder=True, example="catalogs/2026-12-01"),
+              help="Catalog folder to write.")
 @_base_option
-@click.option("--discounts", type=click.Path(path_type=Path), default=None,
+@click.option("--discounts", type=InputPath(), default=None,
               help="Commitment discounts per provider (default: catalogs/_curated/commitment_discounts.csv).")
-@click.option("--spot-rates", type=click.Path(path_type=Path), default=None,
+@click.option("--spot-rates", type=InputPath(), default=None,
               help="Spot interruption rates per provider (default: catalogs/_curated/spot_interruption.csv).")
 @click.option("--no-assumptions", is_flag=True, help="Import prices only: no assumed reserved prices or spot rates.")
 @_checked_option
@@ -618,11 +641,12 @@ def import_skypilot_cmd(inputs, into, base, discounts, spot_rates, no_assumption
 
 
 @catalog_import.command("litellm")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--into", required=True, type=click.Path(path_type=Path), help="Catalog folder to write.")
-@click.option("--meta", type=click.Path(path_type=Path), default=Path("catalogs/_curated/api_meta.csv"),
+@click.argument("file", type=InputPath())
+@click.option("--into", required=True, type=OutputPath(folder=True, example="catalogs/2026-12-01"),
+              help="Catalog folder to write.")
+@click.option("--meta", type=InputPath(), default=Path("catalogs/_curated/api_meta.csv"),
               show_default=True, help="Curated metadata: logical model, rate limits, latency, quality tier.")
-@click.option("--label", default=None,
+@click.option("--label", type=Text(example="'LiteLLM 1.110.2'"), default=None,
               help="Source label (default: `label` in the file's provenance.yaml), e.g. 'LiteLLM 1.110.2 "
                    "model_prices_and_context_window.json'.")
 @_base_option
@@ -640,27 +664,16 @@ def import_litellm_cmd(file, into, meta, label, base, checked):
     click.echo(f"wrote {into / 'apis.csv'}: {summary.imported} API offers", err=True)
 
 
-def _load_plan_file(path: Path):
-    from optimizer.errors import LlmplanError
-    from optimizer.render.json_out import load_plan
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise LlmplanError("file not found", file=str(path),
-                           fix="pass a plan written by `llmplan solve PROBLEM --format json -o PLAN.json`") from None
-    return load_plan(text, str(path))
-
-
 @main.group()
 def route():
     """Route traffic as the plan says: exports to real routers."""
 
 
 @route.command("export")
-@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.argument("plan_file", metavar="PLAN.json", type=InputPath())
 @click.option("--to", "fmt", type=click.Choice(["litellm", "portkey", "openrouter"]), required=True,
               help="litellm: proxy config (YAML); portkey: gateway configs (JSON); openrouter: provider preferences.")
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def route_export(plan_file, fmt, output):
     """Export PLAN.json's traffic shares, limits and failover order as a router config."""
@@ -696,22 +709,24 @@ class _Progress:
 
 
 @main.command()
-@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
-@click.option("--hours", type=float, default=1.0, show_default=True, help="Hours of traffic to replay.")
-@click.option("--fail", "fails", multiple=True, metavar="PROVIDER@T[+D]",
+@click.argument("plan_file", metavar="PLAN.json", type=InputPath())
+@click.option("--hours", type=Number(0, 24 * 31, lo_open=True, example="1"), default=1.0, show_default=True,
+              help="Hours of traffic to replay.")
+@click.option("--fail", "fails", type=Text(example="aws@10m+5m"), multiple=True, metavar="PROVIDER@T[+D]",
               help="Take a provider down at T (30m, 1800s, 0.5h; bare numbers are minutes) until the end or for D; "
                    "'largest' names the provider carrying the most traffic. Repeatable.")
-@click.option("--spot-preemption", "spot_rate", type=float, default=0.0, show_default=True,
+@click.option("--spot-preemption", "spot_rate", type=Number(0, 100, example="0.05"), default=0.0, show_default=True,
               help="Spot reclaims per spot instance-hour.")
-@click.option("--spot-recovery", type=float, default=10.0, show_default=True,
+@click.option("--spot-recovery", type=Number(0, 24 * 60 * 31, example="10"), default=10.0, show_default=True,
               help="Minutes until a reclaimed spot instance is replaced.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=Whole(0, 2**63 - 1, example="0"), default=0, show_default=True,
+              help="Seed of every random draw (a whole number >= 0).")
 @click.option("--strategy", type=click.Choice(["balanced", "cost", "latency", "quality", "failover",
                                                "rate_limit_aware"]), default="balanced", show_default=True)
 @click.option("--load", type=click.Choice(["peak", "average"]), default="peak", show_default=True,
               help="Poisson arrivals at each workload's peak or average rate.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
 def simulate(plan_file, hours, fails, spot_rate, spot_recovery, seed, strategy, load, fmt, output):
     """Replay PLAN.json's traffic through its router and capacity, with outages and spot reclaims injected."""

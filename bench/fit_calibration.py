@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from optimizer.catalog import load_catalog  # noqa: E402
 from optimizer.perf import calibration as cal  # noqa: E402
-from optimizer.perf.measurements import ape, error_table, load_measurements, log_error, percentile, predict  # noqa: E402
+from optimizer.perf.measurements import ape, load_measurements, log_error, percentile, predict  # noqa: E402
 
 FOLDS_FILE = ROOT / "bench" / "calibration_folds.json"
 BOUNDS = {"mem_bw": (0.2, 0.95), "compute": (0.1, 0.9), "eng": (0.3, 1.3), "step": (0.3, 10.0),

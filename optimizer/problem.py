@@ -9,13 +9,13 @@ Two kinds of workload:
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import bounds as B
+from .bounds import Fraction, PastDate, num, whole
 from .errors import ProblemError, did_you_mean
 from .units import avg_rps
 
@@ -33,9 +33,12 @@ LATENCY_TIERS = {
 DEFAULT_PRECISIONS = ("fp16", "fp8", "int8")
 CONFIDENCE_RANGE = (0.5, 0.999)
 
-Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+# Bounds of every number (see bounds.py): generous physical limits, so that nothing valid overflows later.
+Requests = num(1, B.MAX_REQUESTS_PER_MONTH)  # at least one request a month
+Rps = num(0, B.MAX_RPS, gt=True)
+Ms = num(0.01, 1e8)  # a latency target in milliseconds (1e8 ms is 28 hours)
+HourlyUsd = num(B.MIN_USD_PER_HOUR, B.MAX_USD_PER_HOUR)
+MonthlyUsd = num(0, B.MAX_USD_PER_MONTH)
 
 
 class Strict(BaseModel):
@@ -50,18 +53,18 @@ class ServingWorkload(Strict):
     models: tuple[str, ...] = ()
     apis: tuple[str, ...] = ()
     min_quality_tier: Annotated[int, Field(ge=1, le=4)] | None = None
-    requests_per_month: Pos
-    peak_to_average: Annotated[float, Field(ge=1, allow_inf_nan=False)] | None = None
-    peak_rps: Pos | None = None
-    input_tokens: Annotated[int, Field(ge=1)]
-    output_tokens: Annotated[int, Field(ge=0)]
+    requests_per_month: Requests
+    peak_to_average: num(1, 1e4) | None = None
+    peak_rps: Rps | None = None
+    input_tokens: whole(1, B.MAX_TOKENS)
+    output_tokens: whole(0, B.MAX_TOKENS)
     cached_input_fraction: Fraction = 0.0
     # KV-cache dtype: "auto" is the engine's default (vLLM, SGLang and TGI keep the model's 16-bit dtype;
     # TensorRT-LLM's FP8 recipe stores fp8 KV with fp8/fp4 weights on GPUs with fp8 units)
     kv_cache_dtype: Literal["auto", "fp16", "fp8"] = "auto"
     latency_tier: Literal["interactive", "standard", "batch"] = "standard"
-    ttft_ms: Pos | None = None
-    tpot_ms: Pos | None = None
+    ttft_ms: Ms | None = None
+    tpot_ms: Ms | None = None
     jurisdictions: tuple[str, ...] = ("any",)
     spot: bool = False
     precisions: tuple[Precision, ...] = DEFAULT_PRECISIONS
@@ -115,13 +118,13 @@ class FixedWorkload(Strict):
     name: str = Field(min_length=1)
     category: Category
     gpu: str | None = None
-    min_vram_gib: Pos | None = None
-    gpu_count: Annotated[int, Field(ge=1)]
-    hours_per_month: Annotated[float, Field(gt=0, le=744, allow_inf_nan=False)]
+    min_vram_gib: num(0.1, 1e5) | None = None
+    gpu_count: whole(1, B.MAX_GPUS)
+    hours_per_month: num(0.01, 744)
     jurisdictions: tuple[str, ...] = ("any",)
     spot: bool = False
     single_instance: bool = False
-    price_per_gpu_hour_usd: Pos | None = None  # a quoted price: skips the catalog (the seed's budget table)
+    price_per_gpu_hour_usd: HourlyUsd | None = None  # a quoted price: skips the catalog (the seed's budget table)
     # where and how the quoted price applies (a quote has no catalog row to say so)
     price_jurisdiction: str | None = None  # None: unknown, only allowed when the workload accepts 'any'
     price_capacity_type: Literal["on_demand", "spot", "reserved_1y", "reserved_3y"] = "on_demand"
@@ -151,15 +154,15 @@ class Failover(Strict):
     """After losing any one provider (a cloud or an API vendor), the plan still serves `fraction` of every serving
     workload's peak by re-routing to what remains."""
 
-    fraction: Annotated[float, Field(gt=0, le=1)]
+    fraction: num(B.MIN_FRACTION, 1)
 
 
 class Policy(Strict):
-    ops_overhead_monthly_usd: NonNeg = 0.0
+    ops_overhead_monthly_usd: MonthlyUsd = 0.0
     failover: Failover | None = None
     max_spot_share: Fraction = 1.0
-    budget_monthly_usd: Pos | None = None
-    max_utilization: Annotated[float, Field(gt=0, le=1)] = 0.85
+    budget_monthly_usd: num(0.01, B.MAX_USD_PER_MONTH) | None = None
+    max_utilization: num(0.01, 1) = 0.85
     engine: Engine = "vllm"
     # Reserved (1y/3y) capacity is opt-in: it commits money for a year or more, and most reserved prices in the
     # shipped catalog are documented discounts (assumptions), not quotes. `solve --explain` prices the commitment.
@@ -192,15 +195,15 @@ class Measured(Strict):
     model: str
     gpu: str
     precision: Precision
-    tp: Annotated[int, Field(ge=1)] = 1
-    requests_per_s: Pos | None = None
-    requests_per_hour: Pos | None = None
+    tp: whole(1, 64) = 1
+    requests_per_s: num(1e-6, B.MAX_RPS) | None = None
+    requests_per_hour: num(1e-3, B.MAX_RPS * 3600) | None = None
     # where the figure comes from (`llmplan measured import` fills these in)
     engine: Engine | None = None
     source: str | None = None
-    checked: dt.date | None = None
-    ttft_ms: Pos | None = None  # measured TTFT and TPOT at that throughput (the percentile `source` names)
-    tpot_ms: Pos | None = None
+    checked: PastDate | None = None
+    ttft_ms: num(0.01, 1e8) | None = None  # measured TTFT and TPOT at that throughput (the percentile `source` names)
+    tpot_ms: num(0.01, 1e8) | None = None
 
     @model_validator(mode="after")
     def _one(self):
@@ -221,6 +224,7 @@ CONFIG_JSON_NAMES = {
     "num_experts_per_tok": "moe_active_experts", "torch_dtype": "dtype",
 }
 PosInt = Annotated[int, Field(gt=0)]
+Pos = num(1e-9, 1e15)  # a positive architecture figure (parameters in billions and the like)
 
 
 class InlineModel(Strict):
@@ -251,7 +255,7 @@ class InlineModel(Strict):
     dtype: Literal["bfloat16", "float16", "float32"] | None = None  # the checkpoint's; serving runs 16-bit
     aliases: tuple[str, ...] = ()
     source: str = "defined in the problem spec"
-    checked: dt.date | None = None
+    checked: PastDate | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -302,15 +306,15 @@ class Quote(Strict):
     name: str = Field(min_length=1)
     provider: str = "quoted"
     gpu: str
-    gpus_per_instance: Annotated[int, Field(ge=1)] = 1
-    ondemand_hourly_usd: Pos | None = None
-    spot_hourly_usd: Pos | None = None
-    reserved_1y_hourly_usd: Pos | None = None
-    reserved_3y_hourly_usd: Pos | None = None
+    gpus_per_instance: whole(1, 64) = 1
+    ondemand_hourly_usd: HourlyUsd | None = None
+    spot_hourly_usd: HourlyUsd | None = None
+    reserved_1y_hourly_usd: HourlyUsd | None = None
+    reserved_3y_hourly_usd: HourlyUsd | None = None
     region: str = "quoted"
     jurisdiction: str
     source: str = Field(min_length=3)
-    checked: dt.date
+    checked: PastDate
 
     @model_validator(mode="after")
     def _priced(self):
@@ -328,7 +332,7 @@ class Reference(Strict):
     what: Literal["monthly_cost_usd", "workload_monthly_cost_usd", "workload_percent",
                   "breakeven_requests_per_month"]
     workload: str | None = None
-    value: float
+    value: num(-B.MAX_USD_PER_MONTH, B.MAX_USD_PER_MONTH)
 
     @model_validator(mode="after")
     def _needs_workload(self):
@@ -444,18 +448,19 @@ def parse_problem(data, source: str = "<problem>") -> Problem:
             fix = "remove it or check its spelling against README.md's problem reference"
         elif err["type"] == "missing":
             fix = "add the field"
+        elif err["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+            fix = "give a value within that bound (README.md lists every field's bounds)"
         else:
             fix = "correct the value"
         raise ProblemError(msg, file=source, where=where, fix=fix) from None
 
 
 def load_problem(path: str | Path) -> Problem:
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ProblemError("file not found", file=str(path), fix="check the path") from None
-    return parse_problem_text(text, str(path))
+    """A problem YAML file (see `loaders`: encodings, BOM, nesting, duplicate keys, numbers), validated."""
+    from .loaders import load_yaml
+    data = load_yaml(path, what="problem YAML", fix="see problems/*.yaml and README.md's problem reference",
+                     error=ProblemError)
+    return parse_problem(data, str(path))
 
 
 def parse_problem_text(text: str, source: str = "<problem>") -> Problem:
@@ -464,11 +469,7 @@ def parse_problem_text(text: str, source: str = "<problem>") -> Problem:
 
 
 def read_yaml(text: str, source: str = "<problem>"):
-    """The data in YAML text; a syntax error names `source` and the line."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise ProblemError(f"not valid YAML ({getattr(e, 'problem', e)})", file=source, where=where,
-                           fix="fix the indentation or quoting at that line") from None
+    """The data in YAML text (`loaders.parse_yaml`: duplicate keys, nesting, numbers); errors name `source`."""
+    from .loaders import parse_yaml
+    return parse_yaml(text, file=source, fix="see problems/*.yaml and README.md's problem reference",
+                      error=ProblemError)

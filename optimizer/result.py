@@ -11,8 +11,6 @@ sum(workloads) + sum(fixed) = monthly_cost_usd, both within $0.01.
 
 from __future__ import annotations
 
-import json
-
 from pydantic import BaseModel, ConfigDict
 
 from .errors import LlmplanError
@@ -22,6 +20,22 @@ SCHEMA_VERSION = "1.2"  # 1.1: optional routing fields (token lengths, latency t
 #                          considered options, and the optional capacity-uncertainty fields (engine, point
 #                          estimate, band, confidence, queueing delay; per pool the cost of that uncertainty);
 #                          1.0 and 1.1 plans still load
+
+# Bounds checked when a saved plan is loaded (plan_from_data below), by field name wherever it occurs:
+# a plan llmplan wrote is always inside them; an edited one outside them would overflow or loop in a renderer or
+# the simulation. Amounts in USD (any field ending in `_usd`) are bounded by +-MAX_PLAN_USD.
+MAX_PLAN_USD = 1e15
+LOAD_BOUNDS = {
+    "share": (0, 1), "pool_share": (0, 1), "max_utilization": (0, 1), "fraction": (0, 1),
+    "instances": (0, 1e6), "replicas": (0, 1e6), "gpus_per_instance": (0, 1024), "gpus_per_replica": (0, 1024),
+    "tp": (0, 1024), "batch": (0, 1e7), "gpu_count": (0, 1e6),
+    "capacity_rps": (0, 1e10), "load_rps": (0, 1e10), "peak_rps": (0, 1e10), "rps": (0, 1e10),
+    "peak_rpm": (0, 1e12), "rpm_limit": (0, 1e13), "tpm_limit": (0, 1e16),
+    "requests_per_month": (0, 1e16), "input_tokens": (0, 1e8), "output_tokens": (0, 1e8),
+    "ttft_ms": (0, 1e9), "tpot_ms": (0, 1e9), "ttft_target_ms": (0, 1e9), "tpot_target_ms": (0, 1e9),
+    "hours_per_month": (0, 744), "seconds": (0, 1e9), "time_limit_s": (0, 1e9),
+}
+
 
 
 class Frozen(BaseModel):
@@ -294,22 +308,52 @@ class Plan(Frozen):
     point_estimate_cost_usd: float | None = None  # the plan re-solved at confidence 0.5 (point estimates)
 
 
+PLAN_FIX = "pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`"
+
+
 def load_plan(text: str, source: str = "<plan>", *, strict: bool = False) -> Plan:
-    """A plan from its JSON text; `strict` refuses values of the wrong JSON type (true or "1" for a number)
-    instead of converting them."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise LlmplanError(f"not valid JSON ({e.msg} at line {e.lineno})", file=source,
-                           fix="pass a plan written by `llmplan solve --format json`") from None
+    """A plan from JSON text; `strict` refuses values of the wrong JSON type (true or "1" for a number) instead of
+    converting them. Parsing (duplicate keys, NaN, nesting, number range) is `loaders.parse_json`'s."""
+    from .loaders import parse_json
+    return plan_from_data(parse_json(text, file=source, fix=PLAN_FIX), source, strict=strict)
+
+
+def load_plan_file(path, *, strict: bool = False) -> Plan:
+    """A plan saved with `llmplan solve --format json` (file mechanics: `loaders.load_json`)."""
+    from .loaders import load_json
+    return plan_from_data(load_json(path, what="plan JSON", fix=PLAN_FIX), str(path), strict=strict)
+
+
+def plan_from_data(data, source: str = "<plan>", *, strict: bool = False) -> Plan:
+    """Validate parsed JSON (already through `loaders.check_tree`: finite, bounded numbers) as a Plan."""
     ver = data.get("schema_version") if isinstance(data, dict) else None
     if ver is None or str(ver).split(".")[0] != SCHEMA_VERSION.split(".")[0]:
         raise LlmplanError(f"unsupported plan schema_version {ver!r} (this llmplan reads {SCHEMA_VERSION})",
                            file=source, fix="re-run `llmplan solve --format json` with this version")
+    _check_bounds(data, source)
     try:
         return Plan.model_validate(data, strict=strict)
     except Exception as e:  # pydantic ValidationError: name the first field
         errs = getattr(e, "errors", lambda: [])()
         where = ".".join(str(p) for p in errs[0]["loc"]) if errs else None
         raise LlmplanError(f"not a valid plan: {errs[0]['msg'] if errs else e}", file=source, where=where,
-                           fix="pass a plan written by `llmplan solve --format json`") from None
+                           fix=PLAN_FIX) from None
+
+
+def _check_bounds(data, source: str) -> None:
+    """Every number whose field name `LOAD_BOUNDS` lists (or that ends in `_usd`) within its bounds."""
+    stack = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for k, v in items:
+            where = f"{path}[{k}]" if isinstance(k, int) else (f"{path}.{k}" if path else str(k))
+            if isinstance(v, (dict, list)):
+                stack.append((v, where))
+                continue
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or isinstance(k, int):
+                continue
+            lo, hi = LOAD_BOUNDS.get(k, (-MAX_PLAN_USD, MAX_PLAN_USD) if k.endswith("_usd") else (None, None))
+            if lo is not None and not lo <= v <= hi:
+                raise LlmplanError(f"{v:g} is outside [{lo:g}, {hi:g}]", file=source, where=where,
+                                   fix="a plan written by llmplan is always inside it: " + PLAN_FIX)

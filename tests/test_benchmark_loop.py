@@ -166,7 +166,7 @@ def test_vllm_fixture_alone_via_metadata_keys(tmp_path, default_catalog):
     (m,) = load_problem(prob).measured
     # interactive: TTFT 500 ms, TPOT 40 ms; the fixture's p90s are 322.6 ms and 21.3 ms
     assert (m.gpu, m.requests_per_s, m.ttft_ms, m.tpot_ms) == ("H100-SXM", 15.336, 322.6, 21.3)
-    assert m.checked.isoformat() == "2026-12-05"
+    assert m.checked.isoformat() == "2026-11-30"
     r = cli("measured", "import", res, "--problem", prob, "--percentile", "99", "-o", tmp_path / "p99.yaml")
     (m99,) = load_problem(tmp_path / "p99.yaml").measured
     assert m99.ttft_ms == 455.0 and "p99" in m99.source

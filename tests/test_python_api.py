@@ -195,4 +195,6 @@ def test_diff_of_plans_using_an_api_in_neither_catalog(portfolio_plan, default_c
     assert p.api, "the seed breakeven plan uses GPT-4o-mini"
     gone = p.model_copy(update={"api": [a.model_copy(update={"api_id": "nowhere/model"}) for a in p.api]})
     d = optimizer.diff(gone, gone, old_catalog=default_catalog, new_catalog=default_catalog)
-    assert not [r for r in d.reasons if "nowhere/model" in r.key]
+    # named as in neither catalog, never a crash
+    assert [r.text for r in d.reasons if "nowhere/model" in r.key] == [
+        f"API nowhere/model: in neither catalog ({default_catalog.version}, {default_catalog.version})"]

@@ -19,9 +19,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 
 from ..errors import CatalogError
+from ..loaders import read_csv_rows
 
 RESERVED = ("reserved_1y", "reserved_3y")
 DEFAULT = "default"
@@ -35,37 +35,33 @@ class Figure:
 
 
 def _read(path: Path, need: tuple[str, ...]) -> list[dict]:
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise CatalogError("file is missing", file=str(path),
-                           fix="pass the curated table (catalogs/_curated/) or restore it from git") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise CatalogError(f"not a readable CSV ({e})", file=str(path), fix="repair the CSV") from None
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise CatalogError(f"missing columns {missing}", file=str(path), fix=f"the header must be {','.join(need)}")
-    return df.to_dict(orient="records")
+    return read_csv_rows(path, what="curated table", error=CatalogError, required=need,
+                         fix=f"pass the curated table (catalogs/_curated/) or restore it from git; the header must "
+                             f"be {','.join(need)}")
 
 
 def _figure(path: Path, i: int, row: dict, col: str, lo: float, hi: float) -> Figure:
     where = f"line {i + 2} ({row.get('provider')}), field '{col}'"
     try:
         v = float(row[col])
-    except ValueError:
+    except (TypeError, ValueError):
         raise CatalogError(f"'{row[col]}' is not a number", file=str(path), where=where,
                            fix=f"give a fraction between {lo} and {hi}, e.g. 0.3 for 30%") from None
     if not (lo <= v < hi):
         raise CatalogError(f"{v} is outside [{lo}, {hi})", file=str(path), where=where,
                            fix="give a fraction, e.g. 0.3 for 30%")
-    if len(str(row.get("source", "")).strip()) < 3:
+    if len(str(row.get("source") or "").strip()) < 3:
         raise CatalogError("source is empty", file=str(path), where=f"line {i + 2}, field 'source'",
                            fix="name where the figure comes from ('assumption: ...' with the document it rests on)")
     try:
-        checked = dt.date.fromisoformat(str(row.get("checked", "")).strip())
+        checked = dt.date.fromisoformat(str(row.get("checked") or "").strip())
     except ValueError:
         raise CatalogError(f"checked '{row.get('checked')}' is not a date", file=str(path),
                            where=f"line {i + 2}, field 'checked'", fix="give YYYY-MM-DD") from None
+    if checked > dt.date.today():
+        raise CatalogError(f"checked {checked} is in the future", file=str(path),
+                           where=f"line {i + 2}, field 'checked'",
+                           fix="give the date the figure was read (today or earlier)")
     return Figure(v, str(row["source"]).strip(), checked)
 
 

@@ -16,11 +16,10 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-import yaml
-
 from ..errors import CatalogError
+from ..loaders import check_folder, load_yaml, read_csv_rows
 from .assumptions import AssumptionSummary, apply_assumptions, load_commitment_discounts, load_spot_rates
-from .importers.litellm import LitellmSummary, import_litellm
+from .importers.litellm import META_COLUMNS, LitellmSummary, import_litellm
 from .importers.skypilot import ImportSummary, import_skypilot
 from .load import FILES, load_catalog
 from .schema import derived_offer_kind
@@ -42,7 +41,14 @@ def curated_file(name: str, into: Path, base: Path | None) -> Path:
 
 def prepare_folder(into: Path, base: Path | None) -> None:
     """Create `into`, copying the base catalog's files that it lacks."""
-    into.mkdir(parents=True, exist_ok=True)
+    if base is not None:
+        check_folder(base, what="--base catalog folder", error=CatalogError,
+                     fix="pass --base with an existing catalog folder such as catalogs/2026-12-03")
+    try:
+        into.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CatalogError(f"cannot create the folder: {e.strerror or e}", file=str(into), where="--into",
+                           fix="give a folder path you can write, e.g. catalogs/2026-12-01") from None
     if base is not None and base.resolve() != into.resolve():
         for kind in FILES:
             src, dst = base / f"{kind}.csv", into / f"{kind}.csv"
@@ -57,12 +63,14 @@ def prepare_folder(into: Path, base: Path | None) -> None:
 def _provenance(inputs: list[Path]) -> dict:
     for p in inputs:
         p = Path(p)
-        f = (p if p.is_dir() else p.parent) / "provenance.yaml"
-        if f.exists():
-            try:
-                data = yaml.safe_load(f.read_text()) or {}
-            except yaml.YAMLError as e:
-                raise CatalogError(f"not valid YAML ({e})", file=str(f), fix="repair the provenance file") from None
+        try:
+            f = (p if p.is_dir() else p.parent) / "provenance.yaml"
+            found = f.exists()
+        except OSError:  # an unusable input path: the importer reports it when it reads the input
+            continue
+        if found:
+            data = load_yaml(f, what="provenance YAML", error=CatalogError,
+                             fix="repair the provenance file (see catalogs/_sources/*/provenance.yaml)")
             if not isinstance(data, dict):
                 raise CatalogError("expected a mapping", file=str(f), fix="see catalogs/_sources/*/provenance.yaml")
             return data
@@ -83,6 +91,9 @@ def import_skypilot_into(inputs: list[Path], into: Path, *, base: Path | None = 
     """Import SkyPilot files into `into`/offers.csv; returns what was kept/rejected and what was assumed."""
     today = today or dt.date.today()
     into = Path(into)
+    if base is not None:
+        check_folder(base, what="--base catalog folder", error=CatalogError,
+                     fix="pass --base with an existing catalog folder such as catalogs/2026-12-03")
     if assumptions:  # read the curated tables first: a bad table must fail before anything is written
         discounts = discounts or curated_file(DISCOUNTS, into, base)
         spot_rates = spot_rates or curated_file(SPOT_RATES, into, base)
@@ -130,6 +141,8 @@ def import_litellm_into(path: Path, into: Path, *, meta: Path, base: Path | None
     `checked` of the file's provenance.yaml; neither is an error (the import date is never used)."""
     today = today or dt.date.today()
     into = Path(into)
+    meta_rows = read_csv_rows(meta, what="API metadata CSV", error=CatalogError, required=META_COLUMNS,
+                              fix="pass --meta catalogs/_curated/api_meta.csv")  # read first: fail before writing
     if checked is None:
         prov = _provenance([Path(path)])
         if not prov.get("checked"):
@@ -137,11 +150,10 @@ def import_litellm_into(path: Path, into: Path, *, meta: Path, base: Path | None
                                "date as `checked`", file=str(path), where="provenance.yaml next to the file",
                                fix="add `checked: YYYY-MM-DD` to provenance.yaml, or pass --checked YYYY-MM-DD")
         checked = _date(prov["checked"], "provenance.yaml", "checked")
-    prepare_folder(into, base)
-    meta_rows = read_existing(meta)
     if not meta_rows:
-        raise CatalogError("metadata table is missing or empty", file=str(meta),
+        raise CatalogError("metadata table has no rows", file=str(meta),
                            fix="pass --meta catalogs/_curated/api_meta.csv")
+    prepare_folder(into, base)
     rows, summary = import_litellm(path, meta_rows, today=today, source_label=litellm_label(path, label, today),
                                    meta_file=str(meta), checked=checked)
     existing = read_existing(into / "apis.csv")

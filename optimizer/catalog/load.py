@@ -1,4 +1,5 @@
-"""Load a catalog folder with pandas, validate every row with pydantic, check cross-references.
+"""Load a catalog folder (CSV files read by `loaders.read_csv_rows`), validate every row with pydantic, check
+cross-references.
 
 A catalog is a dated folder `catalogs/<YYYY-MM-DD>/` holding `gpus.csv`, `offers.csv`, `models.csv` and
 `apis.csv`. The newest dated folder is the default. Errors name the file, the row (as the line number a
@@ -7,7 +8,6 @@ spreadsheet shows: header = line 1) and the field, and say how to fix it.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 import re
@@ -87,29 +87,11 @@ def default_catalog_dir() -> Path:
 
 
 def _read_rows(path: Path) -> list[dict]:
-    import pandas as pd  # imported here: `estimate` loads only GPUs and models, without pandas (see load_catalog_specs)
-
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except FileNotFoundError:
-        raise CatalogError("file is missing", file=str(path),
-                           fix=f"a catalog folder needs {', '.join(f + '.csv' for f in FILES)}") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise CatalogError(f"not a readable CSV ({e})", file=str(path), fix="repair the CSV quoting") from None
-    df = df.astype(object).where(df.notna(), None)
-    return df.to_dict(orient="records")
-
-
-def _read_rows_csv(path: Path) -> list[dict]:
-    """The same rows as `_read_rows` (strings, empty cells as None), with the standard library's csv module."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            return [{k: (v.strip() if v and v.strip() else None) for k, v in row.items()} for row in csv.DictReader(f)]
-    except FileNotFoundError:
-        raise CatalogError("file is missing", file=str(path),
-                           fix=f"a catalog folder needs {', '.join(f + '.csv' for f in FILES)}") from None
-    except (csv.Error, UnicodeDecodeError) as e:
-        raise CatalogError(f"not a readable CSV ({e})", file=str(path), fix="repair the CSV quoting") from None
+    """The rows of one catalog CSV (strings, empty cells as None), read through `loaders.read_csv_rows`."""
+    from ..loaders import read_csv_rows
+    return read_csv_rows(path, what=f"catalog {path.stem} table", error=CatalogError,
+                         fix=f"a catalog folder needs {', '.join(f + '.csv' for f in FILES)}: restore it from git "
+                             f"or pass another --catalog")
 
 
 def _check_numbers(path: Path, kind: str, rows: list[dict]) -> None:
@@ -163,11 +145,10 @@ def _name_indexes(root: Path, gpus: dict, models: dict) -> tuple[NameIndex, Name
 
 def _catalog_root(path: str | Path | None) -> Path:
     """The catalog folder to read: `path`, or the newest dated one; an error when it does not exist."""
+    from ..loaders import check_folder
     root = Path(path) if path is not None else default_catalog_dir()
-    if not root.is_dir():
-        raise CatalogError("catalog folder does not exist", file=str(root),
-                           fix="pass a folder such as catalogs/2026-12-03 to --catalog")
-    return root
+    return check_folder(root, what="catalog folder", error=CatalogError,
+                        fix="pass a folder such as catalogs/2026-12-03 to --catalog")
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
@@ -200,13 +181,13 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
 
 
 def load_catalog_specs(path: str | Path | None = None) -> Catalog:
-    """GPUs and models only (no offers, no APIs), validated like `load_catalog` but read without pandas: what
-    `llmplan estimate` needs, in a fraction of the start-up time."""
+    """GPUs and models only (no offers, no APIs), validated like `load_catalog`: what `llmplan estimate` needs, in
+    a fraction of the start-up time."""
     root = _catalog_root(path)
     parsed = {}
     for kind in ("gpus", "models"):
         p = root / f"{kind}.csv"
-        parsed[kind] = _validate(p, kind, _read_rows_csv(p))
+        parsed[kind] = _validate(p, kind, _read_rows(p))
         _unique(p, kind, parsed[kind])
     gpus = {g.name: g for g in parsed["gpus"]}
     models = {m.name: m for m in parsed["models"]}

@@ -25,9 +25,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-PosInt = Annotated[int, Field(gt=0)]
+from .. import bounds as B
+from ..bounds import PastDate, num, whole
+
+# Bounds of every number (see ../bounds.py): generous physical limits, so that nothing valid overflows later.
+Spec = num(1e-3, 1e7)  # a datasheet figure: GiB, TB/s, TFLOPS, Gb/s
+HourlyUsd = num(B.MIN_USD_PER_HOUR, B.MAX_USD_PER_HOUR)
+MtokUsd = num(0, B.MAX_USD_PER_MTOK)
+Count = whole(1, 10**9)  # layers, heads, sizes, vocabularies
+Ms = num(0.01, 1e8)
 
 PriceBasis = Literal["catalog", "list", "assumption", "quote"]
 OFFER_KINDS = ("cloud", "marketplace", "listprice")
@@ -59,7 +65,7 @@ def _split_list(v):
 class Row(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
     source: str = Field(min_length=3)
-    checked: dt.date
+    checked: PastDate
 
 
 class GpuSpec(Row):
@@ -68,14 +74,14 @@ class GpuSpec(Row):
     name: str
     vendor: Literal["nvidia", "amd", "intel"]
     architecture: str
-    vram_gib: Pos
-    mem_bw_tbps: Pos
-    fp16_tflops: Pos
-    fp8_tflops: Pos | None = None
-    int8_tops: Pos | None = None
-    fp4_tflops: Pos | None = None
+    vram_gib: Spec
+    mem_bw_tbps: Spec
+    fp16_tflops: Spec
+    fp8_tflops: Spec | None = None
+    int8_tops: Spec | None = None
+    fp4_tflops: Spec | None = None
     interconnect: str
-    interconnect_gbps: Pos | None = None
+    interconnect_gbps: Spec | None = None
     aliases: tuple[str, ...] = ()
     notes: str | None = None
 
@@ -96,14 +102,14 @@ class Offer(Row):
     jurisdiction: str
     instance_type: str
     gpu: str
-    gpus_per_instance: PosInt
-    ondemand_hourly_usd: Pos | None = None
-    spot_hourly_usd: Pos | None = None
-    spot_hourly_usd_min: Pos | None = None
-    spot_hourly_usd_max: Pos | None = None
-    reserved_1y_hourly_usd: Pos | None = None
-    reserved_3y_hourly_usd: Pos | None = None
-    max_instances: PosInt | None = None
+    gpus_per_instance: whole(1, 64)
+    ondemand_hourly_usd: HourlyUsd | None = None
+    spot_hourly_usd: HourlyUsd | None = None
+    spot_hourly_usd_min: HourlyUsd | None = None
+    spot_hourly_usd_max: HourlyUsd | None = None
+    reserved_1y_hourly_usd: HourlyUsd | None = None
+    reserved_3y_hourly_usd: HourlyUsd | None = None
+    max_instances: whole(1, B.MAX_GPUS) | None = None
     price_basis: PriceBasis = "catalog"
     offer_kind: OfferKind = "cloud"  # when absent: derived by `_kind` (listprice rows, marketplace providers)
     reserved_price_basis: PriceBasis | None = None  # None: the row's price_basis
@@ -161,20 +167,20 @@ class ModelSpec(Row):
     display_name: str
     hf_id: str
     kind: Literal["decoder", "embedding"]
-    params_b: Pos
-    active_params_b: Pos
-    layers: PosInt
-    hidden_size: PosInt
-    intermediate_size: PosInt
-    attention_heads: PosInt
-    kv_heads: PosInt
-    head_dim: PosInt
-    vocab_size: PosInt
+    params_b: num(1e-3, 1e5)
+    active_params_b: num(1e-3, 1e5)
+    layers: whole(1, 10_000)
+    hidden_size: Count
+    intermediate_size: Count
+    attention_heads: whole(1, 100_000)
+    kv_heads: whole(1, 100_000)
+    head_dim: whole(1, 100_000)
+    vocab_size: Count
     tied_embeddings: bool
-    max_context: PosInt
-    moe_experts: PosInt | None = None
-    moe_active_experts: PosInt | None = None
-    moe_layers: PosInt | None = None  # layers with routed experts (None: all); Llama 4 Maverick interleaves dense
+    max_context: whole(1, 1_000_000_000)
+    moe_experts: whole(1, 100_000) | None = None
+    moe_active_experts: whole(1, 100_000) | None = None
+    moe_layers: whole(1, 100_000) | None = None  # layers with routed experts (None: all); Llama 4 Maverick interleaves dense
     quality_tier: Annotated[int, Field(ge=1, le=4)]
     aliases: tuple[str, ...] = ()
 
@@ -209,19 +215,19 @@ class ApiOffer(Row):
     provider_model_id: str
     scope: str
     jurisdictions: tuple[str, ...]
-    input_usd_per_mtok: NonNeg
-    output_usd_per_mtok: NonNeg
-    cached_input_usd_per_mtok: NonNeg | None = None
-    batch_input_usd_per_mtok: NonNeg | None = None
-    batch_output_usd_per_mtok: NonNeg | None = None
-    residency_uplift: Pos = 1.0
+    input_usd_per_mtok: MtokUsd
+    output_usd_per_mtok: MtokUsd
+    cached_input_usd_per_mtok: MtokUsd | None = None
+    batch_input_usd_per_mtok: MtokUsd | None = None
+    batch_output_usd_per_mtok: MtokUsd | None = None
+    residency_uplift: num(0.01, 100) = 1.0
     account_tier: str | None = None
-    rpm: PosInt | None = None
-    tpm: PosInt | None = None
-    ttft_ms: Pos
-    tpot_ms: NonNeg  # 0 for embedding APIs (no output tokens)
+    rpm: whole(1, 10**12) | None = None
+    tpm: whole(1, 10**15) | None = None
+    ttft_ms: Ms
+    tpot_ms: num(0, 1e7)  # 0 for embedding APIs (no output tokens)
     quality_tier: Annotated[int, Field(ge=1, le=4)]
-    max_context: PosInt | None = None
+    max_context: whole(1, 1_000_000_000) | None = None
     deprecation_date: dt.date | None = None
     rate_limit_source: str | None = None
     latency_source: str | None = None

@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..errors import CatalogError
 from ..fsutil import write_atomic
+from ..loaders import read_csv_rows
 from .schema import ROW_TYPES
 
 
@@ -26,10 +27,11 @@ def columns(kind: str) -> list[str]:
 
 
 def read_existing(path: Path) -> list[dict]:
-    if not path.exists():
+    """The rows already in a catalog file (none when it does not exist yet)."""
+    if not Path(path).exists():
         return []
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return df.to_dict(orient="records")
+    return read_csv_rows(path, what="catalog table", error=CatalogError,
+                         fix="repair or delete the file in the folder given to --into")
 
 
 def to_csv(kind: str, rows: list[dict]) -> str:

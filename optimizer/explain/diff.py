@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ..catalog import Catalog, load_catalog
-from ..errors import CatalogError, LlmplanError
+from ..errors import CatalogError
 from ..result import ApiLine, Deployment, Plan
 
 Change = Literal["~", "+", "-"]
@@ -303,7 +303,9 @@ def _catalog_price_reasons(old: Plan, new: Plan, old_cat: Catalog, new_cat: Cata
     oa, na = {a.api_id: a for a in old_cat.apis}, {a.api_id: a for a in new_cat.apis}
     for api_id in sorted({a.api_id for p in (old, new) for a in p.api}):
         a, b = oa.get(api_id), na.get(api_id)
-        if a is None and b is None:  # in neither catalog (the plans were solved on others): nothing to compare
+        if a is None and b is None:  # a plan edited by hand, or made on another catalog
+            out.append(Reason(kind="api-availability", key=api_id, evidence="catalogs",
+                              text=f"API {api_id}: in neither catalog ({old_cat.version}, {new_cat.version})"))
             continue
         if a is None or b is None:
             have = a or b
@@ -343,15 +345,8 @@ def catalog_mismatch(p: Plan, cat: Catalog) -> str | None:
 
 def load_plan_file(path: Path) -> Plan:
     """A plan saved with `llmplan solve --format json`; errors name the file and the fix."""
-    from ..result import load_plan
-    fix = "pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`"
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise LlmplanError("file not found", file=str(path), fix=fix) from None
-    except (IsADirectoryError, UnicodeDecodeError) as e:
-        raise LlmplanError(f"not a plan file ({e.__class__.__name__})", file=str(path), fix=fix) from None
-    return load_plan(text, str(path))
+    from ..result import load_plan_file as load
+    return load(path)
 
 
 def plan_catalog(p: Plan, override: Path | None, which: str) -> tuple[Catalog | None, str | None]:

@@ -30,8 +30,8 @@ def check_references(problem: Problem, plan: Plan) -> list[ReferenceCheck]:
         elif abs(got - r.value) <= (0.05 if "percent" in r.what else 0.5):  # references are rounded figures
             note = "matches what the inputs give"
         else:
-            note = (f"does not follow from the inputs: they give {got:,.2f} ({got - r.value:+,.2f}, "
-                    f"{(got - r.value) / r.value:+.1%})")
+            rel = f", {(got - r.value) / r.value:+.1%}" if r.value else ""  # no percent of a zero reference
+            note = f"does not follow from the inputs: they give {got:,.2f} ({got - r.value:+,.2f}{rel})"
         out.append(ReferenceCheck(label=r.label, what=r.what, workload=r.workload, reference=r.value, computed=got,
                                   note=note))
     return out

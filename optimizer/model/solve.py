@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pulp
 
+from ..bounds import DEFAULT_TIME_LIMIT_S
 from ..errors import SolverError
 
 OPTIMAL_GAP = 1e-4  # HiGHS's and CBC's default relative MIP gap
@@ -70,8 +71,10 @@ def _rel_gap(obj: float | None, bound: float | None) -> float | None:
 
 def solve(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = None,
           gap: float | None = None, verbose: bool = False) -> SolveResult:
+    """Solve `prob`; `time_limit` None means DEFAULT_TIME_LIMIT_S (every solve is bounded, CBC included)."""
     if solver not in SOLVERS:
         raise SolverError(f"unknown solver '{solver}'", fix=f"use one of {', '.join(SOLVERS)}")
+    time_limit = DEFAULT_TIME_LIMIT_S if time_limit is None else time_limit
     t0 = time.perf_counter()
     with quiet_stdout(verbose):
         if solver == "highs":
@@ -131,14 +134,59 @@ def cbc_path() -> str:
     raise SolverError("CBC is not installed", fix="pip install 'pulp[cbc]' (or use the default --solver highs)")
 
 
+CBC_GRACE_S = 10.0  # how long past its time limit CBC may take to stop by itself before it is killed
+
+
+def _kill_children(path: str) -> int:
+    """Kill this process's children running `path` (as argv[0], or argv[1] under an interpreter; Linux /proc);
+    how many were killed."""
+    import signal
+
+    killed = 0
+    for d in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")[:2]
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and path.encode() in argv:
+            try:
+                os.kill(int(d), signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+    return killed
+
+
 def _solve_cbc(prob, time_limit, gap, verbose):
+    """CBC through PuLP with `-sec time_limit`; a watchdog kills CBC if it runs CBC_GRACE_S past the limit (CBC
+    does not check its clock everywhere, e.g. in some preprocessing), and that is a SolverError, not a hang."""
+    import threading
+
+    path = cbc_path()
     with tempfile.TemporaryDirectory() as d:
         log = os.path.join(d, "cbc.log")
-        cmd = pulp.COIN_CMD(path=cbc_path(), msg=False, timeLimit=time_limit, gapRel=gap, logPath=log)
+        cmd = pulp.COIN_CMD(path=path, msg=False, timeLimit=time_limit, gapRel=gap, logPath=log)
+        killed = []
+        watchdog = threading.Timer(time_limit + CBC_GRACE_S, lambda: killed.append(_kill_children(path)))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             prob.solve(cmd)
         except pulp.PulpSolverError as e:
+            watchdog.cancel()
+            watchdog.join()  # a running watchdog may still be scanning /proc after its kill: wait for its count
+            if killed and killed[0]:
+                raise SolverError(f"CBC did not stop at its {time_limit:g} s time limit and was stopped "
+                                  f"{CBC_GRACE_S:g} s later, without a solution", where="--time-limit",
+                                  fix="use the default --solver highs, or a simpler problem") from None
             raise SolverError(f"CBC failed: {e}", fix="try --solver highs") from None
+        finally:
+            watchdog.cancel()
         text = open(log).read() if os.path.exists(log) else ""
     if verbose:
         sys.stderr.write(text)

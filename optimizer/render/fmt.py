@@ -28,3 +28,12 @@ def qty(v: float) -> str:
 
 def pct(v: float | None, digits: int = 1) -> str:
     return "-" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def delta(usd_delta: float | None, percent: float | None, sep: str = " ") -> str:
+    """'+12.50 (+3.1%)' (sep=' '), or '+12.50, +3.1%' (sep=', '); either part may be None (no percent against a
+    $0 plan)."""
+    money = "-" if usd_delta is None else f"{usd_delta:+,.2f}"
+    if percent is None:
+        return money
+    return f"{money} ({percent:+.1f}%)" if sep == " " else f"{money}{sep}{percent:+.1f}%"

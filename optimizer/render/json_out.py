@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..result import Plan, load_plan  # noqa: F401  (load_plan: re-exported for callers of the renderer)
+from ..result import Plan, load_plan, plan_from_data  # noqa: F401  (re-exported for callers of the renderer)
 
 
 def to_json(plan: Plan) -> str:

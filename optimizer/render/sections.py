@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..explain.budget import plan_budget
 from ..result import Plan
-from .fmt import pct, qty, unit_usd, usd
+from .fmt import delta, pct, qty, unit_usd, usd
 
 
 def line_items(plan: Plan) -> list[tuple[str, str, str, str, str]]:
@@ -86,7 +86,7 @@ def alternative_rows(plan: Plan) -> list[tuple[str, str, str, str]]:
             relaxed = "-" if a.relaxed_monthly_cost_usd is None else f"({usd(a.relaxed_monthly_cost_usd)} relaxed)"
             rows.append((a.name, "infeasible", relaxed, a.summary))
         else:
-            rows.append((a.name, usd(a.monthly_cost_usd), f"{a.delta_usd:+,.2f} ({a.delta_percent:+.1f}%)", a.summary))
+            rows.append((a.name, usd(a.monthly_cost_usd), delta(a.delta_usd, a.delta_percent), a.summary))
     return rows
 
 

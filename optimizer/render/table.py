@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..result import Plan
 from . import sections as S
-from .fmt import pct, qty, unit_usd, usd
+from .fmt import delta, pct, qty, unit_usd, usd
 from .sections import considered_rows, failover_note, failover_rows
 
 W_NAME, W_QTY, W_UNIT, W_COST = 62, 13, 28, 14
@@ -108,7 +108,7 @@ def to_table(plan: Plan) -> str:
         for a in plan.alternatives:
             cost = ("infeasible" + (f" (relaxed: {usd(a.relaxed_monthly_cost_usd)})" if a.relaxed_monthly_cost_usd
                                     else "")) if a.monthly_cost_usd is None else (
-                f"{usd(a.monthly_cost_usd)} ({a.delta_usd:+,.2f}, {a.delta_percent:+.1f}%)")
+                f"{usd(a.monthly_cost_usd)} ({delta(a.delta_usd, a.delta_percent, ', ')})")
             out.append(f"   {a.name:<28} {cost}")
         out.append("")
     bound = f", lower bound {usd(plan.lower_bound_usd)}" if plan.lower_bound_usd is not None else ""

@@ -9,6 +9,7 @@ made about the peak.
 from __future__ import annotations
 
 import json
+import math
 
 from .simulate import SimResult
 
@@ -59,8 +60,19 @@ def to_dict(res: SimResult) -> dict:
     return out
 
 
+def _finite(v):
+    """The same structure with NaN and infinities as None: JSON has no NaN (an empty window has no fraction)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
+
+
 def to_json(res: SimResult) -> str:
-    return json.dumps(to_dict(res), indent=2) + "\n"
+    return json.dumps(_finite(to_dict(res)), indent=2, allow_nan=False) + "\n"
 
 
 def to_text(res: SimResult) -> str:

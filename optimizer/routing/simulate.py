@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..bounds import MAX_SIM_ARRIVALS
 from ..errors import LlmplanError
 from ..result import Plan
 from .export import pool_rpm
@@ -134,6 +135,14 @@ class SimResult:
 _DUR = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([smh]?)\s*$")
 
 
+def _floor_sig(x: float) -> str:
+    """x rounded down to 2 significant digits, as text: the largest round value that still fits."""
+    if x <= 0:
+        return "0"
+    e = math.floor(math.log10(x)) - 1
+    return f"{math.floor(x / 10 ** e) * 10 ** e:.{max(0, -e)}f}"
+
+
 def parse_duration(text: str, what: str) -> float:
     """'30m', '1800s', '0.5h' or a bare number of minutes -> seconds."""
     m = _DUR.match(text)
@@ -177,7 +186,9 @@ class _Pool:
 
     def __init__(self, pid, provider, instances, spot, slots):
         self.id, self.provider, self.instances, self.spot = pid, provider, instances, spot
-        self.per_instance = max(1, int(round(slots / max(instances, 1))))
+        # never more slots than requests a run replays: more could not change the result, only exhaust memory
+        cap = MAX_SIM_ARRIVALS // max(instances, 1) + 1
+        self.per_instance = max(1, int(round(min(slots / max(instances, 1), cap))))
         self.up = instances
         self.free = [0.0] * (self.per_instance * instances)
         self.down = False
@@ -267,6 +278,23 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
     run_s = options.hours * 3600.0
     rng = np.random.default_rng(options.seed)
     names = sorted(tables)
+    expected = sum((tables[n].peak_rps if options.load == "peak" else tables[n].average_rps) for n in names) * run_s
+    spot_instances = sum({t.id: t.instances for r in tables.values() for t in r.targets
+                          if t.kind == "pool" and t.capacity_type == "spot"}.values())
+    reclaims_expected = options.spot_rate * options.hours * spot_instances
+    if not reclaims_expected <= MAX_SIM_ARRIVALS:
+        raise LlmplanError(f"{reclaims_expected:,.0f} spot reclaims expected ({spot_instances:,} spot instances at "
+                           f"{options.spot_rate:g} per instance-hour for {options.hours:g} h): more than the "
+                           f"{MAX_SIM_ARRIVALS:,} events a simulation replays", file=source, where="--spot-preemption",
+                           fix="give a smaller --spot-preemption or --hours")
+    if not expected <= MAX_SIM_ARRIVALS:
+        rate = expected / run_s
+        hours_ok = MAX_SIM_ARRIVALS / rate / 3600.0
+        raise LlmplanError(f"{expected:,.0f} arrivals expected ({rate:,.1f} req/s at {options.load} load for "
+                           f"{options.hours:g} h): more than the {MAX_SIM_ARRIVALS:,} a simulation replays",
+                           file=source, where="--hours",
+                           fix=f"simulate at most --hours {_floor_sig(hours_ok)}"
+                               + (" or use --load average" if options.load == "peak" else ""))
 
     # arrivals: exponential gaps at the workload's rate, merged over workloads
     times_l, idx_l = [], []

@@ -128,6 +128,7 @@ def route_tables(plan: Plan, source: str = "<plan>") -> dict[str, WorkloadRoutes
             continue
         isl = _require(wl.input_tokens, f"input_tokens for workload '{wl.name}'", source)
         osl = _require(wl.output_tokens, f"output_tokens for workload '{wl.name}'", source)
+        volume = _require(wl.requests_per_month, f"requests_per_month for workload '{wl.name}'", source)
         targets = []
         for d in plan.deployments:
             if d.workload != wl.name or d.share is None:
@@ -138,7 +139,7 @@ def route_tables(plan: Plan, source: str = "<plan>") -> dict[str, WorkloadRoutes
             if ttft is None or tpot is None:  # a measured capacity: no modelled operating point
                 ttft = _require(wl.ttft_target_ms, "ttft_target_ms", source)
                 tpot = _require(wl.tpot_target_ms, "tpot_target_ms", source)
-            served = wl.requests_per_month * d.share
+            served = volume * d.share
             if served > 0:
                 usd = d.monthly_cost_usd / served
             else:

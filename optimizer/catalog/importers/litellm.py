@@ -13,12 +13,12 @@ price of the same model at the same provider.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import CatalogError
+from ...loaders import load_json as read_json
 
 MTOK = 1e6
 
@@ -60,14 +60,8 @@ def _per_mtok(v) -> float | None:
 
 
 def load_json(path: Path) -> dict:
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise CatalogError("file not found", file=str(path),
-                           fix="pass LiteLLM's model_prices_and_context_window.json") from None
-    except json.JSONDecodeError as e:
-        raise CatalogError(f"not valid JSON ({e.msg} at line {e.lineno})", file=str(path),
-                           fix="download the file again") from None
+    data = read_json(path, what="LiteLLM price JSON", error=CatalogError,
+                     fix="pass LiteLLM's model_prices_and_context_window.json (download it again)")
     if not isinstance(data, dict):
         raise CatalogError("expected a JSON object keyed by model", file=str(path), fix="pass the LiteLLM price table")
     return data

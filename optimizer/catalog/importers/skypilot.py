@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import CatalogError
+from ...loaders import read_text
 from ..names import NameIndex
 from ..regions import jurisdiction_of
 from ..schema import MARKETPLACE_PROVIDERS
@@ -157,6 +158,11 @@ def _files(inputs: list[Path]) -> list[Path]:
     out = []
     for p in inputs:
         p = Path(p)
+        try:
+            p.is_dir(), p.exists()
+        except OSError as e:  # a name too long, a symlink loop
+            raise CatalogError(f"cannot read: {e.strerror or e}", file=str(p),
+                               fix="give SkyPilot vms.csv files or a folder") from None
         if p.is_dir():
             found = sorted(f for f in p.rglob("*.csv") if f.name == "vms.csv" or f.name.endswith("_vms.csv"))
             if not found:
@@ -170,6 +176,7 @@ def _files(inputs: list[Path]) -> list[Path]:
     return out
 
 
+MAX_GPUS_PER_INSTANCE = 64
 REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price", "Region")
 ROW_KEY = ("InstanceType", "AcceleratorName", "Region", "AvailabilityZone")
 
@@ -177,10 +184,7 @@ ROW_KEY = ("InstanceType", "AcceleratorName", "Region", "AvailabilityZone")
 def _read_csv(f: Path) -> pd.DataFrame:
     """A vms.csv as strings. Rows with more fields than the header are an error, except Azure's known upstream
     defect: a `Generation` value `V1,V2` written unquoted (the two trailing fields are joined back into one)."""
-    try:
-        text = f.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise CatalogError(f"not a readable CSV ({e})", file=str(f), fix="download the file again") from None
+    text = read_text(f, what="SkyPilot vms.csv", error=CatalogError, fix="download the SkyPilot vms.csv again")
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as e:
@@ -312,11 +316,8 @@ def _gcp_rows(df: pd.DataFrame, summary: ImportSummary) -> list[dict]:
         if name.lower().startswith("tpu"):
             summary.reject("gcp", "TPU, not a GPU", name)
             continue
-        try:
-            count = float(r["AcceleratorCount"])
-        except ValueError:
-            count = 0.0
-        hvm = _GCP_HOST.get((name, int(count))) if count == int(count) else None
+        count = _gpu_count(r["AcceleratorCount"])
+        hvm = _GCP_HOST.get((name, count)) if count else None
         if hvm is None:
             summary.reject("gcp", "accelerator without a known host VM family (e.g. n1-hosted T4/V100/P100)",
                            f"{name} x{r['AcceleratorCount']}")
@@ -331,6 +332,17 @@ def _gcp_rows(df: pd.DataFrame, summary: ImportSummary) -> list[dict]:
         r["SpotPrice"] = _sum_prices(r.get("SpotPrice"), hp[1])
         out.append(r)
     return out
+
+
+def _gpu_count(v) -> int | None:
+    """A whole, positive GPU count of at most MAX_GPUS_PER_INSTANCE, else None (NaN, inf, fractions, text)."""
+    try:
+        c = float(v or 0)
+    except (TypeError, ValueError):
+        return None
+    if not (0 < c <= MAX_GPUS_PER_INSTANCE) or c != int(c):
+        return None
+    return int(c)
 
 
 def _sum_prices(a, b) -> str | float:
@@ -353,14 +365,10 @@ def _map_row(cloud: str, r: dict, gpus: dict, gpu_names: NameIndex, summary: Imp
     itype = str(r.get("InstanceType", "")).strip()
     region = str(r.get("Region", "")).strip()
     ex = f"{itype or name} {region}".strip()
-    try:
-        count = float(r.get("AcceleratorCount") or 0)
-    except ValueError:
-        count = 0.0
-    if count <= 0 or count != int(count):
+    count = _gpu_count(r.get("AcceleratorCount"))
+    if count is None:
         summary.reject(cloud, "fractional or missing GPU count", f"{ex} x{r.get('AcceleratorCount')}")
         return None
-    count = int(count)
     lookup = name
     if cloud == "lambda" and "pcie" in itype.lower() and name.upper() == "H100":
         lookup = "H100-PCIe"
