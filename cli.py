@@ -200,6 +200,51 @@ def budget(problem, catalog_dir, fmt, solver, time_limit, gap):
         emit(budget_text(result), None)
 
 
+@main.group()
+def workload():
+    """Describe workloads from data: request traces."""
+
+
+@workload.command("from-trace")
+@click.argument("trace", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["azure", "csv", "jsonl"]), default=None,
+              help="Trace format (default: from the file name and header).")
+@click.option("--columns", default=None, metavar="time=C,input=C,output=C",
+              help="Column (CSV) or field (JSONL) names of arrival time, input tokens and output tokens.")
+@click.option("--classes", "k", type=int, default=1, show_default=True,
+              help="Request classes by input/output length (deterministic k-means; 1: the mean request only).")
+@click.option("--scale-to", type=float, default=None, metavar="REQUESTS_PER_MONTH",
+              help="Monthly volume to scale the trace to (default: the trace's own rate x 730 h).")
+@click.option("--peak-window", default="60s", show_default=True, help="Window for the arrival rate (60s, 5m).")
+@click.option("--peak-quantile", type=float, default=0.99, show_default=True,
+              help="Quantile of the windowed arrival rate taken as the peak.")
+@click.option("--profile", is_flag=True, help="Also a 24-hour daily profile (needs a trace of a day or more).")
+@click.option("--skip-bad-rows", is_flag=True, help="Leave bad rows out (each is listed on stderr) instead of failing.")
+@click.option("--into", "into", type=click.Path(path_type=Path), default=None,
+              help="Merge the block into this problem's workload (--workload) and print or write the problem.")
+@click.option("--workload", "workload_name", default=None,
+              help="With --into: the serving workload to update (default: the only serving workload).")
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def workload_from_trace(trace, fmt, columns, k, scale_to, peak_window, peak_quantile, profile, skip_bad_rows,
+                        into, workload_name, output):
+    """A serving workload's volume, peak, request classes (and daily profile) from TRACE, as YAML."""
+    from optimizer import trace_workload as tw
+    from optimizer.traces import parse_columns, read_trace
+
+    tr = read_trace(trace, fmt, parse_columns(columns), skip_bad=skip_bad_rows)
+    for line, why in tr.skipped:
+        click.echo(f"{trace}: line {line}: left out: {why}", err=True)
+    w = tw.from_trace(tr, classes=k, scale_to=scale_to, window_s=tw.parse_window(peak_window),
+                      quantile=peak_quantile, profile=profile)
+    for line in tw.summary_lines(w):
+        click.echo(line, err=True)
+    if into is not None:
+        emit(tw.merge_into(into, w, workload_name), output)
+    else:
+        emit(tw.block_yaml(w), output)
+
+
 def _load_plan_file(path: Path):
     from optimizer.explain.diff import load_plan_file
     return load_plan_file(path)
