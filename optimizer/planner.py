@@ -18,9 +18,13 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
          today: dt.date | None = None, explain: bool = False) -> Plan:
     """The cheapest plan, with its breakeven per workload; `explain=True` adds what each constraint costs, the
     alternatives and the entry prices of options not chosen (each a re-solve)."""
+    from .classes import classes_section, expand_classes, has_classes
     from .explain.breakeven import breakevens
     from .explain.references import check_references
 
+    with_classes = has_classes(problem)
+    sections = {"classes": classes_section(problem)} if with_classes else {}
+    problem = expand_classes(problem)  # one workload per request class
     cands, model, res = solve_problem(problem, catalog, options)
     p = extract_plan(problem, catalog, cands, model, res, options, today=today)
     chosen = {}
@@ -35,4 +39,9 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
         update["alternatives"] = alternatives(problem, catalog, options, p, cands)
         update["entry_prices"] = entry_prices(problem, options, p, cands)
     p = p.model_copy(update=update)
+    if with_classes:
+        from .explain.class_mix import class_mix
+        sections["class_mix"] = class_mix(problem, catalog, options, p, cands)
+    if sections:
+        p = p.model_copy(update={"extras": {**p.extras, **sections}})
     return p.model_copy(update={"references": check_references(problem, p)})
