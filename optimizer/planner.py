@@ -42,6 +42,10 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
     if with_classes:
         from .explain.class_mix import class_mix
         sections["class_mix"] = class_mix(problem, catalog, options, p, cands)
+    if model.hourly is not None:
+        from .model.hourly import hourly_assumptions, hourly_section
+        sections["hourly"] = hourly_section(problem, cands, model.hourly)
+        p = p.model_copy(update={"assumptions": hourly_assumptions(problem, sections["hourly"]) + p.assumptions[1:]})
     if sections:
         p = p.model_copy(update={"extras": {**p.extras, **sections}})
     return p.model_copy(update={"references": check_references(problem, p)})

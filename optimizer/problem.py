@@ -226,6 +226,13 @@ class Policy(Strict):
     exclude_providers: tuple[str, ...] = ()
     include_providers: tuple[str, ...] | None = None  # allow-list of clouds and API vendors (None = all)
     include_gpus: tuple[str, ...] | None = None  # allow-list of GPU types for self-hosting (None = all)
+    # Hour-by-hour planning (opt-in): serving workloads with `autoscale` (default: this flag) are planned for each
+    # hour of a typical day from their daily_profile; pools run between min and max instances per hour and pay the
+    # instance-hours they run (plus a billed warm-up per start), APIs take each hour's overflow
+    autoscale: bool = False
+    autoscale_min_instances: Annotated[int, Field(ge=0)] = 1  # per pool in use, every hour (keeps it warm)
+    autoscale_max_instances: Annotated[int, Field(ge=1)] | None = None  # per pool (quota)
+    autoscale_warmup_min: NonNeg = 10.0  # minutes an instance is billed before it serves (boot + weights)
 
 
 class Measured(Strict):
