@@ -147,3 +147,25 @@ def test_min_and_max_instances(tmp_path):
     got = solve_problem(tmp_path / "b", p, offers=[ONE], apis=[CHEAP_API])
     (pool,) = got.extras["hourly"]["pools"].values()
     assert pool["instances_by_hour"] == [2] * 10 + [3] * 4 + [2] * 10
+
+
+def test_portfolio_chat_daily_autoscaling_beats_always_on(default_catalog):
+    from pathlib import Path
+
+    from optimizer.problem import load_problem
+    from optimizer.render.html import to_html
+    from optimizer.render.table import to_table
+    prob = load_problem(Path(__file__).resolve().parents[1] / "problems" / "portfolio_daily.yaml")
+    scaled = plan(prob, default_catalog)
+    always = plan(prob.model_copy(update={"policy": prob.policy.model_copy(update={"autoscale": False})}),
+                  default_catalog)
+    assert scaled.status == always.status == "optimal"
+    assert scaled.monthly_cost_usd < always.monthly_cost_usd - 100
+    pools = scaled.extras["hourly"]["pools"].values()
+    # it scales with the day: fewer instances at night than at midday
+    assert any(p["instances_by_hour"][3] < p["instances_by_hour"][12] for p in pools)
+    # recomputed: each pool's cost is its instance-hours x its hourly price
+    for d in scaled.deployments:
+        assert d.monthly_cost_usd == pytest.approx(d.instances * d.hours_per_month * d.hourly_usd_per_instance,
+                                                   abs=0.05)
+    assert "Instances running by hour of day" in to_html(scaled) and "Hour by hour" in to_table(scaled)

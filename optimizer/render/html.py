@@ -56,10 +56,13 @@ def to_html(plan: Plan) -> str:
              f"Status: {escape(S.status_line(plan))}.</p>")
     p.append("<h2>Plan</h2>" + _table(("Workload", "Line item", "Monthly qty", "Unit", "Monthly cost"),
                                       S.line_items(plan) + [("Total", "", "", "", usd(plan.monthly_cost_usd))], {2, 4}))
-    from .traffic import class_lines
+    from .traffic import class_lines, hourly_chart, hourly_lines
     if class_lines(plan):
         p.append("<h2>Request classes</h2><ul>" + "".join(f"<li>{escape(ln)}</li>" for ln in class_lines(plan))
                  + "</ul>")
+    if hourly_lines(plan):
+        p.append("<h2>Hour by hour</h2>" + hourly_chart(plan) + "<ul>"
+                 + "".join(f"<li>{escape(ln)}</li>" for ln in hourly_lines(plan)) + "</ul>")
     p.append("<h2>Budget</h2>" + budget_chart(plan))
     p.append(_table(("Workload", "Category", "Spec", "Monthly cost", "Share"), S.budget_rows(plan), {3, 4}))
     p.append(_table(("Category", "Monthly cost", "Share"),

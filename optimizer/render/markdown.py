@@ -22,9 +22,11 @@ def to_markdown(plan: Plan) -> str:
     out += ["## Plan", ""]
     out += _table(("Workload", "Line item", "Monthly qty", "Unit", "Monthly cost"), S.line_items(plan)
                   + [("**Total**", "", "", "", f"**{usd(plan.monthly_cost_usd)}**")])
-    from .traffic import class_lines
+    from .traffic import class_lines, hourly_lines
     if class_lines(plan):
         out += ["## Request classes", ""] + [f"- {ln}" for ln in class_lines(plan)] + [""]
+    if hourly_lines(plan):
+        out += ["## Hour by hour", ""] + [f"- {ln}" for ln in hourly_lines(plan)] + [""]
     out += ["## Budget", ""]
     out += _table(("Workload", "Category", "Spec", "Monthly cost", "Share"), S.budget_rows(plan))
     out += _table(("Category", "Monthly cost", "Share"),
