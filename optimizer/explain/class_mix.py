@@ -25,7 +25,7 @@ def class_mix(problem: Problem, catalog: Catalog, options, plan: Plan, cands: Ca
             cost, p, _ = _cost(problem, catalog, options, gpu=gpu)
             if cost is None:
                 continue
-            lines = {f"{d.workload}: {d.instances}x {d.instance_type} ({d.cloud})" for d in p.deployments if d.share}
+            lines = {f"{d.instances}x {d.instance_type} ({d.cloud})" for d in p.deployments if d.share}
             lines |= {f"{a.workload}: API {a.api_id} {a.share:.0%}" for a in p.api}
             summary = "; ".join(sorted(lines))
         if best is None or cost < best[1] - 1e-9:
