@@ -246,6 +246,51 @@ def budget(problem, catalog_dir, fmt, solver, time_limit, gap):
         emit(budget_text(result), None)
 
 
+@main.group()
+def workload():
+    """Describe workloads from data: request traces."""
+
+
+@workload.command("from-trace")
+@click.argument("trace", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["azure", "csv", "jsonl"]), default=None,
+              help="Trace format (default: from the file name and header).")
+@click.option("--columns", default=None, metavar="time=C,input=C,output=C",
+              help="Column (CSV) or field (JSONL) names of arrival time, input tokens and output tokens.")
+@click.option("--classes", "k", type=int, default=1, show_default=True,
+              help="Request classes by input/output length (deterministic k-means; 1: the mean request only).")
+@click.option("--scale-to", type=float, default=None, metavar="REQUESTS_PER_MONTH",
+              help="Monthly volume to scale the trace to (default: the trace's own rate x 730 h).")
+@click.option("--peak-window", default="60s", show_default=True, help="Window for the arrival rate (60s, 5m).")
+@click.option("--peak-quantile", type=float, default=0.99, show_default=True,
+              help="Quantile of the windowed arrival rate taken as the peak.")
+@click.option("--profile", is_flag=True, help="Also a 24-hour daily profile (needs a trace of a day or more).")
+@click.option("--skip-bad-rows", is_flag=True, help="Leave bad rows out (each is listed on stderr) instead of failing.")
+@click.option("--into", "into", type=click.Path(path_type=Path), default=None,
+              help="Merge the block into this problem's workload (--workload) and print or write the problem.")
+@click.option("--workload", "workload_name", default=None,
+              help="With --into: the serving workload to update (default: the only serving workload).")
+@click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
+@handle_errors
+def workload_from_trace(trace, fmt, columns, k, scale_to, peak_window, peak_quantile, profile, skip_bad_rows,
+                        into, workload_name, output):
+    """A serving workload's volume, peak, request classes (and daily profile) from TRACE, as YAML."""
+    from optimizer import trace_workload as tw
+    from optimizer.traces import parse_columns, read_trace
+
+    tr = read_trace(trace, fmt, parse_columns(columns), skip_bad=skip_bad_rows)
+    for line, why in tr.skipped:
+        click.echo(f"{trace}: line {line}: left out: {why}", err=True)
+    w = tw.from_trace(tr, classes=k, scale_to=scale_to, window_s=tw.parse_window(peak_window),
+                      quantile=peak_quantile, profile=profile)
+    for line in tw.summary_lines(w):
+        click.echo(line, err=True)
+    if into is not None:
+        emit(tw.merge_into(into, w, workload_name), output)
+    else:
+        emit(tw.block_yaml(w), output)
+
+
 def _load_plan_file(path: Path):
     from optimizer.result import load_plan_file
     return load_plan_file(path)
@@ -725,10 +770,20 @@ class _Progress:
                                                "rate_limit_aware"]), default="balanced", show_default=True)
 @click.option("--load", type=click.Choice(["peak", "average"]), default="peak", show_default=True,
               help="Poisson arrivals at each workload's peak or average rate.")
+@click.option("--trace", "trace_file", type=click.Path(path_type=Path), default=None,
+              help="Replay this trace's arrivals and lengths (not Poisson); --hours and --load are then ignored.")
+@click.option("--trace-format", type=click.Choice(["azure", "csv", "jsonl"]), default=None,
+              help="The trace's format (default: from its name and header).")
+@click.option("--columns", default=None, metavar="time=C,input=C,output=C", help="The trace's column names.")
+@click.option("--scale-to", type=float, default=None, metavar="REQUESTS_PER_MONTH",
+              help="Compress the trace's time so its rate is this monthly volume.")
+@click.option("--speedup", type=float, default=None, help="Compress the trace's time by this factor.")
+@click.option("--workload", "workload_name", default=None, help="The plan's workload the trace belongs to.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-o", "--output", type=OutputPath(), default=None, help="Write to this file (atomically).")
 @handle_errors
-def simulate(plan_file, hours, fails, spot_rate, spot_recovery, seed, strategy, load, fmt, output):
+def simulate(plan_file, hours, fails, spot_rate, spot_recovery, seed, strategy, load, trace_file, trace_format,
+             columns, scale_to, speedup, workload_name, fmt, output):
     """Replay PLAN.json's traffic through its router and capacity, with outages and spot reclaims injected."""
     from optimizer.errors import LlmplanError
     from optimizer.routing.report import to_json as sim_json
@@ -743,10 +798,22 @@ def simulate(plan_file, hours, fails, spot_rate, spot_recovery, seed, strategy, 
         raise LlmplanError("--spot-preemption and --spot-recovery must not be negative", fix="e.g. 0.05 and 10")
     plan_obj = _load_plan_file(plan_file)
     tables = route_tables(plan_obj, str(plan_file))
+    arrivals = None
+    if trace_file is not None:
+        from optimizer.routing.replay import replay_arrivals
+        from optimizer.traces import parse_columns, read_trace
+        tr = read_trace(trace_file, trace_format, parse_columns(columns))
+        arrivals, run_s, _ = replay_arrivals(plan_obj, tr, workload=workload_name, scale_to=scale_to,
+                                             speedup=speedup, source=str(plan_file))
+        hours = run_s / 3600.0
+    elif scale_to is not None or speedup is not None:
+        raise LlmplanError("--scale-to and --speedup apply to a replayed trace", where="--trace",
+                           fix="pass --trace TRACE")
     failures = tuple(parse_failure(f, tables, hours * 3600.0) for f in fails)
     opts = SimOptions(hours=hours, load=load, strategy=strategy, seed=seed, failures=failures, spot_rate=spot_rate,
-                      spot_recovery_s=spot_recovery * 60.0)
-    res = run_sim(plan_obj, opts, source=str(plan_file), tables=tables, progress=_Progress("simulating"))
+                      spot_recovery_s=spot_recovery * 60.0, trace=str(trace_file) if trace_file else None)
+    res = run_sim(plan_obj, opts, source=str(plan_file), tables=tables, progress=_Progress("simulating"),
+                  arrivals=arrivals)
     click.echo(f"simulated {res.arrived:,} requests in {res.wall_s:.2f} s", err=True)
     emit(sim_json(res) if fmt == "json" else sim_text(res), output)
 

@@ -50,6 +50,9 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                  options: SolveOptions, *, today: dt.date | None = None) -> Plan:
     serving = {w.name: w for w in problem.serving}
     n = {pid: int(round(_val(v))) for pid, v in m.n.items()}
+    if m.hourly is not None:  # the day's maximum (without failover the model's n_c only bounds it)
+        from .model.hourly import pool_hours
+        n = {pid: max(pool_hours(m.hourly, pid)) for pid in n}
     x = {k: (_val(v) if _val(v) > EPS else 0.0) for k, v in m.x.items()}
     y_on = _val(m.y) > 0.5 if m.y is not None else False
 
@@ -59,8 +62,13 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
 
     z_share = {k: v for k, v in ((k, _val(v)) for k, v in m.z.items()) if v > EPS}
     z = {(p, w, o): v * serving[w].peak for (p, w, o), v in z_share.items()}  # requests/s at peak
+    hourly = m.hourly  # hour by hour: instances are the day's maximum, cost the instance-hours run
+    billed_h: dict[str, float] = {}
     for pool in cands.pools:
         k = n[pool.id]
+        if hourly is not None:
+            from .model.hourly import pool_month
+            k, billed_h[pool.id], _ = pool_month(hourly, pool)
         if k <= 0:
             continue
         loads = {w: x.get((w, pool.id), 0.0) * serving[w].peak / cap for w, cap in pool.capacity.items()}
@@ -72,7 +80,8 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                        for w, cap in pool.capacity.items()}
             if sum(weights.values()) <= 0:
                 weights = {w: 1.0 for w in pool.capacity}
-        cost = k * pool.hourly_usd * HOURS_PER_MONTH
+        hours = billed_h.get(pool.id, k * HOURS_PER_MONTH)  # instance-hours a month
+        cost = hours * pool.hourly_usd
         served = [w for w in pool.capacity if weights[w] > 0 or x.get((w, pool.id), 0.0) > 0]
         if sum(weights[w] for w in served) <= 0:
             weights = {w: 1.0 for w in served}
@@ -97,7 +106,7 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                 gpus_per_instance=pool.gpus_per_instance, precision=pool.precision, tp=pool.tp,
                 capacity_type=pool.capacity_type, cloud=pool.provider, region=pool.offer.region,
                 jurisdiction=pool.jurisdiction, hourly_usd_per_replica=round(pool.hourly_usd / pool.replicas_per_instance, 6),
-                hourly_usd_per_instance=pool.hourly_usd, hours_per_month=HOURS_PER_MONTH,
+                hourly_usd_per_instance=pool.hourly_usd, hours_per_month=round(hours / k, 4),
                 share=sig(x.get((w, pool.id), 0.0)), pool_share=round(weights[w] / wsum, 6),
                 monthly_cost_usd=alloc[w], capacity_rps=round(k * pool.capacity[w], 4),
                 load_rps=sig(x.get((w, pool.id), 0.0) * serving[w].peak),

@@ -52,7 +52,22 @@ TRAITS = {
     "gpus_per_instance": Trait("gpus_per_instance", lambda p: p.gpus_per_instance, _spot_gpus_ok),
     # an availability-capped pool cannot stand in for an uncapped one (it may run out)
     "offer_cap": Trait("offer_cap", lambda p: p.offer.max_instances is not None, lambda va, vb, b: not va),
+    # hour by hour: a reserved pool is paid all month, so it cannot stand in for one that scales (the reverse is
+    # fine); pools of providers that bill starts differently are kept apart
+    "scales": Trait("scales", lambda p: not p.capacity_type.startswith("reserved"), lambda va, vb, b: va or not vb),
+    "billing": Trait("billing", lambda p: _billing_key(p.offer.provider)),
 }
+
+
+def _billing_key(provider: str):
+    from .billing import billing_of
+    return billing_of(provider).key
+
+
+def autoscaled(problem: Problem) -> list[str]:
+    """Serving workloads planned hour by hour (their own `autoscale`, else `policy.autoscale`)."""
+    return [w.name for w in problem.serving
+            if (w.autoscale if w.autoscale is not None else problem.policy.autoscale)]
 
 
 # --- the families ------------------------------------------------------------------------------------------------
@@ -240,6 +255,16 @@ _FAMILY_LIST = [
     Family("availability", "constraint", "instances of an offer stay within its availability cap", relaxable=True,
            pool_traits=("offer_cap",), priced_as="availability", whatif=_whatif_availability),
     Family("fixed_choice", "constraint", "every fixed-hours block is bought once"),
+    # hour by hour (optimizer/model/hourly.py), when some workload autoscales
+    Family("hourly_demand", "constraint", "all traffic of every serving workload is served in every hour",
+           active=lambda p: bool(autoscaled(p))),
+    Family("hourly_capacity", "constraint", "each hour's pool load at that hour's peak fits the instances running",
+           pool_traits=("scales", "billing"), active=lambda p: bool(autoscaled(p))),
+    Family("hourly_link", "constraint", "traffic on a pool in an hour needs an instance running in that hour"),
+    Family("autoscale_bounds", "constraint", "a pool in use runs between the minimum and its maximum instances "
+           "every hour"),
+    Family("autoscale_starts", "constraint", "instances started in an hour are the increase over the hour before "
+           "(the day repeats); each start pays its billed warm-up"),
     # a policy choice priced like a family
     Family("no_commitment", "policy", "no reserved capacity unless policy.capacity_types admits it",
            "add reserved_1y/reserved_3y to policy.capacity_types (after confirming the reserved prices)",

@@ -32,7 +32,8 @@ class SolveOptions:
 
 def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOptions(), *,
                   relax: frozenset = frozenset(), **cand_kw) -> tuple[Candidates, Model, SolveResult]:
-    """Candidates, model and solve; raises InfeasibleError (with its explanation) or SolverError."""
+    """Candidates, model and solve; raises InfeasibleError (with its explanation) or SolverError. A problem with
+    request classes must be expanded first (`classes.expand_classes`; `planner.plan` does it)."""
     cands = build_candidates(problem, catalog, **cand_kw)
     precheck(problem, cands)
     if problem.policy.failover is None or "failover_demand" in relax or options.time_limit is not None:

@@ -20,11 +20,21 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
          today: dt.date | None = None, explain: bool = False) -> Plan:
     """The cheapest plan, with its breakeven per workload; `explain=True` adds what each constraint costs, the
     alternatives and the entry prices of options not chosen (each a re-solve)."""
+    from .classes import classes_section, expand_classes, has_classes
     from .explain.breakeven import breakevens
     from .explain.references import check_references
 
+    with_classes = has_classes(problem)
+    sections = {"classes": classes_section(problem)} if with_classes else {}
+    problem = expand_classes(problem)  # one workload per request class
     cands, model, res = solve_problem(problem, catalog, options)
-    p = checked(extract_plan(problem, catalog, cands, model, res, options, today=today), problem, catalog, today)
+    p = extract_plan(problem, catalog, cands, model, res, options, today=today)
+    if model.hourly is not None:  # part of what verify checks: before `checked`
+        from .model.hourly import hourly_assumptions, hourly_section
+        sections["hourly"] = hourly_section(problem, cands, model.hourly)
+        p = p.model_copy(update={"assumptions": hourly_assumptions(problem, sections["hourly"]) + p.assumptions[1:],
+                                 "extras": {**p.extras, "hourly": sections["hourly"]}})
+    p = checked(p, problem, catalog, today)
     chosen = {}
     for d in sorted(p.deployments, key=lambda d: -(d.share or 0)):
         if d.share and d.workload not in chosen:
@@ -38,6 +48,11 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
         update["entry_prices"] = entry_prices(problem, options, p, cands)
     update.update(_confidence_cost(problem, catalog, options, p))
     p = p.model_copy(update=update)
+    if with_classes:
+        from .explain.class_mix import class_mix
+        sections["class_mix"] = class_mix(problem, catalog, options, p, cands)
+    if sections:
+        p = p.model_copy(update={"extras": {**p.extras, **sections}})
     return p.model_copy(update={"references": check_references(problem, p)})
 
 

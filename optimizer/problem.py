@@ -45,6 +45,26 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RequestClass(Strict):
+    """A share of a workload's requests with its own mean lengths (from `llmplan workload from-trace --classes K`
+    or written by hand). Each class is planned as its own slice of the workload: share x the volume and x the
+    peak (the class mix is assumed the same at every hour), its own capacity per pool and its own context check."""
+
+    name: str = Field(min_length=1)
+    share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    input_tokens: whole(1, 10_000_000)
+    output_tokens: whole(0, 10_000_000)
+    # (log input tokens, log(1 + output tokens)) of the class's k-means centre, written by from-trace; a replay
+    # assigns each request of a trace to the nearest centre (default: the logs of the class's mean lengths)
+    center: tuple[float, float] | None = None
+
+    @property
+    def log_center(self) -> tuple[float, float]:
+        import math
+        return self.center if self.center is not None else (math.log(self.input_tokens),
+                                                             math.log1p(self.output_tokens))
+
+
 class ServingWorkload(Strict):
     """Requests served by self-hosted replicas and/or APIs."""
 
@@ -69,11 +89,36 @@ class ServingWorkload(Strict):
     spot: bool = False
     precisions: tuple[Precision, ...] = DEFAULT_PRECISIONS
     engine: Engine | None = None  # None = policy.engine
+    classes: tuple[RequestClass, ...] = ()  # request classes by length (see RequestClass)
+    daily_profile: tuple[float, ...] | None = None  # 24 hourly levels relative to the average (mean 1)
+    autoscale: bool | None = None  # plan hour by hour (None: as policy.autoscale says)
 
     @field_validator("models", "apis", "jurisdictions", "precisions", mode="before")
     @classmethod
     def _listify(cls, v):
         return (v,) if isinstance(v, str) else v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _class_defaults(cls, data):
+        """Classes without names are c1..cK; a workload with classes may leave out its mean lengths (then the
+        share-weighted means of its classes)."""
+        if not isinstance(data, dict) or not isinstance(data.get("classes"), (list, tuple)):
+            return data
+        data = dict(data)
+        classes = [dict(c) if isinstance(c, dict) else c for c in data["classes"]]
+        for i, c in enumerate(classes):
+            if isinstance(c, dict) and "name" not in c:
+                c["name"] = f"c{i + 1}"
+        data["classes"] = classes
+        try:
+            for k in ("input_tokens", "output_tokens"):
+                if k not in data and classes:
+                    data[k] = max(0 if k == "output_tokens" else 1,
+                                  round(sum(float(c["share"]) * float(c[k]) for c in classes)))
+        except (KeyError, TypeError, ValueError):
+            pass  # the field validation below names what is missing
+        return data
 
     @model_validator(mode="after")
     def _check(self):
@@ -86,7 +131,35 @@ class ServingWorkload(Strict):
             raise ValueError("say what may serve it: models (self-hosted), apis, or min_quality_tier")
         if self.output_tokens == 0 and self.category not in ("embeddings",):
             raise ValueError("output_tokens is 0: only category 'embeddings' has no output")
+        if self.classes:
+            total = sum(c.share for c in self.classes)
+            if abs(total - 1) > 1e-4:
+                raise ValueError(f"class shares add up to {total:.6f}, not 1")
+            names = [c.name for c in self.classes]
+            if len(set(names)) != len(names):
+                raise ValueError(f"class names must be unique: {names}")
+        if self.daily_profile is not None:
+            prof = self.daily_profile
+            if len(prof) != 24 or any(not (v >= 0) or v == float("inf") for v in prof):
+                raise ValueError("daily_profile needs 24 hourly levels (>= 0), hour 0 first")
+            mean = sum(prof) / 24
+            if abs(mean - 1) > 0.01:
+                raise ValueError(f"daily_profile levels average {mean:.4f}; they are relative to the average hour "
+                                 f"(mean 1): divide each by {mean:.4f}")
+            top = max(prof) / mean
+            if self.peak < self.average_rps * top * 0.999:
+                raise ValueError(f"the peak ({self.peak:.3f} req/s) is below the busiest hour's average rate "
+                                 f"({self.average_rps * top:.3f} req/s, {top:.2f} x the average): raise "
+                                 f"peak_to_average to at least {top:.2f}")
         return self
+
+    def hour_levels(self) -> tuple[float, ...]:
+        """Hourly average rate relative to the month's average (the daily profile, rescaled to mean 1; flat when
+        there is none)."""
+        if self.daily_profile is None:
+            return (1.0,) * 24
+        mean = sum(self.daily_profile) / 24
+        return tuple(v / mean for v in self.daily_profile)
 
     @property
     def average_rps(self) -> float:
@@ -186,12 +259,22 @@ class Policy(Strict):
                              f"it is the probability that a pool reaches its planned capacity (0.5 = the point "
                              f"estimate, 0.9 = the default)")
         return v
+    # Hour-by-hour planning (opt-in): serving workloads with `autoscale` (default: this flag) are planned for each
+    # hour of a typical day from their daily_profile; pools run between min and max instances per hour and pay the
+    # instance-hours they run (plus a billed warm-up per start), APIs take each hour's overflow
+    autoscale: bool = False
+    autoscale_min_instances: whole(0, 100_000) = 1  # per pool in use, every hour (keeps it warm)
+    autoscale_max_instances: whole(1, 100_000) | None = None  # per pool (quota)
+    autoscale_warmup_min: num(0, 1440) = 10.0  # minutes an instance is billed before it serves (boot + weights)
 
 
 class Measured(Strict):
     """A capacity the user measured; overrides the performance model for matching candidates."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     workload: str
+    class_name: str | None = Field(None, alias="class")  # the workload's request class it was measured for
     model: str
     gpu: str
     precision: Precision
@@ -368,9 +451,22 @@ class Problem(Strict):
         dup = {n for n in inline if inline.count(n) > 1}
         if dup:
             raise ValueError(f"inline model names must be unique: {sorted(dup)}")
+        by_name = {w.name: w for w in self.workloads}
         for m in self.measured:
             if m.workload not in names:
                 raise ValueError(f"measured entry names workload '{m.workload}', which is not defined")
+            classes = [c.name for c in getattr(by_name[m.workload], "classes", ())]
+            if classes and m.class_name is None:
+                raise ValueError(f"measured entry for workload '{m.workload}' must name its class (one of "
+                                 f"{classes}): a capacity holds for one request length")
+            if m.class_name is not None and m.class_name not in classes:
+                raise ValueError(f"measured entry names class '{m.class_name}' of workload '{m.workload}', which "
+                                 f"has classes {classes}")
+        for r in self.references:
+            if r.workload is not None and getattr(by_name.get(r.workload), "classes", ()) and r.what != \
+                    "workload_monthly_cost_usd":
+                raise ValueError(f"reference '{r.label}': '{r.what}' is not computed for a workload with classes "
+                                 f"('{r.workload}'); use workload_monthly_cost_usd or monthly_cost_usd")
         for r in self.references:
             if r.workload is not None and r.workload not in names:
                 raise ValueError(f"reference '{r.label}' names workload '{r.workload}', which is not defined")

@@ -31,6 +31,7 @@ from .candidates import (UNKNOWN_PROVIDER, api_usd_per_request, failover_provide
                          quoted_offers, replica_point)
 from .catalog import Catalog
 from .catalog.inline import with_problem_models
+from .classes import expand_classes
 from .result import Plan
 from .problem import Problem, ServingWorkload
 from .units import HOURS_PER_MONTH
@@ -52,6 +53,7 @@ class Violation:
 class _Checker:
     def __init__(self, plan: Plan, problem: Problem, catalog: Catalog, today: dt.date | None):
         catalog = with_problem_models(catalog, problem)  # models the problem defines inline
+        problem = expand_classes(problem)  # a workload with request classes is planned as one workload per class
         self.plan, self.problem, self.catalog = plan, problem, catalog
         self.today = today or dt.date.today()
         self.out: list[Violation] = []
@@ -63,6 +65,8 @@ class _Checker:
         self.measured = {(m.workload, catalog.model(m.model).name, catalog.gpu(m.gpu).name, m.precision, m.tp): m.rps
                          for m in problem.measured}
         self.cap: dict[tuple, float] = {}  # (pool id, workload) -> requests/s of one instance
+        self.hourly = (plan.extras or {}).get("hourly") or {}
+        self.autoscaled = {w for w, h in self.hourly.get("workloads", {}).items() if h.get("autoscaled")}
 
     def check(self, ok: bool, check: str, line: str, message: str) -> bool:
         self.checks += 1
@@ -85,9 +89,12 @@ class _Checker:
                 continue
             self.check(abs(p.hourly_usd_per_instance - (offer.hourly_usd(ct) or -1)) <= 1e-9, "price", line,
                        f"${p.hourly_usd_per_instance}/h but the catalog's {ct} price is {offer.hourly_usd(ct)}")
-            self.check(abs(p.monthly_cost_usd - p.instances * p.hourly_usd_per_instance * HOURS_PER_MONTH) <= CENT,
+            # an always-on pool runs 730 h a month; an autoscaled one (hour by hour) the instance-hours its lines say
+            hours = next((d.hours_per_month for d in by_pool.get(p.pool, [])), HOURS_PER_MONTH)
+            self.check(hours <= HOURS_PER_MONTH + 1e-6, "cost", line, f"{hours} hours per instance in a month")
+            self.check(abs(p.monthly_cost_usd - p.instances * p.hourly_usd_per_instance * hours) <= CENT + 1e-4 * hours,
                        "cost", line, f"${p.monthly_cost_usd} != {p.instances} x ${p.hourly_usd_per_instance}/h x "
-                                     f"{HOURS_PER_MONTH:.0f} h")
+                                     f"{hours:g} h")
             self.check(p.instances >= 1, "share_link", line, "a pool in the plan has no instance")
             self.check(ct in pol.capacity_types, "capacity_type", line,
                        f"capacity type {ct} is not in policy.capacity_types {list(pol.capacity_types)}")
@@ -117,7 +124,8 @@ class _Checker:
                 # plan lines keep shares and loads to 10 significant digits
                 self.check(abs(d.load_rps - d.share * w.peak) <= REL * w.peak + 1e-12, "demand", dl,
                            f"load {d.load_rps} req/s != share {d.share} x peak {w.peak:.6g}")
-                load += d.share * w.peak / cap
+                if w.name not in self.autoscaled:  # hour by hour: checked in `hourly`
+                    load += d.share * w.peak / cap
             self.check(load <= p.instances * (1 + REL) + 1e-9, "capacity", line,
                        f"peak load needs {load:.6g} instances, the plan has {p.instances}")
 
@@ -188,8 +196,9 @@ class _Checker:
                 self.check(api.ttft_ms <= w.ttft_target_ms and api.tpot_ms <= w.tpot_target_ms, "latency_tier", line,
                            f"typical TTFT {api.ttft_ms:g} ms / TPOT {api.tpot_ms:g} ms > target "
                            f"{w.ttft_target_ms:g} / {w.tpot_target_ms:g} ms")
-                rpm[a.api_id] += 60 * w.peak * a.share
-                tpm[a.api_id] += 60 * w.peak * a.share * (w.input_tokens + w.output_tokens)
+                if w.name not in self.autoscaled:  # hour by hour: checked in `hourly`
+                    rpm[a.api_id] += 60 * w.peak * a.share
+                    tpm[a.api_id] += 60 * w.peak * a.share * (w.input_tokens + w.output_tokens)
             else:
                 self.check(w.latency_tier == "batch", "latency_tier", line, "batch API for a non-batch workload")
             usd = api_usd_per_request(api, w, a.mode)
@@ -315,6 +324,51 @@ class _Checker:
             if cap is not None:
                 self.check(k <= cap, "availability", f"offer {oid}", f"{k} instances > cap {cap}")
 
+    def hourly_(self) -> None:
+        """Autoscaled workloads, hour by hour: shares add up to 1, the self-hosted part fits the instances running
+        that hour (at the best instance capacity among the workload's pools: a necessary condition, exact for a
+        workload on one pool), and API traffic stays within RPM/TPM."""
+        pools = self.hourly.get("pools", {})
+        lines = defaultdict(list)
+        for d in self.plan.deployments:
+            if d.share is not None:
+                lines[d.workload].append(d.pool)
+        load = defaultdict(lambda: [0.0] * 24)
+        rpm, tpm = defaultdict(lambda: [0.0] * 24), defaultdict(lambda: [0.0] * 24)
+        for name in sorted(self.autoscaled):
+            h, w = self.hourly["workloads"][name], self.serving.get(name)
+            if w is None:
+                continue
+            level, own = h.get("level_by_hour", [1.0] * 24), h.get("self_hosted_share_by_hour", [0.0] * 24)
+            apis = h.get("api_share_by_hour", {})
+            caps = [c for c in (self.capacity(pid, name, f"pool {pid} / workload {name}") for pid in lines[name]) if c]
+            for hr in range(24):
+                total = own[hr] + sum(v[hr] for v in apis.values())
+                self.check(abs(total - 1) <= 1e-5, "demand", f"workload {name} hour {hr}",
+                           f"shares add up to {total:.6f}, not 1")
+                rate = w.average_rps * level[hr]
+                if own[hr] > 1e-9:
+                    if self.check(bool(caps), "capacity", f"workload {name} hour {hr}", "self-hosted share, no pool"):
+                        key = tuple(sorted(lines[name]))
+                        load[key][hr] += rate * own[hr] / max(caps)
+                for api_id, sh in apis.items():
+                    rpm[api_id][hr] += 60 * rate * sh[hr]
+                    tpm[api_id][hr] += 60 * rate * sh[hr] * (w.input_tokens + w.output_tokens)
+        for key, by_hour in load.items():
+            for hr, v in enumerate(by_hour):
+                inst = sum(pools.get(pid, {}).get("instances_by_hour", [0] * 24)[hr] for pid in key)
+                self.check(v <= inst * (1 + REL) + 1e-9, "capacity", f"pools {', '.join(key)} hour {hr}",
+                           f"load needs {v:.6g} instances, {inst} run that hour")
+        for api_id, by_hour in rpm.items():
+            api = self.apis.get(api_id)
+            for hr, v in enumerate(by_hour):
+                if api and api.rpm:
+                    self.check(v <= api.rpm * (1 + REL), "rate_limit_rpm", f"API {api_id} hour {hr}",
+                               f"{v:,.1f} requests/min > RPM {api.rpm:,}")
+                if api and api.tpm:
+                    self.check(tpm[api_id][hr] <= api.tpm * (1 + REL), "rate_limit_tpm", f"API {api_id} hour {hr}",
+                               f"{tpm[api_id][hr]:,.0f} tokens/min > TPM {api.tpm:,}")
+
     def failover(self) -> None:
         fo = self.problem.policy.failover
         if fo is None:
@@ -392,6 +446,7 @@ def verify_plan(plan: Plan, problem: Problem, catalog: Catalog, *, today: dt.dat
     c.apis_()
     c.fixed()
     c.spot_and_availability()
+    c.hourly_()
     c.failover()
     c.totals()
     return Verification(c.checks, tuple(c.out))

@@ -12,7 +12,10 @@ def _computed(plan: Plan, what: str, workload: str | None) -> float | None:
         return total
     wl = next((w for w in plan.workloads if w.name == workload), None)
     if what == "workload_monthly_cost_usd":
-        return wl.monthly_cost_usd if wl else None
+        if wl is None:  # a workload with request classes: the sum of its classes (`workload/class`)
+            parts = [w.monthly_cost_usd for w in plan.workloads if w.name.startswith(f"{workload}/")]
+            return round(sum(parts), 2) if parts else None
+        return wl.monthly_cost_usd
     if what == "workload_percent":
         return round(100 * wl.monthly_cost_usd / total, 1) if wl and total else None
     if what == "breakeven_requests_per_month":

@@ -62,6 +62,7 @@ class Model:
     slacks: dict = field(default_factory=dict)  # (family, key) -> (var, scale, unit)
     cost_terms: dict = field(default_factory=dict)  # name -> LpAffineExpression
     upper: dict = field(default_factory=dict)  # pool id -> U_c
+    hourly: object = None  # hourly.Hourly when some workload autoscales (hour-by-hour rows and variables)
 
 
 def _name(*parts) -> str:
@@ -298,17 +299,25 @@ def build_model(problem: Problem, cands: Candidates, *, integer: bool = True, el
     """Formulate the plan. `integer=False` gives the LP relaxation; `elastic=True` adds penalised slacks to every
     relaxable family (used to explain infeasibility); `relax` drops whole constraint families;
     `failover_scenarios` limits the failover constraints to the loss of these providers (None = every provider)."""
+    from .hourly import RowHelpers, add_hourly, hourly_params, pools_cost
     b = _Builder(problem, cands, integer=integer, elastic=elastic, relax=relax, scenarios=failover_scenarios)
+    hp = b.m.hourly = hourly_params(problem, cands)
     add_variables(b)
     add_demand_cover(b)
-    add_pool_capacity(b)
+    if hp is None:
+        add_pool_capacity(b)
     add_share_link(b)
-    add_rate_limits(b)
+    if hp is None:
+        add_rate_limits(b)
+    else:
+        add_hourly(b, hp, RowHelpers(load_coef, _groups, _tokens, coef, _name))  # hour by hour: replaces the peak capacity and rate-limit rows (model/hourly.py)
     add_ops_link(b)
     add_availability(b)
     add_failover(b)
     add_fixed_choice(b)
     terms = cost_terms(b)
+    if hp is not None:
+        terms["pools"] = pools_cost(hp)
     total = pulp.lpSum(terms.values())
     add_spot_cap(b)
     add_budget(b, total)

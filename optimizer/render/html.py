@@ -62,6 +62,13 @@ def to_html(plan: Plan) -> str:
     if S.considered_rows(plan):
         p.append("<h2>Considered and not used</h2>" + _table(("Kind", "Name", "Workload", "Status", "Reason"),
                                                              S.considered_rows(plan)))
+    from .traffic import class_lines, hourly_chart, hourly_lines
+    if class_lines(plan):
+        p.append("<h2>Request classes</h2><ul>" + "".join(f"<li>{escape(ln)}</li>" for ln in class_lines(plan))
+                 + "</ul>")
+    if hourly_lines(plan):
+        p.append("<h2>Hour by hour</h2>" + hourly_chart(plan) + "<ul>"
+                 + "".join(f"<li>{escape(ln)}</li>" for ln in hourly_lines(plan)) + "</ul>")
     p.append("<h2>Budget</h2>" + budget_chart(plan))
     p.append(_table(("Workload", "Category", "Spec", "Monthly cost", "Share"), S.budget_rows(plan), {3, 4}))
     p.append(_table(("Category", "Monthly cost", "Share"),

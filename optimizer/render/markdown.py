@@ -28,6 +28,11 @@ def to_markdown(plan: Plan) -> str:
     if S.considered_rows(plan):
         out += ["## Considered and not used", ""]
         out += _table(("Kind", "Name", "Workload", "Status", "Reason"), S.considered_rows(plan))
+    from .traffic import class_lines, hourly_lines
+    if class_lines(plan):
+        out += ["## Request classes", ""] + [f"- {ln}" for ln in class_lines(plan)] + [""]
+    if hourly_lines(plan):
+        out += ["## Hour by hour", ""] + [f"- {ln}" for ln in hourly_lines(plan)] + [""]
     out += ["## Budget", ""]
     out += _table(("Workload", "Category", "Spec", "Monthly cost", "Share"), S.budget_rows(plan))
     out += _table(("Category", "Monthly cost", "Share"),

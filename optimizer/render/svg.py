@@ -27,8 +27,9 @@ def _short(v: float) -> str:
 
 def line_chart(title: str, series: list[tuple[str, str, list[tuple[float, float | None]]]],
                markers: list[tuple[float, str, str]], x_label: str, y_label: str, width: int = 720,
-               height: int = 360) -> str:
-    """series: (name, color, [(x, y or None)]); markers: vertical lines (x, label, color)."""
+               height: int = 360, y_prefix: str = "$") -> str:
+    """series: (name, color, [(x, y or None)]); markers: vertical lines (x, label, color); y_prefix: before the
+    y tick labels."""
     left, right, top, bottom = 70, 20, 40, 50
     pts = [(x, y) for _, _, s in series for x, y in s if y is not None]
     xmax = max((x for x, _ in pts), default=1.0) or 1.0
@@ -43,7 +44,7 @@ def line_chart(title: str, series: list[tuple[str, str, list[tuple[float, float 
         out.append(f'<text x="{sx(t):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{_short(t)}</text>')
     for t in _nice_ticks(ymax):
         out.append(f'<line x1="{left}" y1="{sy(t):.1f}" x2="{width - right}" y2="{sy(t):.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{left - 6}" y="{sy(t) + 4:.1f}" text-anchor="end" font-size="11">${_short(t)}</text>')
+        out.append(f'<text x="{left - 6}" y="{sy(t) + 4:.1f}" text-anchor="end" font-size="11">{y_prefix}{_short(t)}</text>')
     out.append(f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="#333"/>')
     out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#333"/>')
     out.append(f'<text x="{(left + width - right) / 2}" y="{height - 10}" text-anchor="middle" font-size="12">'

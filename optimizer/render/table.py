@@ -111,6 +111,15 @@ def to_table(plan: Plan) -> str:
                 f"{usd(a.monthly_cost_usd)} ({delta(a.delta_usd, a.delta_percent, ', ')})")
             out.append(f"   {a.name:<28} {cost}")
         out.append("")
+    from .traffic import class_lines, hourly_lines
+    if class_lines(plan):
+        out.append(" Request classes:")
+        out += [f"   {ln}" for ln in class_lines(plan)]
+        out.append("")
+    if hourly_lines(plan):
+        out.append(" Hour by hour (autoscaling, API overflow):")
+        out += [f"   {ln}" for ln in hourly_lines(plan)]
+        out.append("")
     bound = f", lower bound {usd(plan.lower_bound_usd)}" if plan.lower_bound_usd is not None else ""
     out.append(f" Solver: {plan.solver.name} {plan.solver.seconds:.2f} s, {plan.status} (gap {pct(plan.gap, 2)}{bound})")
     for w in plan.warnings:

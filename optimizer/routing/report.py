@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
+
 from .simulate import SimResult
 
 
@@ -45,12 +47,17 @@ def to_dict(res: SimResult) -> dict:
         "workloads": [],
         "failover": verdict(res),
     }
+    if o.trace:
+        out["options"]["trace"] = o.trace
+        out["replay"] = replay_summary(res)
     for name, s in sorted(res.workloads.items()):
         out["workloads"].append({
             "workload": name, "rate_rps": round(s.rate_rps, 4), "peak_rps": round(s.peak_rps, 4),
             "ttft_target_ms": s.ttft_target_ms, "arrived": s.arrived, "served": s.served,
             "failed_over": s.failed_over, "rejected": s.rejected, "rate_limit_hits": s.rate_limit_hits,
-            "errors": s.errors, "shed": s.shed, "late": s.late,
+            "errors": s.errors, "shed": s.shed, "late": s.late, "within_slo": s.within,
+            "within_slo_fraction": round(s.within / s.arrived, 6) if s.arrived else None,
+            "ttft_ms": {k: round(v, 3) for k, v in s.ttft_percentiles().items()},
             "queue_ms": {k: round(v, 3) for k, v in s.queue_percentiles().items()},
             "served_by": dict(sorted(s.served_by.items())),
             "outages": [{"provider": w.provider, "start_s": w.start_s, "end_s": w.end_s, "arrived": w.arrived,
@@ -69,6 +76,18 @@ def _finite(v):
     if isinstance(v, (list, tuple)):
         return [_finite(x) for x in v]
     return v
+
+
+def replay_summary(res: SimResult) -> dict:
+    """All replayed requests together (every class of the workload): served, rejected, within the SLO."""
+    arrived = sum(s.arrived for s in res.workloads.values())
+    within = sum(s.within for s in res.workloads.values())
+    ttft = [v for s in res.workloads.values() for v in s.ttft_ms]
+    p = [round(float(x), 3) for x in np.percentile(ttft, [50, 95, 99])] if ttft else [0.0, 0.0, 0.0]
+    return {"arrived": arrived, "served": sum(s.served for s in res.workloads.values()),
+            "rejected": sum(s.rejected for s in res.workloads.values()), "within_slo": within,
+            "within_slo_fraction": round(within / arrived, 6) if arrived else None,
+            "ttft_ms": {"p50": p[0], "p95": p[1], "p99": p[2]}}
 
 
 def to_json(res: SimResult) -> str:
@@ -100,6 +119,10 @@ def to_text(res: SimResult) -> str:
                 f"shed by full queues {s.shed:,}",
                 f"   queueing delay p50 {q['p50']:,.0f} ms  p95 {q['p95']:,.0f} ms  p99 {q['p99']:,.0f} ms  "
                 f"max {q['max']:,.0f} ms;  TTFT over target: {s.late:,} ({pct(s.late)} of arrivals)"]
+        if o.trace:
+            tq = s.ttft_percentiles()
+            out.append(f"   TTFT p50 {tq['p50']:,.0f} ms  p95 {tq['p95']:,.0f} ms  p99 {tq['p99']:,.0f} ms;  within the "
+                       f"TTFT and TPOT targets: {s.within:,} ({pct(s.within)} of arrivals)")
         width = max((len(k) for k in s.served_by), default=0)
         for i, (tid, n) in enumerate(sorted(s.served_by.items(), key=lambda kv: (-kv[1], kv[0]))):
             out.append(f"   {'served by:' if i == 0 else '':<10} {tid:<{width}}  {n:>9,} ({pct(n)})")
@@ -125,4 +148,10 @@ def to_text(res: SimResult) -> str:
         out.append(f"Failover: promise {promise:.0%} of peak after losing one provider: "
                    f"{'HOLDS' if v['holds'] else 'FAILS'} (worst outage window served "
                    f"{v['worst_served_fraction']:.1%} of its arrivals).")
+    if o.trace:
+        r = replay_summary(res)
+        out.append(f"Trace replay ({o.trace}): {r['arrived']:,} requests; served {r['served']:,}, rejected "
+                   f"{r['rejected']:,}; within the TTFT and TPOT targets: {r['within_slo']:,} "
+                   f"({r['within_slo_fraction']:.2%}); TTFT p50 {r['ttft_ms']['p50']:,.0f} ms, p99 "
+                   f"{r['ttft_ms']['p99']:,.0f} ms.")
     return "\n".join(out) + "\n"

@@ -27,6 +27,12 @@ Outages: `Failure(provider, start_s, end_s)`; requests in flight on the provider
 counted as interrupted. Spot reclaims: each running spot instance is reclaimed at `spot_rate` per
 instance-hour (a Poisson process) and replaced after `spot_recovery_s`; the requests in flight on it (the pool's
 in-flight requests / running instances) are counted as interrupted.
+Replayed arrivals (`Arrivals`, from a trace: optimizer/routing/replay.py) replace the Poisson streams: each
+request keeps its own input and output tokens. Its slot is held in proportion to its own service time at the
+target's operating point (TTFT x input / the workload's mean input + output tokens x TPOT), its TTFT is the
+queueing delay plus the target's TTFT x input / mean input (prefill grows with the prompt), and it counts against
+TPM with its own tokens. A request is within its SLO when it is served with TTFT and TPOT within the workload's
+targets.
 Limits of the model: one operating point per pool (the plan's batch, TTFT and TPOT at peak), no retries of
 interrupted requests, and clients that do not time out beyond the TTFT target.
 """
@@ -59,6 +65,17 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Arrivals:
+    """Replayed requests in time order: seconds from the start, workload name, input and output tokens."""
+
+    t_s: tuple
+    workload: tuple
+    input_tokens: tuple
+    output_tokens: tuple
+    source: str = "<trace>"
+
+
+@dataclass(frozen=True)
 class SimOptions:
     hours: float = 1.0
     load: str = "peak"  # "peak" or "average"
@@ -69,6 +86,7 @@ class SimOptions:
     spot_recovery_s: float = 600.0
     allowed_fails: int = 3
     cooldown_s: float = 30.0
+    trace: str | None = None  # the replayed trace (None: Poisson arrivals)
 
 
 @dataclass
@@ -102,6 +120,8 @@ class WorkloadStats:
     errors: int = 0  # attempts that hit a down target
     shed: int = 0  # attempts a full pool queue turned away
     late: int = 0  # served with TTFT over the target
+    within: int = 0  # served with TTFT and TPOT within the targets
+    ttft_ms: list = field(default_factory=list)  # TTFT of every served request (queueing + the target's TTFT)
     served_by: dict = field(default_factory=dict)  # target id -> requests
     queue_ms: list = field(default_factory=list)  # queueing delay of every served request
     windows: list = field(default_factory=list)  # WindowStats per failure
@@ -110,6 +130,13 @@ class WorkloadStats:
         if not self.queue_ms:
             return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
         a = np.asarray(self.queue_ms)
+        p50, p95, p99 = np.percentile(a, [50, 95, 99])
+        return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "max": float(a.max())}
+
+    def ttft_percentiles(self) -> dict:
+        if not self.ttft_ms:
+            return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
+        a = np.asarray(self.ttft_ms)
         p50, p95, p99 = np.percentile(a, [50, 95, 99])
         return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "max": float(a.max())}
 
@@ -261,8 +288,9 @@ class _Window:
 # --- the simulation ---------------------------------------------------------------------------------------
 
 def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<plan>", progress=None,
-             tables: dict[str, WorkloadRoutes] | None = None) -> SimResult:
-    """Replay the plan's traffic; `progress(fraction)` is called now and then (for a progress bar)."""
+             tables: dict[str, WorkloadRoutes] | None = None, arrivals: Arrivals | None = None) -> SimResult:
+    """Replay the plan's traffic (Poisson, or `arrivals` from a trace); `progress(fraction)` is called now and
+    then (for a progress bar)."""
     import time
     t_wall = time.perf_counter()
     if options.strategy not in STRATEGIES:
@@ -296,9 +324,9 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
                            fix=f"simulate at most --hours {_floor_sig(hours_ok)}"
                                + (" or use --load average" if options.load == "peak" else ""))
 
-    # arrivals: exponential gaps at the workload's rate, merged over workloads
+    # arrivals: exponential gaps at the workload's rate, merged over workloads (or replayed)
     times_l, idx_l = [], []
-    for i, name in enumerate(names):
+    for i, name in enumerate(names if arrivals is None else []):
         r = tables[name]
         rate = r.peak_rps if options.load == "peak" else r.average_rps
         n_est = int(rate * run_s + 10 * math.sqrt(rate * run_s + 1) + 10)
@@ -313,6 +341,15 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
     widx = np.concatenate(idx_l) if idx_l else np.empty(0, dtype=np.int32)
     order = np.argsort(times, kind="stable")
     times, widx = times[order].tolist(), widx[order].tolist()
+    lens = None
+    if arrivals is not None:
+        pos = {n: i for i, n in enumerate(names)}
+        missing = sorted(set(arrivals.workload) - set(pos))
+        if missing:
+            raise LlmplanError(f"the replay names workloads the plan does not route: {missing}", file=source,
+                               fix="replay a trace against the plan made for it")
+        times, widx = list(arrivals.t_s), [pos[w] for w in arrivals.workload]
+        lens = (arrivals.input_tokens, arrivals.output_tokens)
 
     # state
     pools: dict[str, _Pool] = {}
@@ -427,7 +464,11 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
         name = names[widx[k]]
         st = stats[name]
         r = tables[name]
-        tokens = r.input_tokens + r.output_tokens
+        if lens is None:
+            tokens, scale_in, svc_scale = r.input_tokens + r.output_tokens, 1.0, None
+        else:
+            isl, osl = lens[0][k], lens[1][k]
+            tokens, scale_in, svc_scale = isl + osl, isl / r.input_tokens, (isl, osl)
         router = routers[name]
         info = tinfo[name]
         st.arrived += 1
@@ -464,6 +505,8 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
                 if wait > budget:
                     st.shed += 1
                     continue
+                if svc_scale is not None and svc > 0:  # a slot held for this request's own service time
+                    occ = occ * (tg.ttft_ms * scale_in + svc_scale[1] * tg.tpot_ms) / 1000.0 / svc
                 p.start(t, occ)
             else:
                 wait = 0.0
@@ -472,8 +515,12 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
             router.record_success(prov)
             served_by = tg.id
             st.queue_ms.append(wait * 1000.0)
-            if wait * 1000.0 + tg.ttft_ms > r.ttft_target_ms:
+            ttft = wait * 1000.0 + tg.ttft_ms * scale_in
+            st.ttft_ms.append(ttft)
+            if ttft > r.ttft_target_ms:
                 st.late += 1
+            elif tg.tpot_ms <= r.tpot_target_ms:
+                st.within += 1
             if attempt > 0:
                 st.failed_over += 1
             break

@@ -1,0 +1,79 @@
+"""The trace examples in problems/: plans with request classes, replayed against the real trace (the issue's
+must-show: the conversation trace at 20M requests/month, with classes and from the single average request)."""
+
+from pathlib import Path
+
+import pytest
+
+from optimizer.planner import plan
+from optimizer.problem import load_problem
+from optimizer.routing.replay import replay_arrivals
+from optimizer.routing.report import replay_summary
+from optimizer.routing.simulate import SimOptions, simulate
+from optimizer.traces import read_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+TRACES = ROOT / "catalogs" / "_sources" / "traces"
+
+
+def _replay(p, trace):
+    arr, run_s, _ = replay_arrivals(p, read_trace(trace), scale_to=20_000_000)
+    res = simulate(p, SimOptions(hours=run_s / 3600, trace=str(trace)), arrivals=arr)
+    return replay_summary(res), res
+
+
+@pytest.fixture(scope="module")
+def conv_plans(default_catalog):
+    return (plan(load_problem(ROOT / "problems" / "trace_conv.yaml"), default_catalog),
+            plan(load_problem(ROOT / "problems" / "trace_conv_average.yaml"), default_catalog))
+
+
+def test_conversation_trace_plan_with_classes_meets_the_slo_on_replay(conv_plans):
+    classes, average = conv_plans
+    assert classes.status == average.status == "optimal"
+    assert len(classes.extras["classes"]["conv"]) == 8
+    mix = classes.extras["class_mix"]
+    assert mix["mix_saves_usd"] >= 0 and len(mix["mix_gpus"]) >= 1
+    got, res = _replay(classes, TRACES / "AzureLLMInferenceTrace_conv.csv.gz")
+    assert got["arrived"] == 19_366 and got["served"] + got["rejected"] == got["arrived"]
+    assert got["within_slo_fraction"] >= 0.99
+    # every replayed request is assigned to one of the plan's classes
+    assert set(res.workloads) == {c["workload"] for c in classes.extras["classes"]["conv"]}
+    base, _ = _replay(average, TRACES / "AzureLLMInferenceTrace_conv.csv.gz")
+    assert base["arrived"] == 19_366 and base["within_slo_fraction"] <= got["within_slo_fraction"]
+
+
+@pytest.mark.xfail(strict=True, reason="since pools are sized at capacity_confidence 0.9 with queueing at load "
+                   "(issue 10), the plan from the single average request also meets 99% on replay (99.88%); the "
+                   "contrast shown before that change (98.31%) no longer holds at the default confidence")
+def test_the_average_request_plan_misses_the_slo_on_replay(conv_plans):
+    _, average = conv_plans
+    base, _ = _replay(average, TRACES / "AzureLLMInferenceTrace_conv.csv.gz")
+    assert base["within_slo_fraction"] < 0.99
+
+
+@pytest.mark.xfail(strict=True, reason="known discrepancy, its own issue: a pool shared by request classes of very "
+                   "different lengths, planned at 100% of its (queueing-aware) capacity, rejects 6% of the code "
+                   "trace in the simulator (530 of 8,819); the planner's additive load model and the simulator's "
+                   "disagree for mixed classes on one pool")
+def test_code_trace_example_plans_and_replays(default_catalog):
+    p = plan(load_problem(ROOT / "problems" / "trace_code.yaml"), default_catalog)
+    assert p.status == "optimal" and len(p.extras["classes"]["code"]) == 4
+    got, _ = _replay(p, TRACES / "AzureLLMInferenceTrace_code.csv.gz")
+    assert got["arrived"] == 8_819 and got["served"] == got["arrived"]
+
+
+def test_replay_cli_text_and_errors(tmp_path, default_catalog):
+    from click.testing import CliRunner
+
+    from cli import main
+    from optimizer.render.json_out import to_json
+    p = plan(load_problem(ROOT / "problems" / "trace_code.yaml"), default_catalog)
+    f = tmp_path / "plan.json"
+    f.write_text(to_json(p))
+    trace = str(TRACES / "AzureLLMInferenceTrace_code.csv.gz")
+    r = CliRunner().invoke(main, ["simulate", str(f), "--trace", trace, "--speedup", "2.9654"])
+    assert r.exit_code == 0, r.output
+    assert "Trace replay" in r.stdout and "within the TTFT and TPOT targets" in r.stdout
+    r = CliRunner().invoke(main, ["simulate", str(f), "--trace", trace, "--speedup", "2", "--scale-to", "1e6"])
+    assert r.exit_code == 2 and "not both" in r.stderr
