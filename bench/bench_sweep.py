@@ -47,7 +47,7 @@ def main() -> None:
     opts = SolveOptions(time_limit=args.time_limit)
     print(f"{args.scenarios} scenarios of portfolio.yaml; {os.cpu_count()} CPUs; load average at start "
           f"{os.getloadavg()[0]:.1f}", flush=True)
-    print(f"{"configuration":<46} {'seconds':>9} {'scen/s':>8} {'vs 1 worker':>12} {'same rows':>10} {'load':>6}",
+    print(f"{'configuration':<46} {'seconds':>9} {'scen/s':>8} {'vs 1 worker':>12} {'same rows':>10} {'load':>6}",
           flush=True)
     base_rows, base_rate = None, None
     for cfg in args.configs.split(","):
