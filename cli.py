@@ -515,6 +515,8 @@ def simulate(plan_file, hours, fails, spot_rate, spot_recovery, seed, strategy, 
 def sweep(problem, catalog_dir, vary, prices, samples, distributions, seed, workers, cluster, solver, time_limit,
           gap, output, html_out):
     """Solve PROBLEM for many scenarios (a grid or Monte Carlo draws) and tabulate cost, status and fleet."""
+    from collections import Counter
+
     from optimizer.errors import LlmplanError
     from optimizer.planner import SolveOptions
     from optimizer.problem import load_problem
@@ -539,7 +541,6 @@ def sweep(problem, catalog_dir, vary, prices, samples, distributions, seed, work
     result, stats = run_sweep(prob, cat, spec, SolveOptions(solver=solver, time_limit=time_limit, gap=gap),
                               workers=workers or 1, cluster=cluster, progress=_Progress("sweeping", after_s=0.0),
                               source=str(problem))
-    from collections import Counter
     counts = Counter(r["status"] for r in result.rows)
     click.echo(f"solved {stats.scenarios:,} scenarios in {stats.seconds:.1f} s ({stats.per_second:.2f}/s, "
                f"{stats.backend}): " + ", ".join(f"{n:,} {s}" for s, n in counts.most_common()), err=True)

@@ -8,7 +8,7 @@ from collections import Counter
 from html import escape
 
 from ..sweep.results import SweepResult
-from ..sweep.sensitivity import effects, histogram, quantile
+from ..sweep.sensitivity import effects, histogram, quantile, short
 from .fmt import usd
 from .html import CSS, _table
 from .svg import COLORS, _short
@@ -128,8 +128,8 @@ def to_html(result: SweepResult) -> str:
              + "</p>")
     p.append("<h2>What was varied</h2>" + _table(
         ("Column", "Given as", "Current value", "Distribution"),
-        [(a.label, f"{a.key}={a.range}", "-" if a.current is None else f"{a.current:g}" if isinstance(
-            a.current, float) else str(a.current), a.distribution or "grid") for a in result.axes]))
+        [(a.label, f"{a.key}={a.range}", "-" if a.current is None else short(a.current),
+          a.distribution or "grid") for a in result.axes]))
     p.append("<h2>Cost distribution</h2>")
     if not costs:
         p.append("<p>No scenario has a plan.</p>")
@@ -151,7 +151,8 @@ def to_html(result: SweepResult) -> str:
         p.append("<h2>Sensitivity</h2>")
         p.append(f"<p>For each axis, the mean cost at each of its values (Monte Carlo draws: fifths of the drawn "
                  f"range), averaged over the other axes; bars span the cheapest to the dearest value, around the "
-                 f"cost of {escape(what)}. Green is cheaper, red dearer.</p>")
+                 f"cost of {escape(what)}. Green is cheaper, red dearer. A value whose scenarios do not all have a "
+                 f"plan averages over those that do (see the table's last columns).</p>")
         p.append(tornado_chart("Main effect of each axis on monthly cost", items, center))
         rows = [(e.axis, lv.label, lv.n, lv.with_plan, usd(lv.mean_cost)) for e in eff for lv in e.levels]
         p.append(_table(("Axis", "Value", "Scenarios", "With a plan", "Mean cost"), rows, {2, 3, 4}))
@@ -159,7 +160,7 @@ def to_html(result: SweepResult) -> str:
                           key=lambda r: (r["monthly_cost_usd"], r["scenario"]))[:5]
         p.append("<h2>Cheapest scenarios</h2>" + _table(
             ("Scenario", *(a.label for a in result.axes), "Monthly cost", "GPUs", "API share"),
-            [(r["scenario"], *(r[a.label] for a in result.axes), usd(r["monthly_cost_usd"]), r["gpus"] or "-",
+            [(r["scenario"], *(short(r[a.label]) for a in result.axes), usd(r["monthly_cost_usd"]), r["gpus"] or "-",
               f"{100 * r['api_share']:.1f}%" if r["api_share"] is not None else "-") for r in cheapest]))
     failed = Counter((r["status"], r["message"]) for r in result.rows if r["monthly_cost_usd"] is None)
     if failed:

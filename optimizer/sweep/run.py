@@ -20,8 +20,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from ..catalog import Catalog, load_catalog
 from ..errors import InfeasibleError, LlmplanError, SolverError
-from ..planner import SolveOptions, extract_plan, solve_problem
 from ..plan import Plan
+from ..planner import SolveOptions, extract_plan, solve_problem
 from .prices import apply_multipliers
 from .scenarios import Scenario
 

@@ -44,7 +44,7 @@ class Effect:
         return self.high.mean_cost - self.low.mean_cost if self.low else 0.0
 
 
-def _fmt(v) -> str:
+def short(v) -> str:
     """Short labels: 4 significant digits below 10,000, else 3 with a k/M/B suffix (26.2M)."""
     if not _is_num(v):
         return str(v)
@@ -71,11 +71,11 @@ def effects(result: SweepResult) -> list[Effect]:
             for b in range(QUANTILE_BINS):
                 idx = order[b * len(order) // QUANTILE_BINS:(b + 1) * len(order) // QUANTILE_BINS]
                 if idx:
-                    groups.append((f"{_fmt(vals[idx[0]])} to {_fmt(vals[idx[-1]])}", [result.rows[i] for i in idx]))
+                    groups.append((f"{short(vals[idx[0]])} to {short(vals[idx[-1]])}", [result.rows[i] for i in idx]))
         else:
             if all(_is_num(v) for v in distinct):
                 distinct.sort()
-            groups = [(_fmt(v), [r for r in result.rows if r[a.label] == v]) for v in distinct]
+            groups = [(short(v), [r for r in result.rows if r[a.label] == v]) for v in distinct]
         levels = []
         for label, rows in groups:
             costs = [r["monthly_cost_usd"] for r in rows if r["monthly_cost_usd"] is not None]
