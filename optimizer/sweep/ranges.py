@@ -37,12 +37,12 @@ class Num:
 
 @dataclass(frozen=True)
 class RangeSpec:
-    """One parsed RANGE: `kind` is 'steps' (parts = lo, hi; steps = n), 'bounds' (lo, [mode,] hi) or 'list'."""
+    """One parsed RANGE: `kind` is 'bounds' (a:b), 'steps3' (a:b:n on a grid, a:mode:b for a triangular draw)
+    or 'list' (items: numbers as `Num`, or words and booleans)."""
 
     text: str
     kind: str
     parts: tuple
-    steps: int = 0
 
 
 def _num(s: str) -> Num | None:

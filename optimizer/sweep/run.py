@@ -142,7 +142,11 @@ def run_dask(scenarios: list[Scenario], catalog: Catalog, options: SolveOptions,
         index = {f.key: i for i, f in enumerate(futures)}
         rows: list[dict | None] = [None] * len(scenarios)
         for done, fut in enumerate(dask_completed(futures), 1):
-            rows[index[fut.key]] = fut.result()
+            try:
+                rows[index[fut.key]] = fut.result()
+            except ImportError as e:  # a worker without llmplan cannot unpickle the task
+                raise LlmplanError(f"a Dask worker cannot run the solve ({e})", where="--cluster",
+                                   fix="install llmplan (the same version) in every worker's environment") from None
             if progress:
                 progress(done / len(scenarios))
         return rows
