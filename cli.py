@@ -818,5 +818,72 @@ def simulate(plan_file, hours, fails, spot_rate, spot_recovery, seed, strategy, 
     emit(sim_json(res) if fmt == "json" else sim_text(res), output)
 
 
+@main.command()
+@click.argument("problem", type=click.Path(path_type=Path))
+@catalog_option
+@click.option("--vary", "vary", multiple=True, metavar="PATH=RANGE",
+              help="A problem field and its values: workloads.chat.requests_per_month=10M:40M:4 (a:b:steps), "
+                   "=a,b,c, =x0.5:x2:5 (multiples of the current value), or =a:b with --samples. Repeatable.")
+@click.option("--price-multiplier", "prices", multiple=True, metavar="SELECTOR=RANGE",
+              help="Scale catalog prices of gpu=NAME, provider=NAME or api=NAME: gpu=H100=0.8:1.2:5. Repeatable.")
+@click.option("--samples", type=int, default=None, help="Monte Carlo: N draws instead of the grid.")
+@click.option("--distribution", "distributions", multiple=True, metavar="[KEY=]NAME",
+              help="uniform (default), normal, lognormal or triangular; for every axis, or KEY=NAME for one "
+                   "(normal/lognormal read a:b as the 90% interval).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Monte Carlo draws.")
+@click.option("--workers", type=int, default=None, help="Local worker processes (default 1).")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Solve on this Dask scheduler (tcp://host:8786); needs the 'cluster' extra.")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds per scenario's solve.")
+@click.option("--gap", type=float, default=None, help="Relative MIP gap at which each solve stops.")
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="results.csv or results.parquet (atomically); default: CSV on stdout.")
+@click.option("--html", "html_out", type=click.Path(), default=None, help="Also write the HTML report here.")
+@handle_errors
+def sweep(problem, catalog_dir, vary, prices, samples, distributions, seed, workers, cluster, solver, time_limit,
+          gap, output, html_out):
+    """Solve PROBLEM for many scenarios (a grid or Monte Carlo draws) and tabulate cost, status and fleet."""
+    from collections import Counter
+
+    from optimizer.errors import LlmplanError
+    from optimizer.planner import SolveOptions
+    from optimizer.problem import load_problem
+    from optimizer.sweep import build_sweep, run_sweep
+    from optimizer.sweep.results import output_format, to_csv, write_results
+
+    if cluster and workers is not None:
+        raise LlmplanError("give --workers or --cluster, not both", where="--workers",
+                           fix="the cluster's own workers solve when --cluster is given")
+    if workers is not None and workers < 1:
+        raise LlmplanError("--workers must be at least 1", where="--workers", fix="e.g. --workers 4")
+    if not time_limit > 0:
+        raise LlmplanError("--time-limit must be positive", where="--time-limit", fix="e.g. --time-limit 60")
+    if output:
+        output_format(output)  # a bad extension fails before any solve
+    prob = load_problem(problem)
+    cat = _catalog(catalog_dir)
+    spec = build_sweep(prob, cat, list(vary), list(prices), samples=samples, distributions=list(distributions),
+                       seed=seed, source=str(problem))
+    click.echo(f"sweep: {len(spec.scenarios):,} scenarios ({spec.mode}) of {problem}; solving the problem as "
+               f"written first", err=True)
+    result, stats = run_sweep(prob, cat, spec, SolveOptions(solver=solver, time_limit=time_limit, gap=gap),
+                              workers=workers or 1, cluster=cluster, progress=_Progress("sweeping", after_s=0.0),
+                              source=str(problem))
+    counts = Counter(r["status"] for r in result.rows)
+    click.echo(f"solved {stats.scenarios:,} scenarios in {stats.seconds:.1f} s ({stats.per_second:.2f}/s, "
+               f"{stats.backend}): " + ", ".join(f"{n:,} {s}" for s, n in counts.most_common()), err=True)
+    if html_out:
+        from optimizer.fsutil import write_atomic
+        from optimizer.render.sweep import to_html
+        write_atomic(html_out, to_html(result))
+        click.echo(f"wrote {html_out}", err=True)
+    if output:
+        write_results(result, output)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(to_csv(result), nl=False)
+
+
 if __name__ == "__main__":
     main()
