@@ -22,7 +22,7 @@ from optimizer.catalog.load import load_catalog, load_catalog_specs  # noqa: E40
 from optimizer.perf.estimate import estimate  # noqa: E402
 from timing import median_process, median_time  # noqa: E402
 
-CLI = [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from optimizer.cli import main; sys.exit(main())"]
 
 
 

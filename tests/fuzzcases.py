@@ -410,7 +410,7 @@ class Outcome:
 
 
 def run_case(case: Case, bases: Bases) -> Outcome:
-    from cli import main
+    from optimizer.cli import main
 
     work = Path(tempfile.mkdtemp(prefix="fuzz-", dir=bases.root))
     cwd = os.getcwd()

@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 from helpers import check_golden, write_catalog
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.perf.measured_import import merge_measured
 from optimizer.planner import plan

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import api, measured, offer, serving, write_catalog
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.explain.breakeven import naive_breakeven
 from optimizer.explain.budget import seed_compute_budget

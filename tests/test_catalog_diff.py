@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import APIS, OFFERS, api, offer, write_catalog, check_golden
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.catalog.diff import diff_catalogs
 from optimizer.render.diff import catalog_diff_to_json, catalog_diff_to_text

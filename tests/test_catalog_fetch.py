@@ -16,7 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.catalog.fetch import verify_litellm_json, verify_skypilot_csv
 from optimizer.errors import CatalogError

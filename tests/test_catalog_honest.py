@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import OFFERS, measured, offer, serving, solve_problem
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.catalog.build import import_skypilot_into
 from optimizer.catalog.importers.skypilot import import_skypilot

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.catalog.assumptions import load_commitment_discounts, load_spot_rates
 from optimizer.catalog.build import import_litellm_into, import_skypilot_into

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import APIS, GPU, OFFERS, api, offer, write_catalog, check_golden
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.catalog.query import Filters, list_view
 from optimizer.errors import LlmplanError

@@ -172,7 +172,7 @@ def test_report_shows_classes_and_what_the_mix_saves(tmp_path):
 def test_from_trace_merges_classes_into_a_problem(tmp_path):
     from click.testing import CliRunner
 
-    from cli import main
+    from optimizer.cli import main
     from optimizer.problem import load_problem
     prob = tmp_path / "p.yaml"
     prob.write_text("workloads:\n  - name: chat\n    models: [llama-3.1-8b]\n    requests_per_month: 1000\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from helpers import measured, serving, write_catalog
 
-from cli import main
+from optimizer.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import GPU, OFFERS, check_golden, offer, write_catalog
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.explain.compare import Workload, compare
 from optimizer.perf.speed import capacity_under_slo

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import OFFERS, api, measured, serving, write_catalog, check_golden
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.explain.diff import diff_plans
 from optimizer.planner import SolveOptions, plan

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from optimizer.cli import main
 from optimizer.planner import SolveOptions, plan
 from optimizer.problem import load_problem
 

@@ -4,7 +4,7 @@ like the catalog row they mirror. Encoder estimates carry their measured correct
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog.inline import to_model_spec, with_problem_models
 from optimizer.errors import ProblemError
 from optimizer.perf.encoder import ENCODER_EFFICIENCY, MEASURED_SEQ_S

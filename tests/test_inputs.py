@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 from helpers import api, check_golden, measured, serving, write_catalog
 
-from cli import main
+from optimizer.cli import main
 from optimizer.errors import CatalogError, LlmplanError, ProblemError
 from optimizer.loaders import parse_json, parse_yaml, read_csv_rows
 from optimizer.problem import load_problem, parse_problem

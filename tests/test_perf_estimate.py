@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import check_golden
 
-from cli import main
+from optimizer.cli import main
 from optimizer.candidates import build_candidates
 from optimizer.errors import ProblemError
 from optimizer.perf.estimate import Estimate, estimate

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import optimizer
-from cli import main
+from optimizer.cli import main
 from optimizer.errors import LlmplanError, ProblemError
 from optimizer.result import ApiLine, CategoryLine, Deployment, WorkloadLine
 

@@ -79,7 +79,7 @@ def test_html_golden(tmp_path):
 def test_report_rerenders_a_saved_plan(tmp_path):
     from click.testing import CliRunner
 
-    from cli import main
+    from optimizer.cli import main
     p = golden_plan(tmp_path)
     saved = tmp_path / "plan.json"
     saved.write_text(to_json(p))

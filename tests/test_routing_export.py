@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from routing_helpers import routing_plan
 from test_render_golden import check
 
-from cli import main
+from optimizer.cli import main
 from optimizer.errors import LlmplanError
 from optimizer.render.json_out import to_json
 from optimizer.routing.export import export, litellm_model, openrouter_model

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 from yaml12 import load12
 
-from cli import main
+from optimizer.cli import main
 from optimizer.problem import load_problem, parse_problem
 from optimizer.schemas import NAMES, json_schema, schema_text
 

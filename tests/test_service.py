@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from service_helpers import NEW, OLD, problem, write_catalog_root  # noqa: E402
 
 import optimizer  # noqa: E402
-from cli import main  # noqa: E402
+from optimizer.cli import main  # noqa: E402
 from optimizer.errors import InfeasibleError, ProblemError  # noqa: E402
 from optimizer.schemas import json_schema  # noqa: E402
 from optimizer.service import ServiceConfig, create_app  # noqa: E402

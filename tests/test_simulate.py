@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 from routing_helpers import routing_plan
 
-from cli import main
+from optimizer.cli import main
 from optimizer.errors import LlmplanError
 from optimizer.planner import SolveOptions, plan
 from optimizer.problem import parse_problem

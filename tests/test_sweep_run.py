@@ -16,7 +16,7 @@ from helpers import (
     write_catalog,
 )
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.errors import LlmplanError
 from optimizer.planner import SolveOptions

@@ -66,7 +66,7 @@ def test_code_trace_example_plans_and_replays(default_catalog):
 def test_replay_cli_text_and_errors(tmp_path, default_catalog):
     from click.testing import CliRunner
 
-    from cli import main
+    from optimizer.cli import main
     from optimizer.render.json_out import to_json
     p = plan(load_problem(ROOT / "problems" / "trace_code.yaml"), default_catalog)
     f = tmp_path / "plan.json"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from cli import main
+from optimizer.cli import main
 from optimizer.trace_workload import classify, from_trace, parse_window, window_rates
 from optimizer.traces import TraceError, read_trace
 from optimizer.units import SECONDS_PER_MONTH

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import APIS, MODEL, OFFERS, api, measured, offer, serving, solve_problem, write_catalog
 
-from cli import main
+from optimizer.cli import main
 from optimizer.catalog import load_catalog
 from optimizer.result import Plan
 from optimizer.problem import parse_problem
