@@ -87,7 +87,9 @@ def solve(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None 
 def _solve_highs(prob, time_limit, gap, verbose):
     import highspy
 
-    cmd = pulp.HiGHS(msg=verbose, timeLimit=time_limit, gapRel=gap)
+    # tight feasibility tolerances: a load coefficient of 1e7 times a bound violation of 1e-7 would be a whole instance
+    cmd = pulp.HiGHS(msg=verbose, timeLimit=time_limit, gapRel=gap, primal_feasibility_tolerance=1e-9,
+                     mip_feasibility_tolerance=1e-9)
     try:
         prob.solve(cmd)
     except pulp.PulpSolverError as e:
