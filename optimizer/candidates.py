@@ -173,6 +173,7 @@ class Candidates:
     pruned: int = 0
     why_not: dict = field(default_factory=dict)  # (workload, "api"|"model", name) -> Counter(reason -> options)
     named: dict = field(default_factory=dict)  # "models"/"apis" -> workload -> the names it may use
+    derated: dict = field(default_factory=dict)  # pool id -> capacity factor for a shared queue (mixing.py)
 
     def pool(self, pid: str) -> Pool:
         return self._pools[pid]
@@ -417,10 +418,13 @@ def replica_point(model, gpu, precision: str, tp: int, w: ServingWorkload, polic
     b = band(gpu.architecture, engine)
     args = (model, gpu, precision, tp, w.input_tokens, w.output_tokens, w.ttft_target_ms, w.tpot_target_ms, kv)
     pt: ServingPoint | None = capacity_under_slo(*args, engine=engine, slowdown=b.factor(conf),
-                                                 utilization=policy.max_utilization)
+                                                 utilization=policy.max_utilization,
+                                                 wait_quantile=policy.ttft_quantile, arrival_cv2=w.arrival_cv2)
     if pt is None or pt.requests_per_s <= 0:
         return None, "latency_tier", None
-    mid = pt if conf == 0.5 else capacity_under_slo(*args, engine=engine, utilization=policy.max_utilization)
+    mid = pt if conf == 0.5 else capacity_under_slo(*args, engine=engine, utilization=policy.max_utilization,
+                                                    wait_quantile=policy.ttft_quantile,
+                                                    arrival_cv2=w.arrival_cv2)
     cb = CapacityBand(mid.requests_per_s if mid else pt.requests_per_s, pt.requests_per_s, b.sigma, "model", engine,
                       conf, b.rows)
     return pt.requests_per_s, pt, cb

@@ -183,10 +183,15 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
         f"money is USD per month at {HOURS_PER_MONTH:.0f} hours; serving pools run all month and are sized for peak",
         f"self-hosted capacity is planned at max_utilization {problem.policy.max_utilization:.0%} of the modelled "
         f"throughput under each workload's TTFT/TPOT target, TTFT including the queueing delay at that "
-        f"utilisation; each pool is sized at the capacity it reaches with {problem.policy.capacity_confidence:.0%} "
+        f"utilisation ({_wait_words(problem)}); each pool is sized at the capacity it reaches with {problem.policy.capacity_confidence:.0%} "
         f"probability (policy.capacity_confidence, from the model's cross-validated error band)",
         "API rate limits apply at peak to realtime traffic; batch-API traffic is not rate-limited in the model",
     ]
+    for pid, f in sorted(cands.derated.items()):
+        if n.get(pid):
+            assumptions.append(f"pool {pid} is shared by workloads of different lengths that wait in one queue: it "
+                               f"is planned at {f:.1%} of the capacity each would have alone, so that every one "
+                               f"meets its TTFT target at that mix")
     price_assumptions, price_warnings = _price_assumptions(catalog, cands, n, m)
     assumptions += price_assumptions
     warnings += price_warnings
@@ -218,6 +223,15 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                     "fixed_options": sum(len(v) for v in cands.fixed.values()),
                     "excluded": {w: dict(c) for w, c in cands.excluded.items() if c}},
     )
+
+
+def _wait_words(problem: Problem) -> str:
+    q = problem.policy.ttft_quantile
+    head = ("the mean wait, policy.ttft_quantile null" if q is None
+            else f"the wait's {q * 100:g}th percentile, policy.ttft_quantile")
+    bursty = sorted({f"{w.name.split('/')[0]} {w.arrival_cv2:g}" for w in problem.serving if w.arrival_cv2 != 1.0})
+    tail = (f"; Poisson arrivals except arrival_cv2 {', '.join(bursty)}" if bursty else "; Poisson arrivals")
+    return head + tail
 
 
 def _band_fields(pool, w: str, k: int) -> dict:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from . import mixing
 from .candidates import Candidates, build_candidates
 from .catalog import Catalog
 from .errors import InfeasibleError, SolverError
@@ -36,6 +37,31 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
     request classes must be expanded first (`classes.expand_classes`; `planner.plan` does it)."""
     cands = build_candidates(problem, catalog, **cand_kw)
     precheck(problem, cands)
+    t0 = time.perf_counter()
+    model, res = _solve(problem, cands, options, relax)
+    # pools shared by workloads of different lengths share one queue: re-solve with the pools whose mix runs above
+    # its headroom derated (mixing.py), keeping each pool's smallest factor, until none does
+    base, factors = cands, {}
+    for _ in range(mixing.MAX_ROUNDS):
+        if res.status not in (Status.OPTIMAL, Status.FEASIBLE):
+            break
+        over = mixing.violations(problem, cands, model)  # d relative to the capacity the model had
+        if not over:
+            break
+        for pid, d in over.items():
+            factors[pid] = factors.get(pid, 1.0) * d
+        left = None if options.time_limit is None else max(options.time_limit - (time.perf_counter() - t0), 1.0)
+        cands = mixing.derate(base, factors)
+        model, res = _solve(problem, cands, replace(options, time_limit=left), relax)
+    if res.status == Status.INFEASIBLE:
+        raise explain_infeasible(problem, cands, options)
+    if res.status in (Status.NO_SOLUTION, Status.ERROR, Status.UNBOUNDED):
+        raise SolverError(f"{res.solver} stopped with status {res.status.value} after {res.seconds:.1f} s",
+                          fix="raise --time-limit, or loosen --gap")
+    return cands, model, res
+
+
+def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: frozenset):
     if problem.policy.failover is None or "failover_demand" in relax or options.time_limit is not None:
         # under a time limit one model with every scenario gives the best answer in the time: the lazy loop
         # would split the time between solves and can end on a starved one
@@ -43,12 +69,7 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
         res = solve(model.prob, options.solver, options.time_limit, options.gap, options.verbose)
     else:
         model, res = _solve_with_lazy_failover(problem, cands, options, relax)
-    if res.status == Status.INFEASIBLE:
-        raise explain_infeasible(problem, cands, options)
-    if res.status in (Status.NO_SOLUTION, Status.ERROR, Status.UNBOUNDED):
-        raise SolverError(f"{res.solver} stopped with status {res.status.value} after {res.seconds:.1f} s",
-                          fix="raise --time-limit, or loosen --gap")
-    return cands, model, res
+    return model, res
 
 
 def carrying_providers(cands: Candidates, model: Model) -> set[str]:

@@ -92,6 +92,10 @@ class ServingWorkload(Strict):
     classes: tuple[RequestClass, ...] = ()  # request classes by length (see RequestClass)
     daily_profile: tuple[float, ...] | None = None  # 24 hourly levels relative to the average (mean 1)
     autoscale: bool | None = None  # plan hour by hour (None: as policy.autoscale says)
+    # burstiness of arrivals at peak: the squared coefficient of variation of the gaps between requests (1 =
+    # Poisson; `workload from-trace` measures it inside the trace's peak windows). The queue at each replica is
+    # planned with Allen-Cunneen's (C_a^2 + C_s^2) / 2, so bursty traffic gets the headroom it needs.
+    arrival_cv2: num(0, 1e4) = 1.0
 
     @field_validator("models", "apis", "jurisdictions", "precisions", mode="before")
     @classmethod
@@ -250,6 +254,10 @@ class Policy(Strict):
     # Self-hosted pools are sized at the capacity the performance model reaches with this probability (its
     # cross-validated error band, docs/performance-model.md); 0.5 plans at the point estimate.
     capacity_confidence: float = 0.9
+    # TTFT under load: the share of requests at peak whose queueing delay plus time to first token meets the tier's
+    # TTFT target (docs/performance-model.md, "TTFT under load"); null plans the mean wait instead (what llmplan
+    # did before 2026-12, under which a queue-bound pool misses the target for a large minority of requests).
+    ttft_quantile: num(0.5, 0.9999) | None = 0.99
 
     @field_validator("capacity_confidence")
     @classmethod

@@ -5,6 +5,10 @@
 - Peak: arrivals are counted in consecutive windows of `window_s` seconds (a trailing partial window is left
   out: it would under-count); the peak rate is the `quantile` of the windows' rates, and `peak_to_average` is that
   over the average rate (at least 1).
+- Burstiness at peak (`arrival_cv2`): the squared coefficient of variation of the gaps between consecutive
+  requests inside the busier half of the windows (those at or above the median rate), each gap divided by its
+  window's mean gap so that slow changes of rate do not count: 1 for Poisson arrivals, more when requests come
+  in bursts. Scaling compresses time and leaves it unchanged. The planner's queue uses it (Allen-Cunneen).
 - Classes: k-means with K centres on (log input tokens, log(1 + output tokens)), deterministic: the centres start
   at the means of K equal-count slices of the requests sorted by log input + log output, and Lloyd iterations run
   until fewer than 1 request in 100,000 changes class (at most 100). For speed the iterations run on cells 1% wide
@@ -60,6 +64,7 @@ class TraceWorkload:
     classes: tuple[TraceClass, ...]
     daily_profile: tuple[float, ...] | None
     skipped: int = 0
+    arrival_cv2: float = 1.0  # squared CV of the gaps between requests at peak (1 = Poisson)
 
 
 def _features(inp: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -157,6 +162,26 @@ def window_rates(t_s: np.ndarray, window_s: float) -> np.ndarray:
     return np.bincount(idx[idx < full], minlength=full) / window_s
 
 
+def arrival_cv2(t_s: np.ndarray, window_s: float) -> float:
+    """Squared coefficient of variation of the gaps between requests inside the busier half of the windows
+    (module docstring); 1 (Poisson) when those windows hold too few gaps to tell."""
+    full = int(math.floor((t_s[-1] - t_s[0]) / window_s))
+    idx = np.floor((t_s - t_s[0]) / window_s).astype(np.int64)
+    keep = idx < full
+    t, idx = t_s[keep], idx[keep]
+    counts = np.bincount(idx, minlength=full)
+    busy = counts >= max(3, np.median(counts))
+    gaps = np.diff(t)
+    same = idx[1:] == idx[:-1]  # gaps inside one window
+    sel = same & busy[idx[1:]]
+    if sel.sum() < 100:
+        return 1.0
+    mean_gap = np.bincount(idx[1:][sel], weights=gaps[sel], minlength=full) / np.maximum(
+        np.bincount(idx[1:][sel], minlength=full), 1)
+    g = gaps[sel] / np.maximum(mean_gap[idx[1:][sel]], 1e-12)
+    return float(g.var() / g.mean() ** 2)
+
+
 def daily_profile(trace: Trace) -> tuple[float, ...]:
     if trace.duration_s < 24 * 3600:
         raise TraceError(f"the trace covers {trace.duration_s / 3600:.2f} hours; a daily profile needs at least "
@@ -202,13 +227,15 @@ def from_trace(trace: Trace, *, classes: int = 1, scale_to: float | None = None,
         peak_rps=ratio * volume / SECONDS_PER_MONTH, peak_to_average=ratio,
         input_tokens=max(1, round(float(trace.input_tokens.mean()))),
         output_tokens=round(float(trace.output_tokens.mean())), classes=cls,
-        daily_profile=daily_profile(trace) if profile else None, skipped=len(trace.skipped))
+        daily_profile=daily_profile(trace) if profile else None, skipped=len(trace.skipped),
+        arrival_cv2=arrival_cv2(trace.t_s, window_s))
 
 
 def workload_fields(tw: TraceWorkload) -> dict:
     """The workload fields a trace determines, as plain YAML-ready values."""
     d = {"requests_per_month": round(tw.requests_per_month), "peak_to_average": round(tw.peak_to_average, 3),
-         "input_tokens": tw.input_tokens, "output_tokens": tw.output_tokens}
+         "input_tokens": tw.input_tokens, "output_tokens": tw.output_tokens,
+         "arrival_cv2": float(f"{tw.arrival_cv2:.3g}")}
     if tw.classes:
         d["classes"] = [{"name": c.name, "share": c.share, "input_tokens": c.input_tokens,
                          "output_tokens": c.output_tokens, "center": [c.center[0], c.center[1]]}
@@ -228,6 +255,8 @@ def summary_lines(tw: TraceWorkload) -> list[str]:
                    f"ratios kept)")
     out.append(f"peak: {tw.quantile:g} quantile of the arrival rate in {tw.window_s:g} s windows = "
                f"{tw.peak_to_average:.3f} x the average ({tw.peak_rps:,.3f} req/s at this volume)")
+    out.append(f"burstiness at peak: squared coefficient of variation of the gaps between requests "
+               f"{tw.arrival_cv2:.3g} (1 = Poisson)")
     out.append(f"mean request: {tw.input_tokens:,} input / {tw.output_tokens:,} output tokens")
     for c in tw.classes:
         out.append(f"class {c.name}: {c.share:.2%} of requests, mean {c.input_tokens:,} in / {c.output_tokens:,} "
@@ -258,7 +287,7 @@ def block_yaml(tw: TraceWorkload) -> str:
 
 
 TRACE_FIELDS = ("requests_per_month", "peak_to_average", "peak_rps", "input_tokens", "output_tokens", "classes",
-                "daily_profile")
+                "daily_profile", "arrival_cv2")
 
 
 def merge_into(problem_path, tw: TraceWorkload, workload: str | None = None) -> str:

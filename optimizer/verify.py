@@ -32,6 +32,7 @@ from .candidates import (UNKNOWN_PROVIDER, api_usd_per_request, failover_provide
 from .catalog import Catalog
 from .catalog.inline import with_problem_models
 from .classes import expand_classes
+from .perf.queueing import mixed_headroom
 from .result import Plan
 from .problem import Problem, ServingWorkload
 from .units import HOURS_PER_MONTH
@@ -65,6 +66,7 @@ class _Checker:
         self.measured = {(m.workload, catalog.model(m.model).name, catalog.gpu(m.gpu).name, m.precision, m.tp): m.rps
                          for m in problem.measured}
         self.cap: dict[tuple, float] = {}  # (pool id, workload) -> requests/s of one instance
+        self.point: dict[tuple, object] = {}  # (pool id, workload) -> ServingPoint per replica (None: measured)
         self.hourly = (plan.extras or {}).get("hourly") or {}
         self.autoscaled = {w for w, h in self.hourly.get("workloads", {}).items() if h.get("autoscaled")}
 
@@ -128,6 +130,34 @@ class _Checker:
                     load += d.share * w.peak / cap
             self.check(load <= p.instances * (1 + REL) + 1e-9, "capacity", line,
                        f"peak load needs {load:.6g} instances, the plan has {p.instances}")
+            self._shared_queue(p, offer, lines, load)
+
+    def _shared_queue(self, p, offer, lines, load: float) -> None:
+        """Workloads of different lengths on one pool share its queue (mixing.py): at the plan's loads the pool
+        may use at most the headroom d of its planned capacity at which every workload's TTFT (service plus the
+        wait at policy.ttft_quantile, perf/queueing.mixed_wait_s) meets its target. Peak lines of workloads that
+        are not autoscaled, with modelled capacities (a measured one is the real system's)."""
+        live = [d for d in lines if d.workload in self.serving and d.workload not in self.autoscaled
+                and d.share * self.serving[d.workload].peak > 0]
+        if len(live) < 2 or p.instances < 1:
+            return
+        tp = int(p.pool.rsplit("|", 4)[3].removeprefix("tp"))
+        rpi = max(1, offer.gpus_per_instance // tp)
+        classes, ca2 = [], 0.0
+        for d in live:
+            w = self.serving[d.workload]
+            cap, pt = self.cap.get((p.pool, w.name)), self.point.get((p.pool, w.name))
+            if not cap or pt is None:
+                return
+            classes.append((d.share * w.peak, cap / rpi, pt.batch, pt.slot_s,
+                            (w.ttft_target_ms - pt.service_ttft_ms) / 1000.0))
+            ca2 = max(ca2, w.arrival_cv2)
+        head = mixed_headroom(classes, self.problem.policy.ttft_quantile, ca2)
+        if head >= 1.0:
+            return  # the capacity check above covers it
+        self.check(load <= head * p.instances * (1 + REL) + 1e-9, "capacity", f"pool {p.pool}",
+                   f"{len(live)} workloads share its queue: at this mix it may run at {head:.4g} of its planned "
+                   f"capacity, the plan runs it at {load / p.instances:.4g}")
 
     def capacity(self, pool_id: str, workload: str, line: str) -> float | None:
         """Requests/s one instance of the pool gives the workload, recomputed (None, with a violation, if it
@@ -149,6 +179,7 @@ class _Checker:
             if not self.check(rps is not None, why or "capacity", line,
                               f"{model.name} {precision} tp{tp} on {gpu.name} cannot serve it ({why})"):
                 return None
+            self.point[(pool_id, workload)] = why  # the operating point behind the capacity
         self.cap[(pool_id, workload)] = instance_capacity(rps, offer, tp, ct, self.problem.policy)
         return self.cap[(pool_id, workload)]
 

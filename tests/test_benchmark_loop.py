@@ -35,6 +35,7 @@ workloads:
 
 policy:
   max_utilization: 0.8
+  ttft_quantile: null   # the mean wait, as the fixture's single-pool plan was made
 """
 
 

@@ -77,10 +77,12 @@ def test_uses_the_same_functions_as_solve(default_catalog):
     cands = build_candidates(prob, default_catalog)
     pool = next(p for p in cands.pools if p.precision == "fp16" and p.tp == 1 and p.capacity_type == "on_demand")
     # planned at policy.capacity_confidence (the band's quantile) with TTFT checked at the planned utilisation
+    # (the policy.ttft_quantile of the wait)
     pol = prob.policy
     slow = band(pool.gpu.architecture, pol.engine).factor(pol.capacity_confidence)
     slo = capacity_under_slo(pool.model, pool.gpu, "fp16", 1, w.input_tokens, w.output_tokens, w.ttft_target_ms,
-                             w.tpot_target_ms, engine=pol.engine, slowdown=slow, utilization=pol.max_utilization)
+                             w.tpot_target_ms, engine=pol.engine, slowdown=slow, utilization=pol.max_utilization,
+                             wait_quantile=pol.ttft_quantile, arrival_cv2=w.arrival_cv2)
     assert pool.capacity[w.name] == pytest.approx(slo.requests_per_s * pool.replicas_per_instance
                                                   * pol.max_utilization)
     assert pool.bands[w.name].planned_rps == pytest.approx(slo.requests_per_s)

@@ -187,6 +187,18 @@ class ServingPoint:
     requests_per_s: float  # whole replica
     bound: str  # "memory" or "compute" (decode step)
     queue_ms: float = 0.0  # queueing delay included in ttft_ms (capacity_under_slo at load)
+    service_s: float | None = None  # seconds a request holds a batch slot; None: batch / requests_per_s
+
+    @property
+    def slot_s(self) -> float:
+        """Seconds a request holds one of the `batch` slots (at_load lowers requests_per_s to the usable rate but
+        not the service time, so it keeps it here)."""
+        return self.service_s if self.service_s is not None else self.batch / self.requests_per_s
+
+    @property
+    def service_ttft_ms(self) -> float:
+        """TTFT without the queueing delay."""
+        return self.ttft_ms - self.queue_ms
 
 
 def _roof_for(model, gpu, precision, tp, kv_dtype, eff, group_size, weight_only, engine=DEFAULT_ENGINE) -> _Roof:
@@ -306,14 +318,16 @@ def max_throughput_point(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int
 def capacity_under_slo(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, isl: int, osl: int,
                        ttft_ms: float, tpot_ms: float, kv_dtype: str | None = None, *,
                        engine: str = DEFAULT_ENGINE, slowdown: float = 1.0,
-                       utilization: float = 0.0) -> ServingPoint | None:
+                       utilization: float = 0.0, wait_quantile: float | None = None,
+                       arrival_cv2: float = 1.0) -> ServingPoint | None:
     """The highest-throughput point whose TTFT and TPOT meet the targets, or None when even batch 1 misses.
 
     `slowdown` > 1 evaluates the model at a quantile of its error band (every rate / slowdown, every fixed cost x
     slowdown, calibration.Efficiency.slowed), so that the capacity is the one reached with that confidence.
     `utilization` > 0 checks TTFT at load (`at_load`): the returned point's TTFT includes the queueing delay of a
     replica whose `batch` slots run at that utilisation (queueing.py), `queue_ms` says how much of it is waiting,
-    and where the wait would break the TTFT target the usable rate is lowered until it does not."""
+    and where the wait would break the TTFT target the usable rate is lowered until it does not. The wait is the
+    mean (`wait_quantile` None) or that quantile of it (0.99: 99% of requests start within the TTFT target)."""
     eff = efficiency(gpu.architecture, engine)
     if slowdown != 1.0:
         eff = eff.slowed(slowdown)
@@ -337,14 +351,15 @@ def capacity_under_slo(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, 
     if utilization <= 0:
         return serving_point(model, gpu, precision, tp, isl, osl, lo, kv_dtype, eff=eff)
     top = serving_point(model, gpu, precision, tp, isl, osl, lo, kv_dtype, eff=eff)
-    best = at_load(top, ttft_ms, utilization)
+    best = at_load(top, ttft_ms, utilization, wait_quantile, arrival_cv2)
     if best is not None and best.requests_per_s >= top.requests_per_s * (1 - 1e-9):
         return best  # the queue does not bind at the largest batch: nothing can do better
     # the queue binds: fewer slots leave more TTFT slack for waiting; scan downwards for the best usable rate
     b = lo
     for _ in range(8):
         b = max(1, b - max(1, lo // 8))
-        p = at_load(serving_point(model, gpu, precision, tp, isl, osl, b, kv_dtype, eff=eff), ttft_ms, utilization)
+        p = at_load(serving_point(model, gpu, precision, tp, isl, osl, b, kv_dtype, eff=eff), ttft_ms, utilization,
+                    wait_quantile, arrival_cv2)
         if p is not None and (best is None or p.requests_per_s > best.requests_per_s):
             best = p
         if b == 1:
@@ -352,7 +367,8 @@ def capacity_under_slo(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, 
     return best
 
 
-def at_load(p: ServingPoint, ttft_ms: float, utilization: float) -> ServingPoint | None:
+def at_load(p: ServingPoint, ttft_ms: float, utilization: float,
+            wait_quantile: float | None = None, arrival_cv2: float = 1.0) -> ServingPoint | None:
     """The point `p` (`batch` slots) under Poisson load: the largest usable rate, at most utilization x
     requests_per_s, whose TTFT including the queueing delay meets `ttft_ms`. The returned point's requests_per_s
     is that rate / utilization (so that capacity = requests_per_s x utilization, as the planner counts it) and
@@ -365,7 +381,7 @@ def at_load(p: ServingPoint, ttft_ms: float, utilization: float) -> ServingPoint
     service = p.batch / p.requests_per_s
 
     def wait(rho: float) -> float:
-        return queue_wait_s(p.batch, rho * p.requests_per_s, service)
+        return queue_wait_s(p.batch, rho * p.requests_per_s, service, quantile=wait_quantile, ca2=arrival_cv2)
 
     rho = min(utilization, 1.0)
     if rho >= 1.0 or wait(rho) > slack_s:
@@ -382,4 +398,4 @@ def at_load(p: ServingPoint, ttft_ms: float, utilization: float) -> ServingPoint
     scale = rho / utilization
     w = wait(rho)
     return ServingPoint(p.batch, p.ttft_ms + w * 1e3, p.tpot_ms, p.output_tok_s * scale, p.requests_per_s * scale,
-                        p.bound, queue_ms=w * 1e3)
+                        p.bound, queue_ms=w * 1e3, service_s=service)

@@ -287,6 +287,29 @@ class _Window:
 
 # --- the simulation ---------------------------------------------------------------------------------------
 
+def _pool_slots(tables: dict[str, WorkloadRoutes]) -> dict[str, tuple[float, int]]:
+    """Batch slots of each pool whose every workload has a modelled operating point: replicas x the batch the
+    plan runs, the batches of the workloads sharing the pool weighted by the fraction of the pool each uses at
+    peak (perf/queueing.py's `mixed_wait_s` counts slots the same way, so a replayed pool is the queue the plan
+    was checked with; one workload: its planned batch). Pools with a measured capacity are left out.
+    Returns pool id -> (slots, batch per replica)."""
+    by_pool: dict[str, list] = {}
+    for r in tables.values():
+        for t in r.targets:
+            if t.kind == "pool":
+                by_pool.setdefault(t.id, []).append((r, t))
+    out = {}
+    for pid, ts in by_pool.items():
+        if any(t.batch is None or not t.planned_rps for _, t in ts):
+            continue
+        f = [t.share * r.peak_rps / t.planned_rps for r, t in ts]
+        if sum(f) <= 0:
+            f = [1.0] * len(ts)
+        batch = max(1, int(sum(fi * t.batch for fi, (_, t) in zip(f, ts)) / sum(f) + 1e-9))
+        out[pid] = (float(max(t.replicas for _, t in ts) * batch), batch)
+    return out
+
+
 def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<plan>", progress=None,
              tables: dict[str, WorkloadRoutes] | None = None, arrivals: Arrivals | None = None) -> SimResult:
     """Replay the plan's traffic (Poisson, or `arrivals` from a trace); `progress(fraction)` is called now and
@@ -357,11 +380,14 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
     api_inflight: dict[str, list] = {}
     pool_windows: dict[tuple, _Window] = {}
     api_provider: dict[str, str] = {}
+    slotted = _pool_slots(tables)
     for r in tables.values():
         for t in r.targets:
             if t.kind == "pool":
-                if t.id not in pools:  # slots = modelled throughput x time a request occupies a slot
-                    slots = (t.full_rps or 0.0) * r.service_s(t)
+                if t.id not in pools:
+                    slots = slotted[t.id][0] if t.id in slotted else None
+                    if slots is None:  # a measured capacity: slots = its throughput x time a request holds one
+                        slots = (t.full_rps or 0.0) * r.service_s(t)
                     pools[t.id] = _Pool(t.id, t.provider, t.instances, t.capacity_type == "spot", slots)
                 pool_windows[(t.id, r.workload)] = _Window(pool_rpm(t), None)
             else:
@@ -384,8 +410,12 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
         d = {}
         for t in r.targets:
             svc = r.service_s(t)
-            if t.kind == "pool":  # a slot is held for slots / full_rps s, so the pool serves full_rps for w
-                occ = pools[t.id].per_instance * t.instances / t.full_rps if t.full_rps else float("inf")
+            if t.kind == "pool":
+                if t.id in slotted:  # the performance model's slot time at the planned operating point, in the
+                    # pool's slots (a request is 1/batch of a replica: slots_per_replica / batch of its slots)
+                    occ = t.slot_s(r.input_tokens, r.output_tokens, r.output_tokens) * slotted[t.id][1] / t.batch
+                else:  # measured: a slot is held for slots / full_rps s, so the pool serves full_rps for w
+                    occ = pools[t.id].per_instance * t.instances / t.full_rps if t.full_rps else float("inf")
                 d[t.id] = (t, occ, svc, pool_windows[(t.id, n)])
             else:
                 d[t.id] = (t, 0.0, svc, api_windows[t.rate_group])
@@ -505,7 +535,9 @@ def simulate(plan: Plan, options: SimOptions = SimOptions(), *, source: str = "<
                 if wait > budget:
                     st.shed += 1
                     continue
-                if svc_scale is not None and svc > 0:  # a slot held for this request's own service time
+                if svc_scale is not None and tg.id in slotted:  # a slot held for this request's own lengths
+                    occ = tg.slot_s(svc_scale[0], svc_scale[1], r.output_tokens) * slotted[tg.id][1] / tg.batch
+                elif svc_scale is not None and svc > 0:
                     occ = occ * (tg.ttft_ms * scale_in + svc_scale[1] * tg.tpot_ms) / 1000.0 / svc
                 p.start(t, occ)
             else:

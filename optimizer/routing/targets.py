@@ -50,6 +50,20 @@ class Target:
     hf_id: str | None = None  # pools: the model's Hugging Face id
     provider_model_id: str | None = None  # APIs
     mode: str | None = None  # APIs: realtime or batch
+    batch: int | None = None  # pools: the plan's batch per replica for this workload (None when measured)
+    replicas: int = 0  # pools: replicas on the instances
+    planned_isl: int = 1  # pools: the workload's input tokens the operating point was planned for
+
+    def slot_s(self, isl: int, osl: int, planned_osl: int) -> float:
+        """Seconds one request of isl/osl tokens holds a batch slot on this pool, as the performance model counts
+        it (perf/speed.py: `batch / requests_per_s`): with continuous batching the prompt rides along the running
+        decodes, so a slot is held for osl decode steps; alone (batch 1) for the whole request; an encoder for
+        its prefill. Lengths scale the planned operating point."""
+        if osl <= 0 or not self.tpot_ms:
+            return self.ttft_ms / 1000.0 * isl / max(1, self.planned_isl)
+        if (self.batch or 1) > 1:
+            return osl * self.tpot_ms / 1000.0
+        return (self.ttft_ms * isl / max(1, self.planned_isl) + max(osl - 1, 0) * self.tpot_ms) / 1000.0
 
     @property
     def standby(self) -> bool:
@@ -148,7 +162,8 @@ def route_tables(plan: Plan, source: str = "<plan>") -> dict[str, WorkloadRoutes
                 id=d.pool, kind="pool", workload=wl.name, provider=d.cloud, model=d.model, share=d.share,
                 usd_per_request=usd, ttft_ms=ttft, tpot_ms=tpot, quality_tier=d.quality_tier or 0,
                 jurisdictions=(d.jurisdiction,), region=d.region, capacity_type=d.capacity_type,
-                instances=d.instances, planned_rps=d.capacity_rps, full_rps=d.capacity_rps / mu, hf_id=d.hf_id))
+                instances=d.instances, planned_rps=d.capacity_rps, full_rps=d.capacity_rps / mu, hf_id=d.hf_id,
+                batch=d.batch if d.ttft_ms is not None else None, replicas=d.replicas, planned_isl=isl))
         for a in list(plan.api) + list(plan.standby_api):
             if a.workload != wl.name:
                 continue

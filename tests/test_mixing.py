@@ -1,0 +1,76 @@
+"""Workloads of different lengths sharing a pool share its queue: the planner derates such a pool until the
+shared queue meets every workload's TTFT target at the planned quantile, and `verify` checks it independently."""
+
+import pytest
+
+from optimizer import mixing
+from optimizer.classes import expand_classes
+from optimizer.pipeline import solve_problem
+from optimizer.planner import plan
+from optimizer.problem import parse_problem
+from optimizer.verify import verify_plan
+
+
+def _two_lengths(**policy):
+    """One GPU type, two workloads (short prompts and long outputs) that fit one pool together."""
+    return parse_problem(dict(name="mix", workloads=[
+        dict(name="short", models=["llama-3.1-8b"], requests_per_month=6_000_000, peak_to_average=1.0,
+             input_tokens=1000, output_tokens=13, latency_tier="interactive", precisions=["fp8"]),
+        dict(name="long", models=["llama-3.1-8b"], requests_per_month=2_500_000, peak_to_average=1.0,
+             input_tokens=2200, output_tokens=300, latency_tier="interactive", precisions=["fp8"])],
+        policy=dict(include_gpus=["MI300X"], include_providers=["runpod"], **policy)))
+
+
+def test_a_shared_pool_runs_within_its_mixed_headroom(default_catalog):
+    prob = _two_lengths()
+    cands, model, res = solve_problem(prob, default_catalog)
+    assert not mixing.violations(prob, cands, model)
+    p = plan(prob, default_catalog)
+    assert p.status == "optimal" and verify_plan(p, prob, default_catalog).ok
+
+
+def test_the_pipeline_derates_a_pool_to_its_headroom(default_catalog, monkeypatch):
+    """With the shared queue allowing 5% of the planned capacity, the pool the additive optimum shares is
+    derated to 0.05, the re-solve keeps it within that, and the plan carries the factor."""
+    prob = _two_lengths()
+    cands0, model0, _ = solve_problem(prob, default_catalog)
+    shared0 = [p for p in cands0.pools if sum((model0.x[(w, p.id)].value() or 0) > 1e-7 for w in p.capacity) >= 2]
+    assert shared0, "the additive optimum shares one pool between the two workloads"
+    base = {p.id: p.capacity for p in cands0.pools}
+
+    def headroom(problem, pool, loads, capacity=None):  # the queue allows 5% of the capacity planned alone
+        w = next(iter(pool.capacity))
+        return min(1.0, 0.05 * base[pool.id][w] / pool.capacity[w])
+
+    monkeypatch.setattr(mixing, "headroom", headroom)
+    cands, model, res = solve_problem(prob, default_catalog)
+    assert cands.derated and all(f == pytest.approx(0.05) for f in cands.derated.values())
+    assert shared0[0].id in cands.derated
+    assert not mixing.violations(prob, cands, model)
+    for pid in cands.derated:
+        assert all(cands.pool(pid).capacity[w] == pytest.approx(0.05 * base[pid][w]) for w in base[pid])
+
+
+def test_verify_catches_a_shared_pool_above_its_headroom(default_catalog, monkeypatch):
+    """verify recomputes the shared queue's headroom from the plan's lines: a plan made without a derating that
+    the queue needs fails it (the headroom is forced low here; the math is tested in test_queueing.py)."""
+    import optimizer.verify as verify_mod
+    prob = _two_lengths()
+    p = plan(prob, default_catalog)
+    assert verify_plan(p, prob, default_catalog).ok
+    monkeypatch.setattr(verify_mod, "mixed_headroom", lambda classes, q=None, ca2=1.0: 0.01)
+    v = verify_plan(p, prob, default_catalog)
+    assert not v.ok and any("share its queue" in x.message for x in v.violations)
+
+
+def test_code_trace_example_is_checked_against_its_shared_queues(default_catalog):
+    """The bursty code trace (arrival_cv2 23.7 at peak): every shared pool of its plan runs within its mixed
+    headroom, and the plan verifies."""
+    from pathlib import Path
+
+    from optimizer.problem import load_problem
+    root = Path(__file__).resolve().parents[1]
+    prob = load_problem(root / "problems" / "trace_code.yaml")
+    assert prob.workloads[0].arrival_cv2 == pytest.approx(23.7)
+    cands, model, _ = solve_problem(expand_classes(prob), default_catalog)
+    assert not mixing.violations(expand_classes(prob), cands, model)
