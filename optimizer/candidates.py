@@ -34,6 +34,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from . import clock
 from .catalog import Catalog
 from .catalog.inline import with_problem_models
 from .catalog.names import implied_precision
@@ -319,7 +320,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
     apis: list[ApiOption] = []
     for w in serving:
         for a in (apis_of[w.name] if apis_allowed else []):
-            out = api_exclusion(a, w, policy, today or dt.date.today())
+            out = api_exclusion(a, w, policy, today or clock.today())
             if out is not None and out[0] != "latency_tier":
                 excluded[w.name][out[0]] += 1
                 why_not[(w.name, "api", a.api_id)][f"{out[0]}: {out[1]}"] += 1

@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 
+from . import clock
 from .candidates import UNKNOWN_PROVIDER, Candidates
 from .families import FILTERS
 from .catalog import Catalog
@@ -154,7 +155,7 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                         f"account tier): the plan assumes none; check your account's limits")
     soon = sorted({(a.api_id, c.deprecation_date) for a in api_lines + standby_api
                    for c in catalog.apis if c.api_id == a.api_id and c.deprecation_date is not None
-                   and (c.deprecation_date - (today or dt.date.today())).days <= DEPRECATION_WARN_DAYS})
+                   and (c.deprecation_date - (today or clock.today())).days <= DEPRECATION_WARN_DAYS})
     for api_id, when in soon:
         warnings.append(f"{api_id} is deprecated on {when} (within {DEPRECATION_WARN_DAYS} days): plan its "
                         f"replacement")
@@ -173,7 +174,7 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
             tpot_target_ms=sw.tpot_target_ms if sw else None, jurisdictions=list(w.jurisdictions)))
     categories = _categories(workloads, fixed_lines, total)
 
-    today = today or dt.date.today()
+    today = today or clock.today()
     oldest = catalog.oldest_price_date()
     age = (today - oldest).days
     if age > STALE_DAYS:

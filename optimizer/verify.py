@@ -27,6 +27,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from . import clock
 from .candidates import (UNKNOWN_PROVIDER, api_usd_per_request, failover_provider_of, instance_capacity,
                          quoted_offers, replica_point)
 from .catalog import Catalog
@@ -56,7 +57,7 @@ class _Checker:
         catalog = with_problem_models(catalog, problem)  # models the problem defines inline
         problem = expand_classes(problem)  # a workload with request classes is planned as one workload per class
         self.plan, self.problem, self.catalog = plan, problem, catalog
-        self.today = today or dt.date.today()
+        self.today = today or clock.today()
         self.out: list[Violation] = []
         self.checks = 0
         self.serving = {w.name: w for w in problem.serving}
