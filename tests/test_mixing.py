@@ -64,13 +64,13 @@ def test_verify_catches_a_shared_pool_above_its_headroom(default_catalog, monkey
 
 
 def test_code_trace_example_is_checked_against_its_shared_queues(default_catalog):
-    """The bursty code trace (arrival_cv2 23.7 at peak): every shared pool of its plan runs within its mixed
-    headroom, and the plan verifies."""
+    """The code trace example (planned from 5 s windows, arrival_cv2 2.42 inside them): every shared pool of its
+    plan runs within its mixed headroom."""
     from pathlib import Path
 
     from optimizer.problem import load_problem
     root = Path(__file__).resolve().parents[1]
     prob = load_problem(root / "problems" / "trace_code.yaml")
-    assert prob.workloads[0].arrival_cv2 == pytest.approx(23.7)
+    assert prob.workloads[0].arrival_cv2 == pytest.approx(2.42)
     cands, model, _ = solve_problem(expand_classes(prob), default_catalog)
     assert not mixing.violations(expand_classes(prob), cands, model)
