@@ -189,7 +189,9 @@ def test_litellm_import_units_deprecation_and_residency(tmp_path):
     assert eu["jurisdictions"] == "eu" and eu["residency_uplift"] == pytest.approx(1.1)
     assert by["vertex_ai/v@regional-eu"]["input_usd_per_mtok"] == pytest.approx(3.3)
     assert by["vertex_ai/v"]["input_usd_per_mtok"] == pytest.approx(3.0)
-    assert s.skipped["past its deprecation_date"] == 1
+    # past its deprecation date: kept with the date (the planner excludes it and says why), and warned about
+    assert by["x/old"]["deprecation_date"] == "2025-01-01" and "past its deprecation_date" not in s.skipped
+    assert any(w.startswith("old is past its deprecation date 2025-01-01") for w in s.warnings)
     assert s.skipped["not a chat or embedding model (mode image_generation)"] == 1
     assert by["openai/emb"]["input_usd_per_mtok"] == pytest.approx(0.02) and by["openai/emb"]["output_usd_per_mtok"] == 0
     assert scope_of("eu.anthropic.claude") == ("geo-eu", ("eu",))

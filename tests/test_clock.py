@@ -26,3 +26,31 @@ def test_a_bad_date_names_the_variable_and_the_fix(monkeypatch):
     r = CliRunner().invoke(main, ["solve", str(ROOT / "problems" / "seed_breakeven.yaml")])
     assert r.exit_code == 2
     assert "LLMPLAN_TODAY='next tuesday' is not a date" in r.stderr and "ISO date" in r.stderr
+
+
+def test_an_api_past_its_deprecation_is_named_as_deprecated_not_unknown(tmp_path):
+    """The LiteLLM importer keeps keys past their deprecation date (with it): a problem naming one is told why it
+    is not used instead of being told the name is unknown."""
+    prob = tmp_path / "p.yaml"
+    prob.write_text("name: dep\nworkloads:\n  - name: chat\n    apis: [claude-sonnet-4-5, gpt-4o-mini]\n"
+                    "    requests_per_month: 1000000\n    peak_to_average: 2\n    input_tokens: 500\n"
+                    "    output_tokens: 200\n")
+    r = CliRunner().invoke(main, ["solve", str(prob)])
+    assert r.exit_code == 0, r.output
+    assert "api anthropic/claude-sonnet-4-5 for chat: excluded (deprecated: deprecated since 2026-11-30)" in r.stdout
+
+
+def test_the_importer_keeps_deprecated_keys_with_their_date(tmp_path):
+    import datetime as dt
+    import json
+
+    from optimizer.catalog.importers.litellm import import_litellm
+    src = tmp_path / "prices.json"
+    entry = {"mode": "chat", "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6, "litellm_provider": "x"}
+    src.write_text(json.dumps({"old-model": dict(entry, deprecation_date="2026-01-01"), "new-model": entry}))
+    meta = [{"litellm_key": k, "provider": "x", "model": k, "ttft_ms": 100, "tpot_ms": 10, "quality_tier": 2}
+            for k in ("old-model", "new-model")]
+    rows, summary = import_litellm(src, meta, today=dt.date(2026, 12, 3), source_label="test")
+    by = {r["model"]: r for r in rows}
+    assert by["old-model"]["deprecation_date"] == "2026-01-01" and by["new-model"]["deprecation_date"] is None
+    assert any("old-model is past its deprecation date 2026-01-01" in w for w in summary.warnings)

@@ -3,8 +3,8 @@
 Prices come from LiteLLM (USD per token, converted to USD per million tokens); what LiteLLM does not carry
 (the logical model name shared across providers, account-tier rate limits, typical TTFT/TPOT, a quality tier)
 comes from a curated metadata table, `api_meta.csv`, keyed by LiteLLM key. Keys are imported when they are chat
-models (or embedding models, for embeddings workloads) with a price, are not past their `deprecation_date`, and
-have a metadata row; every other key is counted
+models (or embedding models, for embeddings workloads) with a price and have a metadata row (keys past their
+`deprecation_date` too, with that date: the planner excludes them with the reason); every other key is counted
 in the summary with the reason it was skipped. Residency variants (Azure data zones `azure/eu/...`, Bedrock
 geo prefixes `eu.` / `us.`) become separate offers with their jurisdictions and the uplift against the global
 price of the same model at the same provider.
@@ -143,10 +143,12 @@ def import_litellm(path: Path, meta: list[dict], *, today: dt.date, source_label
                 dep_d = dt.date.fromisoformat(str(dep)[:10])
             except ValueError:
                 dep_d = None
-            if dep_d and dep_d <= today:
-                summary.skip("past its deprecation_date", key)
-                continue
-            if dep_d and key in by_key and (dep_d - today).days <= 90:
+            if dep_d and dep_d <= today and key in by_key:
+                # kept, with its date: the planner excludes it and says why ("deprecated since ..."), where a
+                # missing row would make a problem naming it read as a typo
+                summary.warnings.append(f"{key} is past its deprecation date {dep_d}: imported so that plans can "
+                                        f"say why they do not use it")
+            elif dep_d and key in by_key and (dep_d - today).days <= 90:
                 summary.warnings.append(f"{key} is deprecated on {dep_d} ({(dep_d - today).days} days)")
         m = by_key.get(key)
         if m is None:
