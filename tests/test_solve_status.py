@@ -56,3 +56,35 @@ def test_solver_banner_never_reaches_stdout(capfd):
     solve(p, "highs")
     out, _ = capfd.readouterr()
     assert out == ""
+
+
+def test_concurrent_solves_leave_stdout_where_it_was():
+    """fd 1 is the process's: two threads inside quiet_stdout at once (A enters, B enters, A leaves, B leaves) must
+    leave it on the real stdout, not on the /dev/null the other thread had put there."""
+    import os
+    import threading
+
+    from optimizer.model.solve import quiet_stdout
+
+    before = os.fstat(1)
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def a():
+        with quiet_stdout():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def b():
+        a_in.wait(5)
+        with quiet_stdout():
+            b_in.set()
+            a_out.wait(5)
+
+    ts = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(10)
+    after = os.fstat(1)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)

@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -46,21 +47,35 @@ class SolveResult:
     solver: str
 
 
+_QUIET = threading.Lock()
+_quiet_state = {"depth": 0, "saved": None, "sink": None}
+
+
 @contextlib.contextmanager
 def quiet_stdout(verbose: bool = False):
     """Keep fd 1 clean while the block runs (C-level banners included): solver output goes to stderr when
-    verbose, else nowhere."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    sink = os.dup(2) if verbose else os.open(os.devnull, os.O_WRONLY)
+    verbose, else nowhere. fd 1 belongs to the process, so concurrent solves (the HTTP service's threads) share
+    one redirection: the first to enter makes it (its `verbose` decides where the output goes), the last to leave
+    restores the real stdout; without the count a thread could save another's redirection as "stdout" and
+    leave fd 1 pointing at /dev/null for good."""
+    with _QUIET:
+        if _quiet_state["depth"] == 0:
+            sys.stdout.flush()
+            _quiet_state["saved"] = os.dup(1)
+            _quiet_state["sink"] = os.dup(2) if verbose else os.open(os.devnull, os.O_WRONLY)
+            os.dup2(_quiet_state["sink"], 1)
+        _quiet_state["depth"] += 1
     try:
-        os.dup2(sink, 1)
         yield
     finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(sink)
+        with _QUIET:
+            _quiet_state["depth"] -= 1
+            if _quiet_state["depth"] == 0:
+                sys.stdout.flush()
+                os.dup2(_quiet_state["saved"], 1)
+                os.close(_quiet_state["saved"])
+                os.close(_quiet_state["sink"])
+                _quiet_state["saved"] = _quiet_state["sink"] = None
 
 
 def _rel_gap(obj: float | None, bound: float | None) -> float | None:
