@@ -16,6 +16,7 @@ from setuptools.command.build_py import build_py
 
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 KINDS = ("gpus", "offers", "models", "apis")
+OPTIONAL_KINDS = ("grid",)  # shipped when the newest folder has them
 
 
 class BuildPyWithCatalog(build_py):
@@ -31,6 +32,9 @@ class BuildPyWithCatalog(build_py):
         dest.mkdir(parents=True, exist_ok=True)
         for kind in KINDS:
             shutil.copyfile(dated[-1] / f"{kind}.csv", dest / f"{kind}.csv")
+        for kind in OPTIONAL_KINDS:
+            if (dated[-1] / f"{kind}.csv").exists():
+                shutil.copyfile(dated[-1] / f"{kind}.csv", dest / f"{kind}.csv")
         shutil.copyfile(root / "README.md", dest / "README.md")
 
 

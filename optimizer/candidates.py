@@ -42,6 +42,7 @@ from .catalog.schema import ApiOffer, GpuSpec, ModelSpec, Offer
 from .errors import ProblemError
 from .families import Trait, active_traits
 from .perf.calibration import MEASURED_BAND, band
+from .perf.energy import PoolEnergy, api_estimate, pool_energy
 from .perf.memory import memory_plan
 from .perf.speed import ServingPoint, capacity_under_slo
 from .problem import FixedWorkload, Problem, ServingWorkload
@@ -74,6 +75,7 @@ class Pool:
     points: dict  # workload -> ServingPoint per replica (None where measured)
     measured: frozenset  # workloads whose capacity is a measured figure
     bands: dict = field(default_factory=dict)  # workload -> CapacityBand (point estimate, planned, sigma, basis)
+    energy: PoolEnergy | None = None  # power and grid carbon of one instance (None: unknown)
 
     @property
     def provider(self) -> str:
@@ -149,6 +151,7 @@ class FixedOption:
     offer_id: str | None  # None for a quoted price
     source: str
     checked: object = None  # date the price was checked (None for a price quoted in the problem)
+    energy: PoolEnergy | None = None  # power and grid carbon of one instance (None: unknown)
 
     @property
     def billed_hours(self) -> float:
@@ -303,6 +306,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
             if gpu is not None and offer.gpu != gpu:
                 continue
             gspec = catalog.gpus[offer.gpu]
+            energy = pool_energy(gspec, offer.gpus_per_instance, offer.provider, offer.region, catalog)
             for tp in TP_DEGREES:
                 if tp > offer.gpus_per_instance or offer.gpus_per_instance % tp:
                     continue
@@ -311,7 +315,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                     if key not in perf:
                         perf[key] = _replica_perf(model, gspec, tp, precision, users, measured, implied, policy)
                     pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded,
-                                        why_not)
+                                        why_not, energy)
     pools, pruned = _prune(pools, active_traits(problem))
     for p in pools:
         for w in p.capacity:
@@ -367,7 +371,19 @@ def api_exclusion(a: ApiOffer, w: ServingWorkload, policy, today: dt.date) -> tu
         return "latency_tier", f"typical TTFT {a.ttft_ms:g} ms > {w.latency_tier} target {w.ttft_target_ms:g} ms"
     if a.tpot_ms > w.tpot_target_ms:
         return "latency_tier", f"typical TPOT {a.tpot_ms:g} ms > {w.latency_tier} target {w.tpot_target_ms:g} ms"
+    if policy.max_co2e_kg_month is not None:
+        est = api_estimate(a.provider, a.model)
+        if est is None or est.gco2e_per_request is None:
+            return "carbon_unknown", "no published carbon figure for this API, so policy.max_co2e_kg_month cannot count it"
     return None
+
+
+def carbon_unknown_reason(provider: str, region: str, gpu, energy) -> str:
+    if gpu.tdp_w is None:
+        return f"GPU {gpu.name} has no tdp_w in the catalog"
+    if energy is None:
+        return "the catalog has no grid.csv"
+    return f"grid carbon intensity of {provider} {region} unknown (no row in grid.csv)"
 
 
 def quoted_offers(problem: Problem, catalog: Catalog) -> list[Offer]:
@@ -467,13 +483,19 @@ def _replica_perf(model, gpu, tp, precision, users, measured, implied, policy) -
     return rps, points, meas, why, bands
 
 
-def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded, why_not) -> list[Pool]:
+def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded, why_not, energy=None) -> list[Pool]:
     rps, points, meas, why, bands = perf
     for wn, fam in why.items():
         excluded[wn][fam] += 1
         why_not[(wn, "model", model.name)][fam] += 1
     rpi = offer.gpus_per_instance // tp
     if not rps:
+        return []
+    if policy.max_co2e_kg_month is not None and (energy is None or energy.gco2e_per_kwh is None):
+        why = carbon_unknown_reason(offer.provider, offer.region, gpu, energy)
+        for wn in rps:
+            excluded[wn]["carbon_unknown"] += 1
+            why_not[(wn, "model", model.name)][f"carbon_unknown: {why}"] += 1
         return []
     out = []
     for ct in policy.capacity_types:
@@ -504,7 +526,8 @@ def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded, 
             continue
         pid = f"{offer.offer_id}|{model.name}|{precision}|tp{tp}|{ct}"
         out.append(Pool(pid, model, offer, gpu, precision, tp, ct, price, rpi, res_ok,
-                        {k: pts[k] for k in res_ok}, frozenset(meas & set(res_ok)), {k: bands[k] for k in res_ok}))
+                        {k: pts[k] for k in res_ok}, frozenset(meas & set(res_ok)), {k: bands[k] for k in res_ok},
+                        energy))
     return out
 
 
@@ -562,6 +585,9 @@ def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], poli
         if f.price_jurisdiction is not None and not f.allows((f.price_jurisdiction,)):
             excluded[f.name]["residency"] += 1
             return []
+        if policy.max_co2e_kg_month is not None:  # a quoted price names no region: its carbon is unknown
+            excluded[f.name]["carbon_unknown"] += 1
+            return []
         per, inst = (f.gpu_count, 1) if f.single_instance else (1, f.gpu_count)
         return [FixedOption(f"{f.name}|quoted", f.name, gname, "quoted", "-", where, "-", ct, per, inst,
                             per * f.price_per_gpu_hour_usd, f.hours_per_month, None,
@@ -586,6 +612,11 @@ def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], poli
         if not f.allows((o.jurisdiction,)):
             excluded[f.name]["residency"] += 1
             continue
+        energy = pool_energy(gpu, o.gpus_per_instance, o.provider, o.region, catalog)
+        capped = policy.max_co2e_kg_month is not None
+        if capped and (energy is None or energy.gco2e_per_kwh is None):
+            excluded[f.name]["carbon_unknown"] += 1
+            continue
         inst = math.ceil(f.gpu_count / o.gpus_per_instance)
         for ct in policy.capacity_types:
             price = o.hourly_usd(ct)
@@ -596,8 +627,9 @@ def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], poli
                 continue
             opt = FixedOption(f"{f.name}|{o.offer_id}|{ct}", f.name, o.gpu, o.provider, o.region, o.jurisdiction,
                               o.instance_type, ct, o.gpus_per_instance, inst, price, f.hours_per_month, o.offer_id,
-                              o.source_of(ct), o.checked)
-            key = (o.provider, ct == "spot", o.offer_id if o.max_instances else None)
+                              o.source_of(ct), o.checked, energy)
+            # under a carbon cap a cleaner region is not interchangeable with a cheaper one
+            key = (o.provider, ct == "spot", o.offer_id if o.max_instances else None, o.region if capped else None)
             if key not in best or (opt.monthly_usd, opt.id) < (best[key].monthly_usd, best[key].id):
                 best[key] = opt
     return sorted(best.values(), key=lambda o: (o.monthly_usd, o.id))

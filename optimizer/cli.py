@@ -494,7 +494,7 @@ def measured_import(results, problem_file, output, percentile, catalog_dir):
 
 @main.command()
 @click.argument("name", type=click.Choice(["problem", "plan", "catalog-row"]))
-@click.option("--kind", type=click.Choice(["gpus", "offers", "models", "apis"]), default=None,
+@click.option("--kind", type=click.Choice(["gpus", "offers", "models", "apis", "grid"]), default=None,
               help="catalog-row: only the rows of this catalog file.")
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")
 @handle_errors

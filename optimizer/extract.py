@@ -14,6 +14,7 @@ from .catalog import Catalog
 from .model.formulation import Model
 from .model.solve import SolveResult
 from .pipeline import EPS, SolveOptions
+from .explain.energy import plan_energy
 from .perf.encoder import uncalibrated_note
 from .result import (ApiLine, CategoryLine, Considered, Deployment, FailoverRoute, FixedLine, Plan, PoolLine, SolverInfo,
                    WorkloadLine)
@@ -204,6 +205,8 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
         assumptions.append(f"failover: after losing any one provider the rest can serve "
                            f"{problem.policy.failover.fraction:.0%} of every serving workload's peak")
     gap = res.gap
+    energy = plan_energy({"deployments": deployments, "api": api_lines, "workloads": workloads}, catalog,
+                         problem.policy.max_utilization, problem.policy.max_co2e_kg_month)
     return Plan(
         problem=problem.name, description=problem.description, status=res.status.value, monthly_cost_usd=round(total, 2),
         lower_bound_usd=round(res.bound, 2) if res.bound is not None else None,
@@ -219,7 +222,7 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
         failover_routes=_failover_routes(problem, cands, x, z, n),
         considered=_considered(problem, catalog, cands, deployments, api_lines, standby_api),
         standby_api=standby_api, max_utilization=problem.policy.max_utilization,
-        assumptions=assumptions, warnings=warnings,
+        assumptions=assumptions, warnings=warnings, energy=energy,
         candidates={"pools": len(cands.pools), "pruned_pools": cands.pruned, "api_options": len(cands.apis),
                     "fixed_options": sum(len(v) for v in cands.fixed.values()),
                     "excluded": {w: dict(c) for w, c in cands.excluded.items() if c}},

@@ -56,7 +56,18 @@ TRAITS = {
     # fine); pools of providers that bill starts differently are kept apart
     "scales": Trait("scales", lambda p: not p.capacity_type.startswith("reserved"), lambda va, vb, b: va or not vb),
     "billing": Trait("billing", lambda p: _billing_key(p.offer.provider)),
+    # under a carbon cap: kg CO2e per instance-hour running and per busy instance-hour; a pool replaces another only
+    # when it emits no more in both (with at least its capacity, fewer busy hours per request too)
+    "carbon": Trait("carbon", lambda p: _carbon_key(p),
+                    lambda va, vb, b: va[0] <= vb[0] + 1e-12 and va[1] <= vb[1] + 1e-12),
 }
+
+
+def _carbon_key(pool) -> tuple[float, float]:
+    e = pool.energy
+    if e is None or e.gco2e_per_kwh is None:
+        return (float("inf"), float("inf"))
+    return (e.kw_idle * e.gco2e_per_kwh, e.kw_busy * e.gco2e_per_kwh)
 
 
 def _billing_key(provider: str):
@@ -125,6 +136,16 @@ def _rps(v: float) -> str:
     return f"{v:,.2f}" if abs(v) >= 0.01 or v == 0 else f"{v:.3g}"
 
 
+def _kg(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def _carbon_text(fam, key, v, scale, unit, ctx) -> str:
+    return (f"carbon: the plan needs {_kg(scale + v)} kg CO2e/month, {_kg(v)} kg over the {_kg(scale)} kg cap; fix: "
+            f"raise policy.max_co2e_kg_month to at least {_kg(scale + v)}, allow regions with cleaner grids, or "
+            f"allow more efficient GPUs")
+
+
 def _budget_text(fam, key, v, scale, unit, ctx) -> str:
     return (f"budget: the cheapest plan costs ${scale + v:,.2f}/month, ${v:,.2f} over the ${scale:,.2f} budget; "
             f"fix: raise budget_monthly_usd to at least ${scale + v:,.0f} or relax other requirements")
@@ -142,7 +163,7 @@ def _avail_text(fam, key, v, scale, unit, ctx) -> str:
 SLACK_TEXT = {
     "rate_limit_rpm": _rate_text, "rate_limit_tpm": _rate_text, "failover_rpm": _rate_text,
     "failover_tpm": _rate_text, "failover_demand": _failover_text, "budget": _budget_text,
-    "spot_cap": _spot_text, "availability": _avail_text,
+    "spot_cap": _spot_text, "availability": _avail_text, "carbon": _carbon_text,
 }
 
 
@@ -203,6 +224,13 @@ def _whatif_no_commitment(p, catalog, cands):
             _with_policy(p, capacity_types=p.policy.capacity_types + reserved), frozenset())
 
 
+def _whatif_carbon(p, catalog, cands):
+    if p.policy.max_co2e_kg_month is None:
+        return None
+    return (f"carbon cap {p.policy.max_co2e_kg_month:,.0f} kg CO2e/month", _with_policy(p, max_co2e_kg_month=None),
+            frozenset())
+
+
 def _whatif_budget(p, catalog, cands):
     if p.policy.budget_monthly_usd is None:
         return None
@@ -231,6 +259,10 @@ _FAMILY_LIST = [
     Family("provider", "filter", "the provider is excluded by policy.exclude_providers / include_providers",
            "change policy.include_providers / exclude_providers"),
     Family("deprecated", "filter", "the API's deprecation date has passed", "choose a current model or API"),
+    Family("carbon_unknown", "filter", "under policy.max_co2e_kg_month, the option's carbon is unknown (grid not in "
+           "grid.csv, GPU without tdp_w, or an API with no published carbon figure)",
+           "add the region's grid intensity to the catalog's grid.csv, or allow regions and APIs whose carbon is "
+           "known", priced_as="carbon", whatif=_whatif_carbon),
     # constraints: rows of the MILP
     Family("demand", "constraint", "all traffic of every serving workload is served"),
     # spot and non-spot pools are kept apart: a spot pool's instances can be reclaimed (simulation, routing)
@@ -271,6 +303,9 @@ _FAMILY_LIST = [
            priced_as="no_commitment", whatif=_whatif_no_commitment),
     Family("budget", "constraint", "monthly cost stays within the budget", relaxable=True,
            priced_as="budget", whatif=_whatif_budget),
+    Family("carbon", "constraint", "the plan's kg CO2e a month stays within policy.max_co2e_kg_month",
+           relaxable=True, pool_traits=("carbon",), active=lambda p: p.policy.max_co2e_kg_month is not None,
+           priced_as="carbon", whatif=_whatif_carbon),
 ]
 
 FAMILIES: dict[str, Family] = {f.name: f for f in _FAMILY_LIST}

@@ -274,6 +274,9 @@ class Policy(Strict):
     autoscale_min_instances: whole(0, 100_000) = 1  # per pool in use, every hour (keeps it warm)
     autoscale_max_instances: whole(1, 100_000) | None = None  # per pool (quota)
     autoscale_warmup_min: num(0, 1440) = 10.0  # minutes an instance is billed before it serves (boot + weights)
+    # Carbon cap (kg CO2e a month, location-based, optimizer/perf/energy.py): the plan's self-hosted lines and the
+    # APIs with a published carbon figure stay under it; options whose carbon is unknown are not used under a cap.
+    max_co2e_kg_month: num(0, 1e12) | None = None
 
 
 class Measured(Strict):
@@ -475,6 +478,10 @@ class Problem(Strict):
                     "workload_monthly_cost_usd":
                 raise ValueError(f"reference '{r.label}': '{r.what}' is not computed for a workload with classes "
                                  f"('{r.workload}'); use workload_monthly_cost_usd or monthly_cost_usd")
+        if self.policy.max_co2e_kg_month is not None and any(
+                (w.autoscale if w.autoscale is not None else self.policy.autoscale) for w in self.serving):
+            raise ValueError("policy.max_co2e_kg_month does not combine with autoscale yet (the cap counts every "
+                             "pool's instances all month): drop one of them")
         for r in self.references:
             if r.workload is not None and r.workload not in names:
                 raise ValueError(f"reference '{r.label}' names workload '{r.workload}', which is not defined")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import LlmplanError
 
-SCHEMA_VERSION = "1.2"  # 1.1: optional routing fields (token lengths, latency targets, API latency and
+SCHEMA_VERSION = "1.3"  # 1.3: energy and carbon (`energy`); 1.1: optional routing fields (token lengths, latency targets, API latency and
 #                          quality, standby APIs, failover routes); 1.2: verification, failover route reasons,
 #                          considered options, and the optional capacity-uncertainty fields (engine, point
 #                          estimate, band, confidence, queueing delay; per pool the cost of that uncertainty);
@@ -33,7 +33,8 @@ LOAD_BOUNDS = {
     "peak_rpm": (0, 1e12), "rpm_limit": (0, 1e13), "tpm_limit": (0, 1e16),
     "requests_per_month": (0, 1e16), "input_tokens": (0, 1e8), "output_tokens": (0, 1e8),
     "ttft_ms": (0, 1e9), "tpot_ms": (0, 1e9), "ttft_target_ms": (0, 1e9), "tpot_target_ms": (0, 1e9),
-    "hours_per_month": (0, 744), "seconds": (0, 1e9), "time_limit_s": (0, 1e9),
+    "hours_per_month": (0, 744), "busy_fraction": (0, 1), "instance_hours": (0, 1e12), "kwh": (0, 1e15),
+    "kg_co2e": (0, 1e15), "max_co2e_kg_month": (0, 1e12), "seconds": (0, 1e9), "time_limit_s": (0, 1e9),
 }
 
 
@@ -272,6 +273,32 @@ class Considered(Frozen):
     reason: str = ""
 
 
+class EnergyLine(Frozen):
+    """Energy and carbon of one self-hosted pool, fixed-hours block or API line over a month
+    (optimizer/perf/energy.py). None = unknown; `basis` says where the figures come from, or why unknown."""
+
+    kind: str  # "pool", "fixed" or "api"
+    name: str  # pool id, fixed block id, or api_id
+    workloads: list[str]
+    instance_hours: float | None = None
+    busy_fraction: float | None = None  # average share of the instances' modelled throughput in use
+    kwh: float | None = None
+    kg_co2e: float | None = None
+    gco2e_per_kwh: float | None = None  # the grid's intensity (pools and blocks)
+    pue: float | None = None
+    basis: str = ""
+
+
+class PlanEnergy(Frozen):
+    lines: list[EnergyLine]
+    kwh: float  # the lines whose energy is known
+    kg_co2e: float  # the lines whose carbon is known
+    unknown_kwh: list[str] = []  # lines whose energy is unknown
+    unknown_co2e: list[str] = []  # lines whose carbon is unknown
+    max_co2e_kg_month: float | None = None  # the policy's cap, if any
+    note: str = ""
+
+
 class Plan(Frozen):
     schema_version: str = SCHEMA_VERSION
     problem: str
@@ -306,6 +333,7 @@ class Plan(Frozen):
     verification: dict | None = None
     capacity_confidence: float | None = None  # policy.capacity_confidence the pools were sized at
     point_estimate_cost_usd: float | None = None  # the plan re-solved at confidence 0.5 (point estimates)
+    energy: PlanEnergy | None = None  # energy and carbon of every line (schema 1.3; older plans have none)
 
 
 PLAN_FIX = "pass a plan saved with `llmplan solve PROBLEM --format json -o PLAN.json`"

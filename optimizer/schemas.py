@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 
 NAMES = ("problem", "plan", "catalog-row")
-ROW_KINDS = ("gpus", "offers", "models", "apis")
+ROW_KINDS = ("gpus", "offers", "models", "apis", "grid")
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # list fields whose validator also accepts one string (problem.py's `_listify`)
 _STRING_OR_LIST = {"ServingWorkload": ("models", "apis", "jurisdictions", "precisions"),

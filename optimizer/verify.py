@@ -12,6 +12,9 @@ This module never reads the formulation or the solver's variables: it takes a `P
   pools), deprecated APIs;
 - API rate limits (RPM, TPM) at peak, per rate-limit group;
 - spot cap, availability caps, budget;
+- energy and carbon: each line's kWh and kg CO2e recomputed from its instances, load and the catalog's TDP, PUE
+  and grid rows (explain/energy.py), and the plan's kg CO2e within policy.max_co2e_kg_month, with no line of
+  unknown carbon under the cap;
 - failover: for each provider the plan uses, the re-routed traffic (listed routes, else the normal routing scaled
   to the failover fraction) carries the fraction of every workload's peak, never on the lost provider, within
   pool capacity and API limits;
@@ -460,6 +463,32 @@ class _Checker:
                                f"{tpm[g]:,.0f} tokens/min > TPM {api.tpm:,}")
 
 
+    # --- energy and carbon ---------------------------------------------------------------------------------------
+    def energy(self) -> None:
+        from .explain.energy import plan_energy
+        p, cap = self.plan, self.problem.policy.max_co2e_kg_month
+        parts = {"deployments": p.deployments, "api": p.api, "workloads": p.workloads}
+        e = plan_energy(parts, self.catalog, self.problem.policy.max_utilization, cap)
+        if p.energy is not None:
+            mine = {x.name: x for x in e.lines}
+            for x in p.energy.lines:
+                y = mine.get(x.name)
+                if not self.check(y is not None, "energy", f"energy {x.name}", "no such line in the plan"):
+                    continue
+                for fld in ("kwh", "kg_co2e"):
+                    a, b = getattr(x, fld), getattr(y, fld)
+                    self.check((a is None) == (b is None) and (a is None or abs(a - b) <= 0.011 + REL * abs(b)),
+                               "energy", f"energy {x.name}", f"{fld} {a} but its lines give {b}")
+            self.check(len(p.energy.lines) == len(e.lines), "energy", "energy",
+                       f"{len(p.energy.lines)} energy lines for {len(e.lines)} pools, blocks and APIs")
+        if cap is not None:
+            unknown = e.unknown_co2e
+            self.check(not unknown, "carbon", "total", f"carbon of {unknown} is unknown under "
+                                                        f"policy.max_co2e_kg_month")
+            self.check(e.kg_co2e <= cap * (1 + 1e-6) + 0.011, "carbon", "total",
+                       f"{e.kg_co2e:,.2f} kg CO2e/month > cap {cap:,.2f}")
+
+
 @dataclass(frozen=True)
 class Verification:
     checks: int
@@ -481,4 +510,5 @@ def verify_plan(plan: Plan, problem: Problem, catalog: Catalog, *, today: dt.dat
     c.hourly_()
     c.failover()
     c.totals()
+    c.energy()
     return Verification(c.checks, tuple(c.out))

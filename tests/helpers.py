@@ -64,10 +64,14 @@ def api(aid: str, provider: str, jur: str, inp: float, out: float, rpm: int | No
 APIS = [api("apix/tiny-8b", "apix", "global", 1.0, 2.0)]
 
 
-def write_catalog(folder: Path, offers=None, apis=None, gpus=None, models=None) -> Path:
+def write_catalog(folder: Path, offers=None, apis=None, gpus=None, models=None, grid=None) -> Path:
+    """A catalog folder; `grid` rows (provider, region, gco2e_per_kwh, pue, ...) write an optional grid.csv."""
     folder.mkdir(parents=True, exist_ok=True)
-    for kind, rows in (("gpus", gpus or [GPU]), ("offers", OFFERS if offers is None else offers),
-                       ("models", models or [MODEL]), ("apis", APIS if apis is None else apis)):
+    tables = [("gpus", gpus or [GPU]), ("offers", OFFERS if offers is None else offers),
+              ("models", models or [MODEL]), ("apis", APIS if apis is None else apis)]
+    if grid is not None:
+        tables.append(("grid", grid))
+    for kind, rows in tables:
         with open(folder / f"{kind}.csv", "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=columns(kind))
             w.writeheader()

@@ -53,12 +53,13 @@ def test_a_built_wheel_ships_and_finds_the_newest_catalog(tmp_path):
     (whl,) = wheels.glob("llmplan-*.whl")
     names = zipfile.ZipFile(whl).namelist()
     packaged = [n for n in names if "/catalog/_default/" in n]
-    assert sorted(Path(n).name for n in packaged) == ["README.md", "apis.csv", "gpus.csv", "models.csv", "offers.csv"]
+    assert sorted(Path(n).name for n in packaged) == ["README.md", "apis.csv", "gpus.csv", "grid.csv",
+                                                                  "models.csv", "offers.csv"]
     assert all(f"_default/{NEWEST.name}/" in n for n in packaged)
     assert not [n for n in names if n.startswith("catalogs/") or "_sources" in n]
     site = tmp_path / "site"
     zipfile.ZipFile(whl).extractall(site)  # what `pip install --target` lays out, without the network
-    for kind in ("gpus", "offers", "models", "apis"):
+    for kind in ("gpus", "offers", "models", "apis", "grid"):
         assert filecmp.cmp(site / "optimizer" / "catalog" / "_default" / NEWEST.name / f"{kind}.csv",
                            NEWEST / f"{kind}.csv", shallow=False)
     elsewhere = tmp_path / "elsewhere"

@@ -32,7 +32,13 @@ def golden_plan(tmp_path):
         "measured": [measured("chat", rps=10.0), measured("summaries", rps=10.0)],
         "policy": {"ops_overhead_monthly_usd": 250, "max_utilization": 1.0},
     }
-    cat = load_catalog(write_catalog(tmp_path / "cat", apis=apis))
+    # the GPU's power and one grid row (clouda us-a at 400 g/kWh, PUE 1.2): energy known, carbon known for the
+    # pool and the block; the API's is unknown
+    from helpers import CHECKED, GPU
+    gpu = {**GPU, "tdp_w": 700, "tdp_source": "test fixture"}
+    grid = [{"provider": "clouda", "region": "us-a", "gco2e_per_kwh": 400, "proxy": "test grid", "pue": 1.2,
+             "pue_source": "test fixture", "source": "test fixture", "checked": CHECKED}]
+    cat = load_catalog(write_catalog(tmp_path / "cat", apis=apis, gpus=[gpu], grid=grid))
     return plan(parse_problem(problem, "golden.yaml"), cat, SolveOptions(), today=TODAY, explain=True)
 
 

@@ -50,7 +50,7 @@ def test_schema_command_errors_and_kinds():
     offers = json.loads(CliRunner().invoke(main, ["schema", "catalog-row", "--kind", "offers"]).stdout)
     assert "offer_id" in offers["properties"] and "ondemand_hourly_usd" in offers["properties"]
     rows = json_schema("catalog-row")
-    assert len(rows["anyOf"]) == 4 and {"GpuSpec", "Offer", "ModelSpec", "ApiOffer"} <= set(rows["$defs"])
+    assert len(rows["anyOf"]) == 5 and {"GpuSpec", "Offer", "ModelSpec", "ApiOffer", "GridRow"} <= set(rows["$defs"])
 
 
 def test_problem_schema_accepts_what_the_parser_accepts():

@@ -21,7 +21,7 @@ from ..loaders import check_folder, load_yaml, read_csv_rows
 from .assumptions import AssumptionSummary, apply_assumptions, load_commitment_discounts, load_spot_rates
 from .importers.litellm import META_COLUMNS, LitellmSummary, import_litellm
 from .importers.skypilot import ImportSummary, import_skypilot
-from .load import FILES, load_catalog
+from .load import ALL_FILES, load_catalog
 from .schema import derived_offer_kind
 from .write import merge, read_existing, write_rows
 
@@ -50,7 +50,7 @@ def prepare_folder(into: Path, base: Path | None) -> None:
         raise CatalogError(f"cannot create the folder: {e.strerror or e}", file=str(into), where="--into",
                            fix="give a folder path you can write, e.g. catalogs/2026-12-01") from None
     if base is not None and base.resolve() != into.resolve():
-        for kind in FILES:
+        for kind in ALL_FILES:
             src, dst = base / f"{kind}.csv", into / f"{kind}.csv"
             if src.exists() and not dst.exists():
                 shutil.copyfile(src, dst)

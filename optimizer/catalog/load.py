@@ -2,7 +2,8 @@
 cross-references.
 
 A catalog is a dated folder `catalogs/<YYYY-MM-DD>/` holding `gpus.csv`, `offers.csv`, `models.csv` and
-`apis.csv`. The newest dated folder is the default. Errors name the file, the row (as the line number a
+`apis.csv`, and optionally `grid.csv` (grid carbon intensity and PUE per provider region; without it every plan's
+carbon is unknown). The newest dated folder is the default. Errors name the file, the row (as the line number a
 spreadsheet shows: header = line 1) and the field, and say how to fix it.
 """
 
@@ -18,10 +19,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..errors import CatalogError
 from .names import NameIndex, normalize_gpu, normalize_model
-from .schema import KEY_FIELD, ROW_TYPES, ApiOffer, GpuSpec, ModelSpec, Offer
+from .schema import KEY_FIELD, ROW_TYPES, ApiOffer, GpuSpec, GridRow, ModelSpec, Offer
 
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FILES = ("gpus", "offers", "models", "apis")
+OPTIONAL_FILES = ("grid",)
+ALL_FILES = FILES + OPTIONAL_FILES
 
 _FIX = {
     "source": "name where the figure comes from (URL, file, or 'assumption: ...')",
@@ -43,6 +46,13 @@ class Catalog:
     apis: tuple[ApiOffer, ...]
     gpu_names: NameIndex = field(repr=False)
     model_names: NameIndex = field(repr=False)
+    grid: dict = field(default_factory=dict, repr=False)  # "provider/region" -> GridRow (grid.csv)
+
+    def grid_row(self, provider: str, region: str) -> tuple[GridRow | None, GridRow | None]:
+        """(the region's own row, the row whose PUE applies): the region's row, else the provider's '*' row, else
+        the '*'/'*' default. Both None without grid.csv."""
+        own = self.grid.get(f"{provider}/{region}")
+        return own, own or self.grid.get(f"{provider}/*") or self.grid.get("*/*")
 
     def gpu(self, name: str) -> GpuSpec:
         return self.gpus[self.gpu_names.resolve(name)]
@@ -173,11 +183,18 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
                 msg, fix = str(e.args[0]), _FIX["gpu"]
             raise CatalogError(msg, file=str(root / "offers.csv"), where=f"line {i + 2} ({o.offer_id}), field 'gpu'",
                                fix=fix)
+    grid = {}
+    for kind in OPTIONAL_FILES:
+        p = root / f"{kind}.csv"
+        if p.exists():
+            parsed[kind] = _validate(p, kind, _read_rows(p))
+            _unique(p, kind, parsed[kind])
+            grid = {g.key: g for g in parsed[kind]}
     version = root.name
     if not DATE_DIR.match(version):
         version = max((o.checked for o in parsed["offers"]), default=dt.date.today()).isoformat()
     return Catalog(root=root, version=version, gpus=gpus, offers=tuple(parsed["offers"]), models=models,
-                   apis=tuple(parsed["apis"]), gpu_names=gpu_names, model_names=model_names)
+                   apis=tuple(parsed["apis"]), gpu_names=gpu_names, model_names=model_names, grid=grid)
 
 
 def load_catalog_specs(path: str | Path | None = None) -> Catalog:

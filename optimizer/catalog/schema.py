@@ -82,10 +82,18 @@ class GpuSpec(Row):
     fp4_tflops: Spec | None = None
     interconnect: str
     interconnect_gbps: Spec | None = None
+    tdp_w: num(1, 20_000) | None = None  # board power limit (TDP/TBP), W: the energy model's full-load draw
+    tdp_source: str | None = None
     aliases: tuple[str, ...] = ()
     notes: str | None = None
 
     _split = field_validator("aliases", mode="before")(_split_list)
+
+    @model_validator(mode="after")
+    def _tdp_sourced(self):
+        if self.tdp_w is not None and not self.tdp_source:
+            raise ValueError("tdp_w needs tdp_source (where the power figure comes from)")
+        return self
 
     def tflops(self, precision: str) -> float | None:
         """Dense tensor throughput for a precision's compute path, None when the GPU has no such units."""
@@ -242,5 +250,22 @@ class ApiOffer(Row):
         return v
 
 
-ROW_TYPES = {"gpus": GpuSpec, "offers": Offer, "models": ModelSpec, "apis": ApiOffer}
-KEY_FIELD = {"gpus": "name", "offers": "offer_id", "models": "name", "apis": "api_id"}
+class GridRow(Row):
+    """Where a provider region draws its power from: the grid's carbon intensity (gCO2e per kWh, location-based
+    annual average; None where the region's grid is unknown) and the data centre's PUE. Region '*' gives a
+    provider's PUE for its regions without a row of their own; provider '*' the PUE for providers not listed."""
+
+    provider: str
+    region: str
+    gco2e_per_kwh: num(0, 2_000) | None = None
+    proxy: str | None = None  # the location whose grid figure the row carries
+    pue: num(1, 3)
+    pue_source: str = Field(min_length=3)
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.region}"
+
+
+ROW_TYPES = {"gpus": GpuSpec, "offers": Offer, "models": ModelSpec, "apis": ApiOffer, "grid": GridRow}
+KEY_FIELD = {"gpus": "name", "offers": "offer_id", "models": "name", "apis": "api_id", "grid": "key"}

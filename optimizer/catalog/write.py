@@ -21,7 +21,7 @@ from .schema import ROW_TYPES
 
 def columns(kind: str) -> list[str]:
     model = ROW_TYPES[kind]
-    first = {"gpus": "name", "offers": "offer_id", "models": "name", "apis": "api_id"}[kind]
+    first = {"gpus": "name", "offers": "offer_id", "models": "name", "apis": "api_id", "grid": "provider"}[kind]
     names = [first] + [f for f in model.model_fields if f not in (first, "source", "checked")]
     return names + ["source", "checked"]
 

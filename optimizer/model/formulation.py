@@ -39,6 +39,7 @@ import pulp
 
 from ..candidates import UNKNOWN_PROVIDER, Candidates
 from ..families import FAMILIES
+from ..perf.energy import api_estimate, busy_hours_per_request
 from ..problem import Problem
 from ..units import HOURS_PER_MONTH
 
@@ -285,6 +286,44 @@ def add_budget(b: _Builder, total) -> None:
     b.reg("budget", "all", total <= B + B * b.slack("budget", "all", B, "USD/month"))
 
 
+def carbon_terms(b: _Builder) -> list:
+    """(coefficient in kg CO2e/month, variable) of every option whose carbon the plan counts
+    (optimizer/perf/energy.py):
+    pool c:   gco2e_c/1000 x (H kw_idle_c n_c + sum_w V_w (mu / (3600 kap_cw)) kw_busy_c x_wc)
+    fixed q:  gco2e_q/1000 x instances_q hours_q (kw_idle_q + kw_busy_q) u_fq   (busy the whole block)
+    API a:    V_w gco2e_per_request_a / 1000 x x_wa
+    Options of unknown carbon never reach a capped model (filter `carbon_unknown`)."""
+    mu = b.p.policy.max_utilization
+    out = []
+    for pool in b.c.pools:
+        e = pool.energy
+        g = e.gco2e_per_kwh / 1000.0
+        out.append((g * HOURS_PER_MONTH * e.kw_idle, b.m.n[pool.id]))
+        for w, kap in pool.capacity.items():
+            out.append((g * b.serving[w].requests_per_month * busy_hours_per_request(kap, mu) * e.kw_busy,
+                        b.m.x[(w, pool.id)]))
+    for f, qs in b.c.fixed.items():
+        for q in qs:
+            e = q.energy
+            out.append((e.gco2e_per_kwh / 1000.0 * q.instances * q.hours * (e.kw_idle + e.kw_busy), b.m.u[(f, q.id)]))
+    for a in b.c.apis:
+        est = api_estimate(a.api.provider, a.api.model)
+        for w in a.usd_per_request:
+            out.append((b.serving[w].requests_per_month * est.gco2e_per_request / 1000.0, b.m.x[(w, a.id)]))
+    return out
+
+
+def add_carbon_cap(b: _Builder) -> None:
+    """sum of carbon_terms <= CO2max, divided by CO2max (scaling; a zero cap is written unscaled)."""
+    cap = b.p.policy.max_co2e_kg_month
+    if cap is None or "carbon" in b.relax:
+        return
+    scale = cap if cap > 0 else 1.0
+    lhs = pulp.lpSum(coef(k / scale) * v for k, v in carbon_terms(b) if k > 0)
+    rhs = (1 if cap > 0 else 0) + b.slack("carbon", "all", scale, "kg CO2e/month")
+    b.reg("carbon", "all", lhs <= rhs)
+
+
 ELASTIC_PENALTY = 1e7  # per unit of normalised violation; large against any plan's cost
 
 
@@ -320,6 +359,7 @@ def build_model(problem: Problem, cands: Candidates, *, integer: bool = True, el
         terms["pools"] = pools_cost(hp)
     total = pulp.lpSum(terms.values())
     add_spot_cap(b)
+    add_carbon_cap(b)
     add_budget(b, total)
     add_objective(b, total)
     return b.m

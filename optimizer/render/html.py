@@ -86,6 +86,11 @@ def to_html(plan: Plan) -> str:
                  + "".join(f"<li>{escape(ln)}</li>" for ln in S.uncertainty_lines(plan)) + "</ul>"
                  + _table(("Workload", "Pool", "Engine", "Point estimate", "Planned", "80% band", "Basis"), rows,
                           {3, 4}))
+    if S.energy_lines(plan):
+        p.append("<h2>Energy and carbon</h2><ul>"
+                 + "".join(f"<li>{escape(ln)}</li>" for ln in S.energy_lines(plan)) + "</ul>"
+                 + _table(("Line", "Workloads", "Energy a month", "CO2e a month", "Basis"), S.energy_rows(plan),
+                          {2, 3}))
     p.append("<h2>What each constraint costs</h2>")
     p.append("<p>Not computed for this plan (run <code>llmplan solve --explain</code>).</p>" if plan.constraint_costs
              is None else _table(("Constraint", "Meaning", "Binding", "Adds per month", "Plan cost without it"),

@@ -44,6 +44,9 @@ def to_markdown(plan: Plan) -> str:
     if rows:
         out += ["## Capacity and its uncertainty", ""] + [f"- {ln}" for ln in S.uncertainty_lines(plan)] + [""]
         out += _table(("Workload", "Pool", "Engine", "Point estimate", "Planned", "80% band", "Basis"), rows)
+    if S.energy_lines(plan):
+        out += ["## Energy and carbon", ""] + [f"- {ln}" for ln in S.energy_lines(plan)] + [""]
+        out += _table(("Line", "Workloads", "Energy a month", "CO2e a month", "Basis"), S.energy_rows(plan))
     out += ["## What each constraint costs", ""]
     if plan.constraint_costs is None:
         out += ["Not computed for this plan (run `llmplan solve --explain`).", ""]

@@ -178,3 +178,39 @@ def uncertainty_lines(plan: Plan) -> list[str]:
         out.append(f"Measuring {p.gpu}/{ds[0].engine} for {wl} could save up to {usd(p.uncertainty_cost_usd)}/month "
                    f"({p.instances} instance(s) planned, {p.point_instances} at the point estimate).")
     return out
+
+
+def _kwh(v) -> str:
+    return "unknown" if v is None else f"{v:,.0f} kWh" if v >= 10 else f"{v:.3g} kWh"
+
+
+def _kg(v) -> str:
+    return "unknown" if v is None else f"{v:,.0f} kg" if v >= 10 else f"{v:.3g} kg"
+
+
+def energy_lines(plan: Plan) -> list[str]:
+    """The plan's energy and carbon a month, what is unknown, and the cap."""
+    e = plan.energy
+    if e is None or not e.lines:
+        return []
+    n = len(e.lines)
+    out = [f"energy {_kwh(e.kwh)} a month ({n - len(e.unknown_kwh)} of {n} lines known); carbon {_kg(e.kg_co2e)} "
+           f"CO2e a month ({n - len(e.unknown_co2e)} of {n} lines known)", e.note]
+    if e.unknown_co2e:
+        out.append(f"carbon unknown for {len(e.unknown_co2e)} of {len(e.lines)} lines: {', '.join(e.unknown_co2e)}")
+    if e.max_co2e_kg_month is not None:
+        out.append(f"cap (policy.max_co2e_kg_month): {_kg(e.max_co2e_kg_month)} CO2e a month")
+    return out
+
+
+def energy_rows(plan: Plan) -> list[tuple[str, str, str, str, str]]:
+    """(line, workloads, kWh, kg CO2e, basis in short) per energy line."""
+    rows = []
+    for x in (plan.energy.lines if plan.energy else []):
+        if x.basis.startswith("model:"):
+            grid = "grid unknown" if x.gco2e_per_kwh is None else f"grid {x.gco2e_per_kwh:g} g/kWh"
+            short = f"{grid}, PUE {x.pue:g}, busy {pct(x.busy_fraction or 0, 0)}"
+        else:
+            short = x.basis.split(":", 1)[0]
+        rows.append((x.name, ", ".join(x.workloads), _kwh(x.kwh), _kg(x.kg_co2e), short))
+    return rows

@@ -96,6 +96,12 @@ def to_table(plan: Plan) -> str:
         out.append(" Capacity uncertainty:")
         out += [f"   {ln}" for ln in unc]
         out.append("")
+    en = S.energy_lines(plan)
+    if en:
+        out.append(" Energy and carbon:")
+        out += [f"   {ln}" for ln in en]
+        out += [f"   {r[0]}: {r[2]}, {r[3]} CO2e ({r[4]})" for r in S.energy_rows(plan)]
+        out.append("")
     if plan.constraint_costs is not None:
         out.append(" What each constraint costs (re-solved without it):")
         for c in plan.constraint_costs:

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from ..catalog import Catalog, load_catalog
-from ..catalog.load import FILES, load_catalog_specs
+from ..catalog.load import ALL_FILES, load_catalog_specs
 from ..errors import CatalogError, LlmplanError, did_you_mean
 
 DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -23,7 +23,7 @@ VERSION_PATTERN = r"^(latest|\d{4}-\d{2}-\d{2})$"
 def signature(folder: Path) -> tuple:
     """What identifies a catalog folder's content cheaply: each file's modification time and size."""
     out = []
-    for kind in FILES:
+    for kind in ALL_FILES:
         try:
             st = (folder / f"{kind}.csv").stat()
             out.append((kind, st.st_mtime_ns, st.st_size))
