@@ -562,13 +562,34 @@ def _prune(pools: list[Pool], traits: tuple[Trait, ...]) -> tuple[list[Pool], in
         classes[tuple(t.value(p) for t in exact)].append(p)
     final = []
     for members in classes.values():
-        survivors: list[Pool] = []
-        for b in members:
-            if not any(_dominates(a, b, traits) for a in survivors):
-                survivors.append(b)
-        final += survivors
+        final += _undominated(members, traits)
     final.sort(key=lambda p: p.id)
     return final, len(pools) - len(final)
+
+
+def _undominated(members: list[Pool], traits: tuple[Trait, ...]) -> list[Pool]:
+    """The members (sorted by price) that no earlier survivor dominates (`_dominates`). The price and capacity
+    tests run on arrays over all survivors at once; the traits are checked only for the survivors that pass them
+    (the same answer as testing `_dominates` pair by pair, in a fraction of the time on thousands of pools)."""
+    import numpy as np
+
+    ws = sorted({w for p in members for w in p.capacity})
+    col = {w: i for i, w in enumerate(ws)}
+    cap = np.zeros((len(members), len(ws)))
+    for i, p in enumerate(members):
+        for w, c in p.capacity.items():
+            cap[i, col[w]] = c
+    price = np.array([p.hourly_usd for p in members])
+    rows: list[int] = []  # survivors, as indexes into members
+    for i, b in enumerate(members):
+        if rows:
+            r = np.asarray(rows)
+            idx = [col[w] for w in b.capacity]
+            ok = (price[r] <= price[i]) & (cap[np.ix_(r, idx)] >= cap[i, idx]).all(axis=1)
+            if any(all(t.ok(members[j], b) for t in traits) for j in r[ok]):
+                continue
+        rows.append(i)
+    return [members[i] for i in rows]
 
 
 def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], policy, excluded) -> list[FixedOption]:

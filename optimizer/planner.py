@@ -8,7 +8,7 @@ import datetime as dt
 from .catalog import Catalog
 from .errors import InfeasibleError, SolverError
 from .extract import extract_plan
-from .pipeline import SolveOptions, solve_problem
+from .pipeline import EXTRA_SHARE, SolveOptions, solve_problem, time_for_extra, with_deadline
 from .result import Plan
 from .problem import Problem
 from .verify import verify_plan
@@ -23,6 +23,15 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
     from .classes import classes_section, expand_classes, has_classes
     from .explain.breakeven import breakevens
     from .explain.references import check_references
+
+    options = with_deadline(options)  # --time-limit covers the whole run
+    skipped: list[str] = []
+
+    def extra(what: str) -> bool:
+        if time_for_extra(options):
+            return True
+        skipped.append(what)
+        return False
 
     with_classes = has_classes(problem)
     sections = {"classes": classes_section(problem)} if with_classes else {}
@@ -43,16 +52,26 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
     update = {"breakeven": bes}
     if explain:
         from .explain.whatif import alternatives, constraint_costs, entry_prices
-        update["constraint_costs"] = constraint_costs(problem, catalog, options, p, cands)
-        update["alternatives"] = alternatives(problem, catalog, options, p, cands)
-        update["entry_prices"] = entry_prices(problem, options, p, cands)
-    update.update(_confidence_cost(problem, catalog, options, p))
+        if extra("what each constraint costs"):
+            update["constraint_costs"] = constraint_costs(problem, catalog, options, p, cands)
+        if extra("alternatives"):
+            update["alternatives"] = alternatives(problem, catalog, options, p, cands)
+        if extra("entry prices"):
+            update["entry_prices"] = entry_prices(problem, options, p, cands)
+    if extra("the cost at the point estimates of capacity"):
+        update.update(_confidence_cost(problem, catalog, options, p))
+    else:
+        update["capacity_confidence"] = problem.policy.capacity_confidence
     p = p.model_copy(update=update)
-    if with_classes:
+    if with_classes and extra("the best single-GPU-type plan"):
         from .explain.class_mix import class_mix
         sections["class_mix"] = class_mix(problem, catalog, options, p, cands)
     if sections:
         p = p.model_copy(update={"extras": {**p.extras, **sections}})
+    if skipped:
+        p = p.model_copy(update={"warnings": p.warnings + [
+            f"not computed within --time-limit {options.time_limit:g} s (an optional re-solve starts only with "
+            f"{EXTRA_SHARE:.0%} of the limit left): {'; '.join(skipped)}; raise the limit to get them"]})
     return p.model_copy(update={"references": check_references(problem, p)})
 
 
@@ -68,7 +87,7 @@ def _confidence_cost(problem: Problem, catalog: Catalog, options: SolveOptions, 
         _, _, res = solve_problem(at_point, catalog, options)
     except (InfeasibleError, SolverError):
         return out
-    if res.objective is not None:
+    if res.objective is not None and res.status.value == "optimal":  # a time-limited re-solve is no figure
         out["point_estimate_cost_usd"] = round(res.objective, 2)
         # no single pool can save more than the whole plan does at the point estimates
         cap = max(p.monthly_cost_usd - res.objective, 0.0)

@@ -24,7 +24,7 @@ from ..extract import extract_plan
 from ..families import priced_whatifs
 from ..model.formulation import build_model
 from ..model.solve import Status, solve
-from ..pipeline import solve_problem
+from ..pipeline import solve_limit, solve_problem
 from ..result import Alternative, ConstraintCost, EntryPrice, Plan
 from ..problem import Problem
 from ..units import HOURS_PER_MONTH
@@ -131,7 +131,7 @@ def _forced_cost(problem: Problem, cands: Candidates, options, w: str, oid: str,
         c2 = replace(cands, pools=[replace(p, hourly_usd=price) if x.id == oid else x for x in cands.pools])
     m = build_model(problem, c2)
     m.prob += (m.x[(w, oid)] >= FORCED_SHARE) if oid.startswith("api:") else (m.n[oid] >= 1)
-    res = solve(m.prob, options.solver, options.time_limit, options.gap)
+    res = solve(m.prob, options.solver, solve_limit(options), options.gap)
     if res.status not in (Status.OPTIMAL, Status.FEASIBLE):
         return None, 0.0
     wl = next(x for x in problem.serving if x.name == w)

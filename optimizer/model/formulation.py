@@ -33,6 +33,7 @@ few requests a month can ride on zero instances within tolerance.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import pulp
@@ -66,9 +67,12 @@ class Model:
     hourly: object = None  # hourly.Hourly when some workload autoscales (hour-by-hour rows and variables)
 
 
+_NOT_NAME = re.compile(r"[^0-9A-Za-z]")
+
+
 def _name(*parts) -> str:
-    raw = "_".join(str(p) for p in parts)
-    return "".join(ch if ch.isalnum() else "_" for ch in raw)[:200]
+    """A solver-safe name: every character but ASCII letters and digits becomes '_' (at most 200 characters)."""
+    return _NOT_NAME.sub("_", "_".join(str(p) for p in parts))[:200]
 
 
 class _Builder:
@@ -218,7 +222,9 @@ def add_availability(b: _Builder) -> None:
 def add_failover(b: _Builder) -> None:
     """For every provider p and workload w, with z_pwo the share of w's peak on o once p is lost:
     sum_{o in O(w), o survives p} z_pwo = phi;  for every surviving pool c: sum_w a_cw z_pwc <= n_c and
-    z_pwc <= n_c;  for every surviving API group g: sum 60 lam_w z_pwa / RPM_g <= 1 (and TPM_g).
+    sum_w z_pwc <= |W_c| n_c (failover_link: failover traffic needs an instance; one row per pool and scenario,
+    the same integer solutions as z_pwc <= n_c for each w, since z <= 1 <= n whenever n >= 1);  for every
+    surviving API group g: sum 60 lam_w z_pwa / RPM_g <= 1 (and TPM_g).
     An option survives p when its failover provider is known and is not p (`Pool.failover_provider`)."""
     fo = b.p.policy.failover
     if fo is None or "failover_demand" in b.relax:
@@ -237,8 +243,8 @@ def add_failover(b: _Builder) -> None:
                 continue
             b.reg("failover_capacity", (prov, pool.id),
                   pulp.lpSum(load_coef(b, pool, w) * b.m.z[(prov, w, pool.id)] for w in keys) <= b.m.n[pool.id])
-            for w in keys:
-                b.reg("failover_link", (prov, w, pool.id), b.m.z[(prov, w, pool.id)] <= b.m.n[pool.id])
+            b.reg("failover_link", (prov, pool.id),
+                  pulp.lpSum(b.m.z[(prov, w, pool.id)] for w in keys) <= len(keys) * b.m.n[pool.id])
         for g, opts in _groups(b).items():
             api = opts[0].api
             keys = [(w, a.id) for a in opts for w in a.usd_per_request if (prov, w, a.id) in b.m.z]

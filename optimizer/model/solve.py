@@ -78,38 +78,118 @@ def quiet_stdout(verbose: bool = False):
                 _quiet_state["saved"] = _quiet_state["sink"] = None
 
 
-def _rel_gap(obj: float | None, bound: float | None) -> float | None:
+def rel_gap(obj: float | None, bound: float | None) -> float | None:
     if obj is None or bound is None:
         return None
     return abs(obj - bound) / max(abs(obj), 1e-9) if abs(obj) > 1e-9 else abs(obj - bound)
 
 
 def solve(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = None,
-          gap: float | None = None, verbose: bool = False) -> SolveResult:
-    """Solve `prob`; `time_limit` None means DEFAULT_TIME_LIMIT_S (every solve is bounded, CBC included)."""
+          gap: float | None = None, verbose: bool = False, start: dict | None = None) -> SolveResult:
+    """Solve `prob`; `time_limit` None means DEFAULT_TIME_LIMIT_S (every solve is bounded, CBC included).
+    `start` (variable name -> value) is a MIP start for HiGHS (a known feasible plan shortens the search and gives
+    a time-limited solve an incumbent); CBC ignores it."""
     if solver not in SOLVERS:
         raise SolverError(f"unknown solver '{solver}'", fix=f"use one of {', '.join(SOLVERS)}")
     time_limit = DEFAULT_TIME_LIMIT_S if time_limit is None else time_limit
     t0 = time.perf_counter()
     with quiet_stdout(verbose):
         if solver == "highs":
-            res = _solve_highs(prob, time_limit, gap, verbose)
+            res = _solve_highs(prob, time_limit, gap, verbose, start)
         else:
             res = _solve_cbc(prob, time_limit, gap, verbose)
     return SolveResult(res[0], res[1], res[2], res[3], time.perf_counter() - t0, solver)
 
 
-def _solve_highs(prob, time_limit, gap, verbose):
+def highs_model(prob: pulp.LpProblem):
+    """The HiGHS LP of a PuLP problem, built in one pass (PuLP's own interface adds columns and rows one call at a
+    time, which takes longer than the solve on large models): (HighsLp, variables in column order)."""
+    import highspy
+    import numpy as np
+
+    inf = highspy.kHighsInf
+    variables = prob.variables()
+    index = {v.name: i for i, v in enumerate(variables)}
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(variables)
+    sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0
+    obj = prob.objective or {}
+    lp.col_cost_ = np.array([sign * obj.get(v, 0.0) for v in variables], dtype=float)
+    lp.col_lower_ = np.array([-inf if v.lowBound is None else v.lowBound for v in variables], dtype=float)
+    lp.col_upper_ = np.array([inf if v.upBound is None else v.upBound for v in variables], dtype=float)
+    starts, idx, vals, lo, up = [0], [], [], [], []
+    for c in prob.constraints():
+        for v, a in c.items():
+            if a != 0:
+                idx.append(index[v.name])
+                vals.append(a)
+        starts.append(len(idx))
+        lb, ub = c.getLb(), c.getUb()
+        lo.append(-inf if lb is None else lb)
+        up.append(inf if ub is None else ub)
+    lp.num_row_ = len(lo)
+    lp.row_lower_ = np.array(lo, dtype=float)
+    lp.row_upper_ = np.array(up, dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
+    lp.a_matrix_.index_ = np.array(idx, dtype=np.int32)
+    lp.a_matrix_.value_ = np.array(vals, dtype=float)
+    if any(v.cat == pulp.const.LpInteger for v in variables):
+        lp.integrality_ = [highspy.HighsVarType.kInteger if v.cat == pulp.const.LpInteger
+                           else highspy.HighsVarType.kContinuous for v in variables]
+    return lp, variables
+
+
+def relaxation_values(prob: pulp.LpProblem, time_limit: float, verbose: bool = False) -> dict[str, float] | None:
+    """The LP relaxation of `prob` solved by HiGHS within `time_limit`: variable name -> value, or None when it
+    does not solve to optimality in time. PuLP's variables are left untouched."""
     import highspy
 
+    t0 = time.perf_counter()
+    lp, variables = highs_model(prob)
+    lp.integrality_ = []
+    with quiet_stdout(verbose):
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", bool(verbose))
+        h.setOptionValue("time_limit", max(0.1, float(time_limit) - (time.perf_counter() - t0)))
+        if h.passModel(lp) == highspy.HighsStatus.kError or h.run() == highspy.HighsStatus.kError:
+            return None
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return {v.name: x for v, x in zip(variables, h.getSolution().col_value)}
+
+
+def _solve_highs(prob, time_limit, gap, verbose, start=None):
+    import highspy
+
+    t0 = time.perf_counter()
+    lp, variables = highs_model(prob)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    # the limit covers the transfer too: HiGHS's own clock starts only when it runs
+    h.setOptionValue("time_limit", max(0.1, float(time_limit) - (time.perf_counter() - t0)))
     # tight feasibility tolerances: a load coefficient of 1e7 times a bound violation of 1e-7 would be a whole instance
-    cmd = pulp.HiGHS(msg=verbose, timeLimit=time_limit, gapRel=gap, primal_feasibility_tolerance=1e-9,
-                     mip_feasibility_tolerance=1e-9)
-    try:
-        prob.solve(cmd)
-    except pulp.PulpSolverError as e:
-        raise SolverError(f"HiGHS failed: {e}", fix="try --solver cbc") from None
-    h = prob.solverModel
+    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+    h.setOptionValue("mip_feasibility_tolerance", 1e-9)
+    if gap is not None:
+        h.setOptionValue("mip_rel_gap", float(gap))
+    if h.passModel(lp) == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS refused the model", fix="try --solver cbc")
+    if start:
+        sol = highspy.HighsSolution()
+        sol.col_value = [float(start.get(v.name, 0.0)) for v in variables]
+        sol.value_valid = True
+        h.setSolution(sol)
+    if h.run() == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS failed to solve the model", fix="try --solver cbc")
+    prob.solverModel = h
+    values = h.getSolution().col_value
+    if h.getInfo().primal_solution_status == 2:
+        for v, x in zip(variables, values):
+            v.varValue = x
+    else:
+        for v in variables:
+            v.varValue = None
     ms = h.getModelStatus()
     info = h.getInfo()
     S = highspy.HighsModelStatus
@@ -118,7 +198,7 @@ def _solve_highs(prob, time_limit, gap, verbose):
     obj = info.objective_function_value + const if has_sol else None
     is_mip = any(v.cat == pulp.const.LpInteger for v in prob.variables())
     bound = info.mip_dual_bound + const if is_mip else obj
-    g = _rel_gap(obj, bound) if is_mip else (0.0 if has_sol else None)
+    g = rel_gap(obj, bound) if is_mip else (0.0 if has_sol else None)
     if ms == S.kOptimal:
         status = Status.OPTIMAL if (g is None or g <= OPTIMAL_GAP + 1e-12) else Status.FEASIBLE
     elif ms in (S.kInfeasible,):
@@ -218,7 +298,7 @@ def _solve_cbc(prob, time_limit, gap, verbose):
         bound = float(m_lb.group(1)) + (prob.objective.constant if prob.objective is not None else 0.0)
     elif not is_mip:
         bound = obj
-    g = _rel_gap(obj, bound)
+    g = rel_gap(obj, bound)
     if "Result - Optimal solution found" in text or (not is_mip and prob.status == 1):
         status = Status.OPTIMAL
         if g is not None and g > OPTIMAL_GAP + 1e-12:
