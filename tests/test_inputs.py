@@ -221,18 +221,18 @@ def test_every_solve_has_a_default_time_limit(monkeypatch):
     from optimizer.bounds import DEFAULT_TIME_LIMIT_S
     from optimizer.model import solve as S
     seen = {}
-    real = pulp.HiGHS
+    real = S._solve_highs
 
-    def spy(**kw):
-        seen.update(kw)
-        return real(**kw)
-    monkeypatch.setattr(pulp, "HiGHS", spy)
+    def spy(prob, time_limit, *a, **kw):
+        seen["time_limit"] = time_limit
+        return real(prob, time_limit, *a, **kw)
+    monkeypatch.setattr(S, "_solve_highs", spy)
     p = pulp.LpProblem("x", pulp.LpMinimize)
     x = p.add_variable("x", 0, 3, "Integer")
     p += x
     p += x >= 1
     assert S.solve(p).objective == 1
-    assert seen["timeLimit"] == DEFAULT_TIME_LIMIT_S == 60
+    assert seen["time_limit"] == DEFAULT_TIME_LIMIT_S == 60
 
 
 def test_cbc_that_ignores_its_time_limit_is_stopped(tmp_path, monkeypatch):
