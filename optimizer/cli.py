@@ -537,7 +537,9 @@ def catalog_validate(folder):
     """Load FOLDER as a catalog and report its size; errors name the file, line and field."""
     cat = _catalog(folder)
     click.echo(f"{folder}: valid: {len(cat.gpus)} GPUs, {len(cat.offers)} offers, {len(cat.models)} models, "
-               f"{len(cat.apis)} API offers; oldest price checked {cat.oldest_price_date()}")
+               f"{len(cat.apis)} API offers, "
+               f"{f'{len(cat.grid)} grid rows' if cat.grid else 'no grid.csv (carbon unknown)'}; "
+               f"oldest price checked {cat.oldest_price_date()}")
 
 
 @catalog.command("list")
