@@ -95,6 +95,10 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
         res = keep_bound(res, before)
     if res.status == Status.INFEASIBLE:
         raise explain_infeasible(problem, cands, options)
+    if res.status == Status.NO_SOLUTION and options.time_limit is not None:
+        raise SolverError(f"no plan found within --time-limit {options.time_limit:g} s (the limit covers the whole "
+                          f"run; the last solve had {res.seconds:.1f} s of it)", where="--time-limit",
+                          fix="raise --time-limit")
     if res.status in (Status.NO_SOLUTION, Status.ERROR, Status.UNBOUNDED):
         raise SolverError(f"{res.solver} stopped with status {res.status.value} after {res.seconds:.1f} s",
                           fix="raise --time-limit, or loosen --gap")
@@ -115,31 +119,37 @@ def derated_start(model: Model, over: dict[str, float]) -> dict[str, float]:
     return start
 
 
-def keep_bound(res: SolveResult, before: SolveResult) -> SolveResult:
-    """A re-solve with derated pools has less capacity than the model before it, so that model's lower bound is a
-    valid bound for it too: keep the better of the two (a time-limited re-solve may stop before it has its own)."""
-    if before.bound is None or res.objective is None or (res.bound is not None and res.bound >= before.bound):
+def keep_bound(res: SolveResult, before: SolveResult | float | None) -> SolveResult:
+    """`res` with the better of its own lower bound and `before`'s: a bound proven for a relaxation of the model
+    (the LP relaxation behind a MIP start; the model before a derating re-solve, which had more capacity) holds for
+    it too, and a time-limited solve may stop before it has proven one of its own."""
+    bound = before.bound if isinstance(before, SolveResult) else before
+    if bound is None or res.objective is None or (res.bound is not None and res.bound >= bound):
         return res
     from .model.solve import OPTIMAL_GAP, rel_gap
-    gap = rel_gap(res.objective, before.bound)
+    gap = rel_gap(res.objective, bound)
     status = Status.OPTIMAL if gap is not None and gap <= OPTIMAL_GAP + 1e-12 else res.status
-    return replace(res, bound=before.bound, gap=gap, status=status)
+    return replace(res, bound=bound, gap=gap, status=status)
 
 
-START_LP_SHARE = 0.3  # of a solve's time limit, the most the LP relaxation behind a MIP start may take
+# of a solve's time limit, the most the LP relaxation behind a MIP start may take: without the start HiGHS rarely
+# finds a decent failover plan in the time (measured on bench/bench_failover.py), so the LP gets most of it
+START_LP_SHARE = 0.7
 
 
-def rounded_relaxation_start(model: Model, limit: float) -> dict[str, float] | None:
+def rounded_relaxation_start(model: Model, limit: float) -> tuple[dict[str, float] | None, float | None]:
     """A MIP start for a failover model under a time limit (without one, HiGHS can spend the whole limit without a
     decent incumbent: a $128M plan against a $3.6M bound at 30 s on the 24-workload benchmark). Solve the LP
     relaxation, then round it to a plan: n_c -> ceil(n_c) (every row with n_c on its right-hand side, capacity,
     share and failover links, still holds, and x, z keep their values), y -> 1 if any instance runs, and each fixed
     workload's u to its largest option. Rows that more instances can break (budget, spot and carbon caps,
-    availability) may make it infeasible: HiGHS then ignores it."""
+    availability) may make it infeasible: HiGHS then ignores it. Also returns the LP's objective, a lower bound
+    on the MIP (None when the LP does not solve in its share of the time)."""
     import math
-    values = relaxation_values(model.prob, START_LP_SHARE * limit)
-    if values is None:
-        return None
+    relaxed = relaxation_values(model.prob, START_LP_SHARE * limit)
+    if relaxed is None:
+        return None, None
+    values, lp_bound = relaxed
     start = dict(values)
     any_on = False
     for var in model.n.values():
@@ -155,7 +165,7 @@ def rounded_relaxation_start(model: Model, limit: float) -> dict[str, float] | N
         best = max(vars_, key=lambda v: values.get(v.name, 0.0))
         for var in vars_:
             start[var.name] = 1.0 if var is best else 0.0
-    return start
+    return start, lp_bound
 
 
 def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: frozenset, start: dict | None = None):
@@ -165,10 +175,11 @@ def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: fr
         model = build_model(problem, cands, relax=relax)
         limit = solve_limit(options, FINISH_SHARE * options.time_limit if options.time_limit else 0.0)
         t0 = time.perf_counter()
+        lp_bound = None
         if start is None and model.z and model.hourly is None and options.solver == "highs" and limit is not None:
-            start = rounded_relaxation_start(model, limit)
+            start, lp_bound = rounded_relaxation_start(model, limit)
             limit = max(MIN_SOLVE_S, limit - (time.perf_counter() - t0))
-        res = solve(model.prob, options.solver, limit, options.gap, options.verbose, start=start)
+        res = keep_bound(solve(model.prob, options.solver, limit, options.gap, options.verbose, start=start), lp_bound)
     else:
         model, res = _solve_with_lazy_failover(problem, cands, options, relax)
     return model, res

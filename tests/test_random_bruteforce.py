@@ -153,3 +153,15 @@ def test_lazy_failover_scenarios_match_the_full_model(tmp_path, seed):
     full = solve(build_model(prob, build_candidates(prob, cat)).prob)
     assert lazy.status == full.status == Status.OPTIMAL
     assert lazy.objective == pytest.approx(full.objective, abs=1e-6)
+    # under a time limit: one model with every scenario, started from the rounded LP relaxation; same optimum, and
+    # the start is a feasible plan whose LP objective bounds the optimum from below
+    _, model, timed = solve_problem(prob, cat, SolveOptions(time_limit=60))
+    assert timed.status == Status.OPTIMAL and timed.objective == pytest.approx(full.objective, abs=1e-6)
+    from optimizer.pipeline import rounded_relaxation_start
+    m = build_model(prob, build_candidates(prob, cat))
+    start, lp_bound = rounded_relaxation_start(m, 60)
+    assert lp_bound <= full.objective + 1e-6
+    for con in m.prob.constraints():
+        val = sum(a * start.get(v.name, 0.0) for v, a in con.items()) + con.constant
+        assert (con.sense != -1 or val <= 1e-7) and (con.sense != 1 or val >= -1e-7) and (
+            con.sense != 0 or abs(val) <= 1e-7), con.name

@@ -140,9 +140,11 @@ def highs_model(prob: pulp.LpProblem):
     return lp, variables
 
 
-def relaxation_values(prob: pulp.LpProblem, time_limit: float, verbose: bool = False) -> dict[str, float] | None:
-    """The LP relaxation of `prob` solved by HiGHS within `time_limit`: variable name -> value, or None when it
-    does not solve to optimality in time. PuLP's variables are left untouched."""
+def relaxation_values(prob: pulp.LpProblem, time_limit: float,
+                      verbose: bool = False) -> tuple[dict[str, float], float] | None:
+    """The LP relaxation of `prob` solved by HiGHS within `time_limit`: (variable name -> value, its objective, a
+    lower bound on the MIP's), or None when it does not solve to optimality in time. PuLP's variables are left
+    untouched."""
     import highspy
 
     t0 = time.perf_counter()
@@ -156,7 +158,9 @@ def relaxation_values(prob: pulp.LpProblem, time_limit: float, verbose: bool = F
             return None
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return {v.name: x for v, x in zip(variables, h.getSolution().col_value)}
+    const = prob.objective.constant if prob.objective is not None else 0.0
+    return ({v.name: x for v, x in zip(variables, h.getSolution().col_value)},
+            h.getInfo().objective_function_value + const)
 
 
 def _solve_highs(prob, time_limit, gap, verbose, start=None):
