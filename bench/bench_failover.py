@@ -37,7 +37,7 @@ BEFORE = r"""
 import sys, time
 import optimizer.pipeline as pl
 import optimizer.planner as planner
-pl.rounded_relaxation_start = lambda model, limit: None
+pl.rounded_relaxation_start = lambda model, limit: (None, None)
 pl.derated_start = lambda model, over: None
 pl.with_deadline = lambda o: o                       # each solve limited to T on its own
 planner.with_deadline = lambda o: o
