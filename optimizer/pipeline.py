@@ -77,7 +77,9 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
     options = with_deadline(options)
     cands = build_candidates(problem, catalog, **cand_kw)
     precheck(problem, cands)
+    t0 = time.perf_counter()
     model, res = _solve(problem, cands, options, relax)
+    setup_s = time.perf_counter() - t0 - res.seconds  # building the model and handing it over: a re-solve's too
     # pools shared by workloads of different lengths share one queue: re-solve with the pools whose mix runs above
     # its headroom derated (mixing.py), keeping each pool's smallest factor, until none does
     base, factors = cands, {}
@@ -90,6 +92,10 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
         for pid, d in over.items():
             factors[pid] = factors.get(pid, 1.0) * d
         cands = mixing.derate(base, factors)
+        left = time_left(options)
+        if left is not None and model.hourly is None and left - FINISH_SHARE * options.time_limit < setup_s + 1.0:
+            res = scaled_up(model, cands, over, res)  # no time to rebuild and re-solve: the scaled plan is feasible
+            break
         before = res
         model, res = _solve(problem, cands, options, relax, start=derated_start(model, over))
         res = keep_bound(res, before)
@@ -103,6 +109,26 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
         raise SolverError(f"{res.solver} stopped with status {res.status.value} after {res.seconds:.1f} s",
                           fix="raise --time-limit, or loosen --gap")
     return cands, model, res
+
+
+def scaled_up(model: Model, cands: Candidates, over: dict[str, float], res: SolveResult) -> SolveResult:
+    """The plan of `model` with each derated pool's instances raised to ceil(n / d) (see `derated_start`), set on the
+    model's variables in place, when the time limit leaves no time to rebuild and re-solve: feasible for the
+    derated model (rows with n_c on the right only loosen; a budget or cap it now exceeds is caught by verify), at
+    the cost of the added instances; the bound of the model before still holds (it had more capacity)."""
+    import math
+    from .model.solve import rel_gap
+    extra = 0.0
+    for pid, d in over.items():
+        var = model.n.get(pid)
+        n = round(var.value() or 0.0) if var is not None else 0
+        if n:
+            n2 = math.ceil(n / d - 1e-9)
+            var.varValue = float(n2)
+            extra += (n2 - n) * cands.pool(pid).monthly_usd_per_instance
+    obj = (res.objective or 0.0) + extra
+    return replace(res, status=Status.FEASIBLE if extra > 0 else res.status, objective=obj,
+                   gap=rel_gap(obj, res.bound))
 
 
 def derated_start(model: Model, over: dict[str, float]) -> dict[str, float]:

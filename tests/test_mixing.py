@@ -74,3 +74,32 @@ def test_code_trace_example_is_checked_against_its_shared_queues(default_catalog
     assert prob.workloads[0].arrival_cv2 == pytest.approx(2.42)
     cands, model, _ = solve_problem(expand_classes(prob), default_catalog)
     assert not mixing.violations(expand_classes(prob), cands, model)
+
+
+def test_out_of_time_the_derated_pools_are_scaled_up_instead_of_re_solved(default_catalog, monkeypatch):
+    """When the time limit leaves no time to rebuild and re-solve, the plan keeps its routing and buys
+    ceil(n / d) instances of each derated pool: feasible for the shared queue, reported as feasible, never optimal,
+    with the earlier bound."""
+    import time
+
+    from optimizer.pipeline import SolveOptions
+    prob = _two_lengths()
+    cands0, model0, res0 = solve_problem(prob, default_catalog)
+    base = {p.id: p.capacity for p in cands0.pools}
+
+    def headroom(problem, pool, loads, capacity=None):
+        w = next(iter(pool.capacity))
+        return min(1.0, 0.05 * base[pool.id][w] / pool.capacity[w])
+
+    monkeypatch.setattr(mixing, "headroom", headroom)
+    shared = [p.id for p in cands0.pools if sum((model0.x[(w, p.id)].value() or 0) > 1e-7 for w in p.capacity) >= 2]
+    n0 = {pid: round(model0.n[pid].value()) for pid in shared}
+    # a deadline already nearly spent: the first solve gets its minimum, the derating cannot be re-solved
+    late = SolveOptions(time_limit=60, deadline=time.perf_counter() + 0.01)
+    cands, model, res = solve_problem(prob, default_catalog, late)
+    assert res.status.value == "feasible" and res.bound == pytest.approx(res0.objective)
+    assert not mixing.violations(prob, cands, model)
+    for pid in shared:
+        assert round(model.n[pid].value()) == 20 * n0[pid]  # ceil(n / 0.05)
+    p = plan(prob, default_catalog, late)
+    assert p.status == "feasible" and p.verification["violations"] == []
