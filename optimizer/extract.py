@@ -147,6 +147,8 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                                      monthly_cost_usd=round(problem.policy.ops_overhead_monthly_usd, 2),
                                      note="policy.ops_overhead_monthly_usd, charged once any self-hosted pool runs"))
 
+    tech_lines, tech_section = _techniques(problem, m, deployments, api_lines)
+    fixed_lines += tech_lines
     total = round(sum(per_workload.values()) + sum(f.monthly_cost_usd for f in fixed_lines), 2)
     warnings = []
     unlimited = sorted({a.api_id for a in api_lines if a.mode == "realtime" and not a.rpm_limit and not a.tpm_limit})
@@ -219,11 +221,57 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
         failover_routes=_failover_routes(problem, cands, x, z, n),
         considered=_considered(problem, catalog, cands, deployments, api_lines, standby_api),
         standby_api=standby_api, max_utilization=problem.policy.max_utilization,
-        assumptions=assumptions, warnings=warnings,
+        assumptions=assumptions, warnings=warnings, extras={"techniques": tech_section} if tech_section else {},
         candidates={"pools": len(cands.pools), "pruned_pools": cands.pruned, "api_options": len(cands.apis),
                     "fixed_options": sum(len(v) for v in cands.fixed.values()),
                     "excluded": {w: dict(c) for w, c in cands.excluded.items() if c}},
     )
+
+
+def _techniques(problem: Problem, m: Model, deployments, api_lines) -> tuple[list, dict]:
+    """Fixed lines for the techniques in use and extras['techniques']: per workload with techniques or a quality
+    floor, each technique (used or not, its cost and effect) and the blended quality score with its inputs."""
+    from .techniques import TECHNIQUES, groups, quality_score, technique_costs, technique_line_name
+    lines, section = [], {}
+    for g in groups(problem):
+        on = {t: _val(m.tech.get((g.name, t))) > 0.5 for t in TECHNIQUES}
+        served = [(d.workload, d.pool, d.share, d.quality_tier, d.precision) for d in deployments
+                  if d.share and d.workload in g.slices]
+        on["quantization"] = any(prec != "fp16" for _, _, _, _, prec in served)
+        served += [(a.workload, a.api_id, a.share, a.quality_tier, "fp16") for a in api_lines if a.workload in g.slices]
+        shares = defaultdict(float)
+        for s, _, share, _, _ in served:
+            shares[s] += share
+        costs = technique_costs(g, on, shares)
+        for t, (usd, _) in costs.items():
+            if usd > 0:
+                lines.append(FixedLine(name=technique_line_name(t, g.name), monthly_cost_usd=round(usd, 2),
+                                       note=f"cost technique of workload {g.name} (docs/cost-techniques.md)"))
+        section[g.name] = {
+            "slices": list(g.slices),
+            "techniques": [{"technique": t, "used": on[t], "monthly_cost_usd": round(costs[t][0], 2) if t in costs
+                            else 0.0, "effect": costs[t][1] if t in costs else ""}
+                           for t in _considered_techniques(g)],
+            "quality": quality_score(g, served, on["semantic_cache"])}
+    return lines, section
+
+
+def _considered_techniques(g) -> list[str]:
+    """The techniques a workload offers the solver (quantization: when it may self-host below 16 bits)."""
+    t, out = g.t, []
+    if t is None:
+        return out
+    if t.cache and t.cache.exact_hit_rate > 0:
+        out.append("exact_cache")
+    if t.cache and t.cache.semantic_hit_rate > 0:
+        out.append("semantic_cache")
+    if t.prompt_compression:
+        out.append("prompt_compression")
+    if t.cascade:
+        out.append("cascade")
+    if any(p != "fp16" for p in g.workload.precisions) and (g.workload.models or g.workload.min_quality_tier):
+        out.append("quantization")
+    return out
 
 
 def _wait_words(problem: Problem) -> str:
@@ -379,7 +427,7 @@ def _categories(workloads: list[WorkloadLine], fixed: list[FixedLine], total: fl
     for w in workloads:
         by[w.category] += w.monthly_cost_usd
     for f in fixed:
-        by["shared (ops overhead)"] += f.monthly_cost_usd
+        by["techniques" if f.name.startswith("technique:") else "shared (ops overhead)"] += f.monthly_cost_usd
     return [CategoryLine(category=c, monthly_cost_usd=round(v, 2), percent=round(100 * v / total, 1) if total else 0.0)
             for c, v in sorted(by.items(), key=lambda kv: -kv[1])]
 

@@ -35,6 +35,8 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
                   relax: frozenset = frozenset(), **cand_kw) -> tuple[Candidates, Model, SolveResult]:
     """Candidates, model and solve; raises InfeasibleError (with its explanation) or SolverError. A problem with
     request classes must be expanded first (`classes.expand_classes`; `planner.plan` does it)."""
+    from .techniques import expand_techniques
+    problem = expand_techniques(problem)  # a workload with techniques is planned as slices (idempotent)
     cands = build_candidates(problem, catalog, **cand_kw)
     precheck(problem, cands)
     t0 = time.perf_counter()

@@ -27,6 +27,8 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
     with_classes = has_classes(problem)
     sections = {"classes": classes_section(problem)} if with_classes else {}
     problem = expand_classes(problem)  # one workload per request class
+    from .techniques import expand_techniques
+    problem = expand_techniques(problem)  # one workload per technique slice (optimizer/techniques.py)
     cands, model, res = solve_problem(problem, catalog, options)
     p = extract_plan(problem, catalog, cands, model, res, options, today=today)
     if model.hourly is not None:  # part of what verify checks: before `checked`
