@@ -49,6 +49,9 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
         update["alternatives"] = alternatives(problem, catalog, options, p, cands)
         update["entry_prices"] = entry_prices(problem, options, p, cands)
     update.update(_confidence_cost(problem, catalog, options, p))
+    if p.extras.get("techniques"):  # what each technique saves (re-solves); --explain: where an unused one pays
+        from .explain.techniques import technique_report
+        update["extras"] = {**p.extras, "techniques": technique_report(problem, catalog, options, p, explain)}
     p = p.model_copy(update=update)
     if with_classes:
         from .explain.class_mix import class_mix

@@ -52,8 +52,9 @@ def _binary(b, g: Group, name: str, use: str):
     if use == "off":
         return None
     lo = 1 if use == "on" else 0
+    # an Integer in [lo, 1]: PuLP resets a Binary's bounds to [0, 1], which would drop `use: on`
     v = b.m.prob.add_variable(f"tech_{name}_{len(b.m.tech)}", lowBound=lo, upBound=1,
-                              cat="Binary" if b.integer else "Continuous")
+                              cat="Integer" if b.integer else "Continuous")
     b.m.tech[(g.name, name)] = v
     return v
 
