@@ -164,7 +164,11 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
     if res.objective is not None and abs(total - res.objective) > 1.0:
         warnings.append(f"recomputed cost ${total:,.2f} differs from the solver objective ${res.objective:,.2f}")
     workloads = []
+    from .techniques import SEP, quality_assumption
+    carried = {d.workload for d in deployments} | {a.workload for a in api_lines}
     for w in problem.workloads:
+        if SEP in w.name and w.name not in carried:
+            continue  # a technique slice the plan does not use
         c = per_workload.get(w.name, 0.0)
         sw = serving.get(w.name)
         workloads.append(WorkloadLine(
@@ -195,6 +199,8 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
             assumptions.append(f"pool {pid} is shared by workloads of different lengths that wait in one queue: it "
                                f"is planned at {f:.1%} of the capacity each would have alone, so that every one "
                                f"meets its TTFT target at that mix")
+    if tech_section:
+        assumptions.append(quality_assumption())
     price_assumptions, price_warnings = _price_assumptions(catalog, cands, n, m)
     assumptions += price_assumptions
     warnings += price_warnings

@@ -41,7 +41,8 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
     for d in sorted(p.deployments, key=lambda d: -(d.share or 0)):
         if d.share and d.workload not in chosen:
             chosen[d.workload] = d.pool
-    bes = breakevens(problem, cands, chosen)
+    from .techniques import SEP
+    bes = [b for b in breakevens(problem, cands, chosen) if SEP not in b.workload]  # not per technique slice
     update = {"breakeven": bes}
     if explain:
         from .explain.whatif import alternatives, constraint_costs, entry_prices

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import bounds as B
 from .bounds import Fraction, PastDate, num, whole
@@ -66,7 +66,8 @@ class RequestClass(Strict):
 
 
 Use = Literal["auto", "on", "off"]
-HitRate = num(0, 0.99)  # a share of requests answered from a cache (below 1: some traffic is always served)
+# a share of requests answered from a cache: 0 or 1e-6 to 0.99 (some traffic is always served)
+HitRate = Annotated[float, Field(ge=0, le=0.99, allow_inf_nan=False), AfterValidator(B._fraction)]
 
 
 class Cache(Strict):

@@ -191,6 +191,16 @@ def technique_costs(g: Group, on: dict, shares: dict) -> dict:
     return out
 
 
+def quality_assumption() -> str:
+    """The scoring's inputs, as the plan's assumptions list them."""
+    tiers = ", ".join(f"tier {t} = {v:.2f}" for t, v in TIER_SCORE.items())
+    prec = ", ".join(f"{p} -{v:g}" for p, v in PRECISION_PENALTY.items())
+    return (f"quality score per request (an assumption of this planner, docs/cost-techniques.md): {tiers}; "
+            f"weights below 16 bits lose {prec}; compression loses its quality_penalty; misrouted requests and "
+            f"wrong semantic-cache answers score 0; technique slices (workload~compressed, workload~small) carry "
+            f"shares of the whole workload's traffic")
+
+
 def technique_line_name(technique: str, workload: str) -> str:
     return f"technique: {technique.replace('_', ' ')} ({workload})"
 
