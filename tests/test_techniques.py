@@ -225,3 +225,41 @@ def test_techniques_refused_with_failover_and_bad_rates_are_named():
     bad = {**wl, "min_quality": 1.5}
     with pytest.raises(ProblemError, match="min_quality"):
         parse_problem({"workloads": [bad]})
+
+
+# --- renderers: golden files ---------------------------------------------------------------------------------------
+
+def _golden_plan(tmp_path):
+    """On the synthetic test catalog (tier-1 APIs, tier score 0.80): an exact cache that pays, a semantic cache
+    whose wrong answers break the floor, prompt compression that pays, and a cascade to a cheaper API."""
+    import datetime as dt
+
+    from helpers import api, write_catalog
+
+    from optimizer.catalog import load_catalog
+    apis = [api("apix/tiny-8b", "apix", "global", 1.0, 2.0),  # $0.002 per request at 1000/500 tokens
+            api("apiy/tiny-8b", "apiy", "global", 0.1, 0.2)]  # $0.0002: the cascade's small option
+    w = {"name": "chat", "apis": ["apix/tiny-8b"], "requests_per_month": 1_000_000, "peak_rps": 1.0,
+         "input_tokens": 1000, "output_tokens": 500, "min_quality": 0.75,
+         "techniques": {"cache": {"exact_hit_rate": 0.4, "monthly_cost_usd": 100, "semantic_hit_rate": 0.2,
+                                  "semantic_error_rate": 0.5, "semantic_monthly_cost_usd": 50},
+                        "prompt_compression": {"input_reduction": 0.5, "cost_per_million_tokens": 0.1},
+                        "cascade": {"small_apis": ["apiy/tiny-8b"], "share_routable": 0.5, "misroute_rate": 0.05}}}
+    cat = load_catalog(write_catalog(tmp_path / "cat", apis=apis))
+    return plan(parse_problem({"name": "techniques", "workloads": [w]}, "techniques.yaml"), cat, SolveOptions(),
+                today=dt.date(2026, 11, 24), explain=True)
+
+
+def test_technique_report_golden(tmp_path):
+    """Regenerate with: UPDATE_GOLDEN=1 pytest tests/test_techniques.py -k golden"""
+    from test_render_golden import check
+
+    from optimizer.render.markdown import to_markdown
+    from optimizer.render.table import to_table
+    p = _golden_plan(tmp_path)
+    assert not p.verification["violations"]
+    rows = {t["technique"]: t for t in p.extras["techniques"]["chat"]["techniques"]}
+    assert rows["exact_cache"]["used"] and rows["prompt_compression"]["used"] and rows["cascade"]["used"]
+    assert not rows["semantic_cache"]["used"] and rows["semantic_cache"]["saving_usd"] is None  # floor
+    check("techniques_table.txt", to_table(p))
+    check("techniques_report.md", to_markdown(p))
