@@ -18,6 +18,7 @@ minus the compression's quality_penalty on compressed slices, times (1 - misrout
 misrouted hard request counts as a failed answer, score 0). Exact cache hits replay answers of the same mix, and
 semantic hits replay them too except semantic_error_rate of them, which score 0, so the workload's blended score is
     Q_w = q_fresh (1 - e h_s c_s),    q_fresh = sum_o q'_o x_o / sum_o x_o.
+A `measured:` capacity of w applies to w~small as well (same token lengths), not to the compressed slices.
 Expansion is idempotent (the slices of an expanded problem are not expanded again).
 """
 
@@ -130,7 +131,12 @@ def expand_techniques(problem: Problem) -> Problem:
                 c = w.techniques.cascade
                 upd.update(models=c.small_models, apis=c.small_apis, min_quality_tier=None)
             out.append(w.model_copy(update=upd))
-    return problem.model_copy(update={"workloads": tuple(out)})
+    # a measured capacity holds at its workload's token lengths: it carries over to the small slice (same prompts),
+    # not to compressed slices (shorter prompts: the performance model sizes those)
+    extra = tuple(m.model_copy(update={"workload": slice_name(m.workload, True, False)}) for m in problem.measured
+                  if slice_name(m.workload, True, False) in {w.name for w in out} and
+                  slice_name(m.workload, True, False) not in names)
+    return problem.model_copy(update={"workloads": tuple(out), "measured": problem.measured + extra})
 
 
 def option_score(tier: int, precision: str) -> float:

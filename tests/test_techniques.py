@@ -263,3 +263,54 @@ def test_technique_report_golden(tmp_path):
     assert not rows["semantic_cache"]["used"] and rows["semantic_cache"]["saving_usd"] is None  # floor
     check("techniques_table.txt", to_table(p))
     check("techniques_report.md", to_markdown(p))
+
+
+# --- self-hosted slices and random problems under verify -------------------------------------------------------------
+
+def _self_hosted_problem(cap_rps: float, **tech):
+    """A tier-1 API (apix, $0.002/request) with a cascade to self-hosted tiny-8b on TESTGPU (measured capacity)."""
+    from helpers import measured, serving
+    w = serving("chat", peak=2.0, req=2_000_000, apis=["apix/tiny-8b"], models=[],
+                techniques={"cascade": {"small_models": ["tiny-8b"], "share_routable": 0.6, **tech}})
+    return parse_problem({"name": "sh", "workloads": [w], "measured": [measured("chat", rps=cap_rps)],
+                          "policy": {"max_utilization": 1.0}})
+
+
+def test_cascade_to_a_self_hosted_model_uses_the_measured_capacity(tmp_path):
+    from helpers import write_catalog
+
+    from optimizer.catalog import load_catalog
+    cat = load_catalog(write_catalog(tmp_path / "cat"))
+    pl = plan(_self_hosted_problem(10.0), cat)
+    assert not pl.verification["violations"]
+    assert _used(pl, "cascade")
+    d = [d for d in pl.deployments if d.workload == "chat~small"]
+    assert d and d[0].capacity_source == "measured"
+    assert sum(x.share for x in d) == pytest.approx(0.6)
+    # the routed 60% of a 2 req/s peak is 1.2 req/s: one instance at 10 req/s carries it
+    assert sum(x.load_rps for x in d) == pytest.approx(1.2)
+
+
+def _random_problem(seed: int):
+    rng = random.Random(seed)
+    t, floor = _random_techniques(rng)
+    for k in ("cache", "prompt_compression", "cascade"):
+        if rng.random() < 0.3:
+            t.pop(k)
+    if not t:
+        t = {"quantization": {"use": "auto"}}
+    return _problem(t, min_quality=floor if rng.random() < 0.7 else None,
+                    requests_per_month=round(rng.uniform(1e4, 5e6)), input_tokens=rng.randint(100, 4000),
+                    output_tokens=rng.randint(10, 800))
+
+
+@pytest.mark.parametrize("seed", range(100, 112))
+def test_random_technique_plans_pass_verify(default_catalog, seed):
+    p = _random_problem(seed)
+    try:
+        pl = plan(p, default_catalog)
+    except InfeasibleError as e:
+        assert e.report  # an infeasible floor is explained
+        return
+    assert pl.status == "optimal", pl.verification
+    assert not pl.verification["violations"]
