@@ -49,6 +49,8 @@ def _val(var) -> float:
 
 def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model, res: SolveResult,
                  options: SolveOptions, *, today: dt.date | None = None) -> Plan:
+    from .techniques import expand_techniques
+    problem = expand_techniques(problem)  # as solve_problem planned it (idempotent)
     serving = {w.name: w for w in problem.serving}
     n = {pid: int(round(_val(v))) for pid, v in m.n.items()}
     if m.hourly is not None:  # the day's maximum (without failover the model's n_c only bounds it)

@@ -314,3 +314,16 @@ def test_random_technique_plans_pass_verify(default_catalog, seed):
         return
     assert pl.status == "optimal", pl.verification
     assert not pl.verification["violations"]
+
+
+def test_solve_and_extract_take_the_problem_as_written(default_catalog):
+    """The sweep and the what-ifs call solve_problem and extract_plan with the problem as written: both expand
+    the technique slices themselves (idempotently)."""
+    from optimizer.extract import extract_plan
+    from optimizer.pipeline import solve_problem
+    p = _problem({"cache": {"exact_hit_rate": 0.3, "monthly_cost_usd": 100.0}, **CASCADE}, min_quality=0.9)
+    cands, model, res = solve_problem(p, default_catalog)
+    pl = extract_plan(p, default_catalog, cands, model, res, SolveOptions())
+    assert pl.monthly_cost_usd == pytest.approx(res.objective, abs=0.01)
+    assert not verify_plan(pl, p, default_catalog).violations
+    assert pl.monthly_cost_usd == plan(p, default_catalog).monthly_cost_usd

@@ -56,12 +56,7 @@ def _solve(problem: Problem, catalog, options: SolveOptions):
         cands, model, res = solve_problem(problem, catalog, options)
     except (InfeasibleError, SolverError):
         return None
-    return extract_plan(_expanded(problem), catalog, cands, model, res, options)
-
-
-def _expanded(problem: Problem) -> Problem:
-    from ..techniques import expand_techniques
-    return expand_techniques(problem)
+    return extract_plan(problem, catalog, cands, model, res, options)
 
 
 def workload_cost(plan: Plan, workload: str, slices) -> float:
