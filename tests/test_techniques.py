@@ -327,3 +327,22 @@ def test_solve_and_extract_take_the_problem_as_written(default_catalog):
     assert pl.monthly_cost_usd == pytest.approx(res.objective, abs=0.01)
     assert not verify_plan(pl, p, default_catalog).violations
     assert pl.monthly_cost_usd == plan(p, default_catalog).monthly_cost_usd
+
+
+def test_a_slice_without_options_only_rules_its_technique_out(default_catalog):
+    """A cascade to an API that misses the latency target is simply not used (or, forced on, named as the reason);
+    a workload whose own (large) options all miss it is named as before."""
+    slow = {"cascade": {"small_apis": [SMALL], "share_routable": 0.5}}
+    # catalog typical TTFT: claude-sonnet-4-6 740 ms, mistral-large 280 ms; the target here is 500 ms
+    p = _problem(slow, ttft_ms=500.0)  # the large slice (sonnet) has no option: the workload cannot be served
+    with pytest.raises(InfeasibleError, match="no eligible option|some workloads"):
+        plan(p, default_catalog)
+    p = _problem({"cascade": {"small_apis": [BIG], "share_routable": 0.5}}, apis=[SMALL], ttft_ms=500.0)
+    # the small slice (sonnet) misses 500 ms: the cascade is ruled out, mistral-large serves everything
+    pl = plan(p, default_catalog)
+    assert not _used(pl, "cascade") and not pl.verification["violations"]
+    forced = _problem({"cascade": {"small_apis": [BIG], "share_routable": 0.5, "use": "on"}}, apis=[SMALL],
+                      ttft_ms=500.0)
+    with pytest.raises(InfeasibleError) as e:
+        plan(forced, default_catalog)
+    assert any("chat~small" in line and "latency_tier" in line for line in e.value.report)
