@@ -118,7 +118,8 @@ def _saving(base: Problem, catalog, options, plan: Plan, g, row: dict) -> dict:
         wcost = workload_cost(plan, g.name, g.slices)
         note = "re-solved with it forced on: what using it would cost"
     pct = 100 * saving / wcost if wcost > 0 else None
-    where = None if pct is None else ("below" if pct < lo else "above" if pct > hi else "within")
+    # where the saving falls in the chapter's range: for a technique the plan uses (a forced one costs money)
+    where = None if pct is None or not row["used"] else ("below" if pct < lo else "above" if pct > hi else "within")
     return {**out, "saving_usd": round(saving, 2), "saving_percent": None if pct is None else round(pct, 1),
             "versus_chapter": where, "alternative_cost_usd": other.monthly_cost_usd, "note": note}
 

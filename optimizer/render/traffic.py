@@ -89,8 +89,10 @@ def technique_lines(plan: Plan) -> list[str]:
                 save = f"not used: forcing it would cost {usd(-s)}/month more" if s < 0 else "not used"
             pct = t.get("saving_percent")
             rng = t.get("chapter_range_percent")
-            if pct is not None and rng:
+            if pct is not None and rng and t["used"]:
                 save += f" ({pct:.1f}% of the workload's cost; chapter: {rng[0]}-{rng[1]}%, {t.get('versus_chapter')})"
+            elif rng and not t["used"]:
+                save += f"; chapter: {rng[0]}-{rng[1]}% where it pays"
             line = f"{w} {name}: {'USED' if t['used'] else 'rejected'}, {save}"
             if t["used"] and t.get("effect"):
                 line += f"; {t['effect']}"
