@@ -263,6 +263,12 @@ def test_technique_report_golden(tmp_path):
     assert not rows["semantic_cache"]["used"] and rows["semantic_cache"]["saving_usd"] is None  # floor
     check("techniques_table.txt", to_table(p))
     check("techniques_report.md", to_markdown(p))
+    from optimizer.render.html import to_html
+    from optimizer.render.json_out import load_plan, to_json
+    html = to_html(p)
+    assert "<h2>Cost techniques</h2>" in html and "chat exact cache: USED, saves $270.00/month" in html
+    again = load_plan(to_json(p))  # a saved plan re-renders the same section
+    assert to_markdown(again) == to_markdown(p)
 
 
 # --- self-hosted slices and random problems under verify -------------------------------------------------------------
