@@ -267,15 +267,13 @@ def _techniques(problem: Problem, m: Model, deployments, api_lines) -> tuple[lis
 def _considered_techniques(g) -> list[str]:
     """The techniques a workload offers the solver (quantization: when it may self-host below 16 bits)."""
     t, out = g.t, []
-    if t is None:
-        return out
-    if t.cache and t.cache.exact_hit_rate > 0:
+    if t is not None and t.cache and t.cache.exact_hit_rate > 0:
         out.append("exact_cache")
-    if t.cache and t.cache.semantic_hit_rate > 0:
+    if t is not None and t.cache and t.cache.semantic_hit_rate > 0:
         out.append("semantic_cache")
-    if t.prompt_compression:
+    if t is not None and t.prompt_compression:
         out.append("prompt_compression")
-    if t.cascade:
+    if t is not None and t.cascade:
         out.append("cascade")
     if any(p != "fp16" for p in g.workload.precisions) and (g.workload.models or g.workload.min_quality_tier):
         out.append("quantization")

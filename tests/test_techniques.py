@@ -352,3 +352,22 @@ def test_a_slice_without_options_only_rules_its_technique_out(default_catalog):
     with pytest.raises(InfeasibleError) as e:
         plan(forced, default_catalog)
     assert any("chat~small" in line and "latency_tier" in line for line in e.value.report)
+
+
+def test_a_quality_floor_without_techniques_reports_quantization(default_catalog):
+    """min_quality alone: the floor holds, quantization is reported (used when a pool below 16 bits carries
+    traffic) and priced against fp16 only, and verify agrees."""
+    p = parse_problem({"name": "q", "workloads": [{
+        "name": "sum", "models": ["llama-3.1-70b"], "requests_per_month": 2_000_000, "peak_to_average": 2.0,
+        "input_tokens": 2000, "output_tokens": 200, "precisions": ["fp16", "fp8", "int8", "int4"],
+        "min_quality": 0.87}]})
+    pl = plan(p, default_catalog)
+    assert not pl.verification["violations"]
+    e = pl.extras["techniques"]["sum"]
+    assert e["quality"]["score"] >= 0.87 - 1e-6
+    assert all(i["precision"] != "int4" or i["share"] < 1 for i in e["quality"]["inputs"])
+    row = next(t for t in e["techniques"] if t["technique"] == "quantization")
+    below16 = any(d.precision != "fp16" for d in pl.deployments if d.share)
+    assert row["used"] == below16
+    if below16:
+        assert row["saving_usd"] >= 0 and row["alternative_cost_usd"] >= pl.monthly_cost_usd

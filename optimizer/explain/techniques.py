@@ -47,6 +47,13 @@ def _set(problem: Problem, workload: str, technique: str, **fields) -> Problem:
     return problem.model_copy(update={"workloads": tuple(ws)})
 
 
+def _fp16_only(problem: Problem, workload: str) -> Problem:
+    """The problem with the workload self-hosting at 16 bits only (what quantization `use: off` does)."""
+    ws = tuple(w.model_copy(update={"precisions": ("fp16",)}) if isinstance(w, ServingWorkload) and
+               w.name == workload else w for w in problem.workloads)
+    return problem.model_copy(update={"workloads": ws})
+
+
 def _use_field(technique: str) -> str:
     return "semantic_use" if technique == "semantic_cache" else "use"
 
@@ -98,7 +105,7 @@ def _saving(base: Problem, catalog, options, plan: Plan, g, row: dict) -> dict:
     if t == "quantization":
         if not row["used"]:
             return {**out, "saving_usd": 0.0, "note": "no pool below 16 bits is cheaper under the constraints"}
-        alt = _set(base, g.name, t, use="off")
+        alt = _fp16_only(base, g.name)
     else:
         use = getattr(g.t.cache if "cache" in t else getattr(g.t, t), _use_field(t))
         if use != "auto":
