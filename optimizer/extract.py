@@ -50,6 +50,8 @@ def _val(var) -> float:
 
 def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model, res: SolveResult,
                  options: SolveOptions, *, today: dt.date | None = None) -> Plan:
+    from .techniques import expand_techniques
+    problem = expand_techniques(problem)  # as solve_problem planned it (idempotent)
     serving = {w.name: w for w in problem.serving}
     n = {pid: int(round(_val(v))) for pid, v in m.n.items()}
     if m.hourly is not None:  # the day's maximum (without failover the model's n_c only bounds it)
@@ -148,6 +150,8 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
                                      monthly_cost_usd=round(problem.policy.ops_overhead_monthly_usd, 2),
                                      note="policy.ops_overhead_monthly_usd, charged once any self-hosted pool runs"))
 
+    tech_lines, tech_section = _techniques(problem, m, deployments, api_lines)
+    fixed_lines += tech_lines
     total = round(sum(per_workload.values()) + sum(f.monthly_cost_usd for f in fixed_lines), 2)
     warnings = []
     unlimited = sorted({a.api_id for a in api_lines if a.mode == "realtime" and not a.rpm_limit and not a.tpm_limit})
@@ -163,7 +167,11 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
     if res.objective is not None and abs(total - res.objective) > 1.0:
         warnings.append(f"recomputed cost ${total:,.2f} differs from the solver objective ${res.objective:,.2f}")
     workloads = []
+    from .techniques import SEP, quality_assumption
+    carried = {d.workload for d in deployments} | {a.workload for a in api_lines}
     for w in problem.workloads:
+        if SEP in w.name and w.name not in carried:
+            continue  # a technique slice the plan does not use
         c = per_workload.get(w.name, 0.0)
         sw = serving.get(w.name)
         workloads.append(WorkloadLine(
@@ -194,6 +202,8 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
             assumptions.append(f"pool {pid} is shared by workloads of different lengths that wait in one queue: it "
                                f"is planned at {f:.1%} of the capacity each would have alone, so that every one "
                                f"meets its TTFT target at that mix")
+    if tech_section:
+        assumptions.append(quality_assumption())
     price_assumptions, price_warnings = _price_assumptions(catalog, cands, n, m)
     assumptions += price_assumptions
     warnings += price_warnings
@@ -223,10 +233,55 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
         considered=_considered(problem, catalog, cands, deployments, api_lines, standby_api),
         standby_api=standby_api, max_utilization=problem.policy.max_utilization,
         assumptions=assumptions, warnings=warnings, energy=energy,
+        extras={"techniques": tech_section} if tech_section else {},
         candidates={"pools": len(cands.pools), "pruned_pools": cands.pruned, "api_options": len(cands.apis),
                     "fixed_options": sum(len(v) for v in cands.fixed.values()),
                     "excluded": {w: dict(c) for w, c in cands.excluded.items() if c}},
     )
+
+
+def _techniques(problem: Problem, m: Model, deployments, api_lines) -> tuple[list, dict]:
+    """Fixed lines for the techniques in use and extras['techniques']: per workload with techniques or a quality
+    floor, each technique (used or not, its cost and effect) and the blended quality score with its inputs."""
+    from .techniques import TECHNIQUES, groups, quality_score, technique_costs, technique_line_name
+    lines, section = [], {}
+    for g in groups(problem):
+        on = {t: _val(m.tech.get((g.name, t))) > 0.5 for t in TECHNIQUES}
+        served = [(d.workload, d.pool, d.share, d.quality_tier, d.precision) for d in deployments
+                  if d.share and d.workload in g.slices]
+        on["quantization"] = any(prec != "fp16" for _, _, _, _, prec in served)
+        served += [(a.workload, a.api_id, a.share, a.quality_tier, "fp16") for a in api_lines if a.workload in g.slices]
+        shares = defaultdict(float)
+        for s, _, share, _, _ in served:
+            shares[s] += share
+        costs = technique_costs(g, on, shares)
+        for t, (usd, _) in costs.items():
+            if usd > 0:
+                lines.append(FixedLine(name=technique_line_name(t, g.name), monthly_cost_usd=round(usd, 2),
+                                       note=f"cost technique of workload {g.name} (docs/cost-techniques.md)"))
+        section[g.name] = {
+            "slices": list(g.slices),
+            "techniques": [{"technique": t, "used": on[t], "monthly_cost_usd": round(costs[t][0], 2) if t in costs
+                            else 0.0, "effect": costs[t][1] if t in costs else ""}
+                           for t in _considered_techniques(g)],
+            "quality": quality_score(g, served, on["semantic_cache"])}
+    return lines, section
+
+
+def _considered_techniques(g) -> list[str]:
+    """The techniques a workload offers the solver (quantization: when it may self-host below 16 bits)."""
+    t, out = g.t, []
+    if t is not None and t.cache and t.cache.exact_hit_rate > 0:
+        out.append("exact_cache")
+    if t is not None and t.cache and t.cache.semantic_hit_rate > 0:
+        out.append("semantic_cache")
+    if t is not None and t.prompt_compression:
+        out.append("prompt_compression")
+    if t is not None and t.cascade:
+        out.append("cascade")
+    if any(p != "fp16" for p in g.workload.precisions) and (g.workload.models or g.workload.min_quality_tier):
+        out.append("quantization")
+    return out
 
 
 def _wait_words(problem: Problem) -> str:
@@ -382,7 +437,7 @@ def _categories(workloads: list[WorkloadLine], fixed: list[FixedLine], total: fl
     for w in workloads:
         by[w.category] += w.monthly_cost_usd
     for f in fixed:
-        by["shared (ops overhead)"] += f.monthly_cost_usd
+        by["techniques" if f.name.startswith("technique:") else "shared (ops overhead)"] += f.monthly_cost_usd
     return [CategoryLine(category=c, monthly_cost_usd=round(v, 2), percent=round(100 * v / total, 1) if total else 0.0)
             for c, v in sorted(by.items(), key=lambda kv: -kv[1])]
 

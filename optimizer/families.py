@@ -60,6 +60,8 @@ TRAITS = {
     # when it emits no more in both (with at least its capacity, fewer busy hours per request too)
     "carbon": Trait("carbon", lambda p: _carbon_key(p),
                     lambda va, vb, b: va[0] <= vb[0] + 1e-12 and va[1] <= vb[1] + 1e-12),
+    # under a quality floor a pool can only stand in for one whose quality score is no higher
+    "quality": Trait("quality", lambda p: _quality_of(p), lambda va, vb, b: va >= vb),
 }
 
 
@@ -68,6 +70,18 @@ def _carbon_key(pool) -> tuple[float, float]:
     if e is None or e.gco2e_per_kwh is None:
         return (float("inf"), float("inf"))
     return (e.kw_idle * e.gco2e_per_kwh, e.kw_busy * e.gco2e_per_kwh)
+
+
+def _quality_of(pool) -> float:
+    from .techniques import option_score
+    return option_score(pool.model.quality_tier, pool.precision)
+
+
+def _quality_text(fam, key, v, scale, unit, ctx) -> str:
+    return (f"quality: workload '{key}' cannot keep its quality floor min_quality {scale:g}: the best plan "
+            f"falls short by {v:.4g} (score x share of traffic); fix: lower min_quality, allow higher-tier models "
+            f"or APIs or 16-bit precision, or set the technique that lowers quality (cascade, prompt compression, "
+            f"semantic cache) to use: auto or off")
 
 
 def _billing_key(provider: str):
@@ -163,7 +177,7 @@ def _avail_text(fam, key, v, scale, unit, ctx) -> str:
 SLACK_TEXT = {
     "rate_limit_rpm": _rate_text, "rate_limit_tpm": _rate_text, "failover_rpm": _rate_text,
     "failover_tpm": _rate_text, "failover_demand": _failover_text, "budget": _budget_text,
-    "spot_cap": _spot_text, "availability": _avail_text, "carbon": _carbon_text,
+    "spot_cap": _spot_text, "availability": _avail_text, "carbon": _carbon_text, "quality": _quality_text,
 }
 
 
@@ -229,6 +243,16 @@ def _whatif_carbon(p, catalog, cands):
         return None
     return (f"carbon cap {p.policy.max_co2e_kg_month:,.0f} kg CO2e/month", _with_policy(p, max_co2e_kg_month=None),
             frozenset())
+
+
+def _whatif_quality(p, catalog, cands):
+    if not any(w.min_quality for w in p.serving):
+        return None
+    return "quality floors (min_quality)", _with_workloads(p, min_quality=None), frozenset()
+
+
+def _has_quality(p: Problem) -> bool:
+    return any(w.min_quality is not None for w in p.serving)
 
 
 def _whatif_budget(p, catalog, cands):
@@ -297,6 +321,16 @@ _FAMILY_LIST = [
            "every hour"),
     Family("autoscale_starts", "constraint", "instances started in an hour are the increase over the hour before "
            "(the day repeats); each start pays its billed warm-up"),
+    # cost techniques and the quality floor (optimizer/model/techniques.py)
+    Family("technique_demand", "constraint", "a workload's slices and its cache hits add up to all its traffic"),
+    Family("compression_slices", "constraint", "with prompt compression on, all fresh traffic is compressed; "
+           "without it, none"),
+    Family("cascade_share", "constraint", "with the cascade on, exactly share_routable of the fresh traffic goes "
+           "to the small models/APIs; without it, none"),
+    Family("quality", "constraint", "the blended quality score of a workload stays at or above its min_quality",
+           "lower min_quality, allow higher-tier models/APIs or 16-bit precision, or let the solver drop the "
+           "technique that lowers quality (use: auto)", relaxable=True, pool_traits=("quality",),
+           active=_has_quality, priced_as="quality", whatif=_whatif_quality),
     # a policy choice priced like a family
     Family("no_commitment", "policy", "no reserved capacity unless policy.capacity_types admits it",
            "add reserved_1y/reserved_3y to policy.capacity_types (after confirming the reserved prices)",

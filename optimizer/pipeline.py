@@ -75,6 +75,8 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
     request classes must be expanded first (`classes.expand_classes`; `planner.plan` does it). With a time limit,
     the run's deadline applies (set here unless the caller set it)."""
     options = with_deadline(options)
+    from .techniques import expand_techniques
+    problem = expand_techniques(problem)  # a workload with techniques is planned as slices (idempotent)
     cands = build_candidates(problem, catalog, **cand_kw)
     precheck(problem, cands)
     t0 = time.perf_counter()
@@ -249,8 +251,25 @@ def _solve_with_lazy_failover(problem: Problem, cands: Candidates, options: Solv
 def precheck(problem: Problem, cands: Candidates) -> None:
     """Name the culprit before solving when a workload has no option at all."""
     report = []
+    from .techniques import groups, slice_flags
+    skip = set()
+    for g in groups(problem):  # a technique slice without options only rules its technique out
+        skip |= set(g.slices[1:])
+        large = [s for s in g.slices if not slice_flags(s)[0]]
+        if any(cands.eligible[s] for s in large):
+            skip.add(g.name)
+        for s in g.slices[1:]:
+            if not cands.eligible[s]:
+                t = "cascade" if slice_flags(s)[0] else "prompt_compression"
+                part = getattr(g.t, t)
+                if part.use == "on":
+                    skip.discard(s)  # forced on: say why it cannot be
+                else:
+                    log.warning("workload '%s': technique slice '%s' has no eligible option (%s); %s is ruled out",
+                                g.name, s, ", ".join(f"{fam} removed {n}" for fam, n in cands.excluded[s].most_common())
+                                or "nothing matches", t)
     for w in problem.serving:
-        if cands.eligible[w.name]:
+        if cands.eligible[w.name] or w.name in skip:
             continue
         ex = cands.excluded[w.name]
         if not ex:

@@ -36,6 +36,8 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
     with_classes = has_classes(problem)
     sections = {"classes": classes_section(problem)} if with_classes else {}
     problem = expand_classes(problem)  # one workload per request class
+    from .techniques import expand_techniques
+    problem = expand_techniques(problem)  # one workload per technique slice (optimizer/techniques.py)
     cands, model, res = solve_problem(problem, catalog, options)
     p = extract_plan(problem, catalog, cands, model, res, options, today=today)
     if model.hourly is not None:  # part of what verify checks: before `checked`
@@ -48,7 +50,8 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
     for d in sorted(p.deployments, key=lambda d: -(d.share or 0)):
         if d.share and d.workload not in chosen:
             chosen[d.workload] = d.pool
-    bes = breakevens(problem, cands, chosen)
+    from .techniques import SEP
+    bes = [b for b in breakevens(problem, cands, chosen) if SEP not in b.workload]  # not per technique slice
     update = {"breakeven": bes}
     if explain:
         from .explain.whatif import alternatives, constraint_costs, entry_prices
@@ -62,6 +65,10 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
         update.update(_confidence_cost(problem, catalog, options, p))
     else:
         update["capacity_confidence"] = problem.policy.capacity_confidence
+    if p.extras.get("techniques"):  # what each technique saves (re-solves); --explain: where an unused one pays
+        from .explain.techniques import technique_report
+        if extra("what each cost technique saves"):
+            update["extras"] = {**p.extras, "techniques": technique_report(problem, catalog, options, p, explain)}
     p = p.model_copy(update=update)
     if with_classes and extra("the best single-GPU-type plan"):
         from .explain.class_mix import class_mix

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import bounds as B
 from .bounds import Fraction, PastDate, num, whole
@@ -65,6 +65,86 @@ class RequestClass(Strict):
                                                              math.log1p(self.output_tokens))
 
 
+Use = Literal["auto", "on", "off"]
+# a share of requests answered from a cache: 0 or 1e-6 to 0.99 (some traffic is always served)
+HitRate = Annotated[float, Field(ge=0, le=0.99, allow_inf_nan=False), AfterValidator(B._fraction)]
+
+
+class Cache(Strict):
+    """A response cache in front of the workload (docs/cost-techniques.md). Two layers, each its own decision:
+    the exact layer answers `exact_hit_rate` of all requests (identical prompts) and costs `monthly_cost_usd`;
+    the semantic layer answers a further `semantic_hit_rate` (near-duplicates that are not exact repeats), of which
+    `semantic_error_rate` get a wrong answer, and costs `semantic_monthly_cost_usd`."""
+
+    exact_hit_rate: HitRate = 0.0
+    monthly_cost_usd: MonthlyUsd = 0.0
+    semantic_hit_rate: HitRate = 0.0
+    semantic_error_rate: Fraction = 0.0
+    semantic_monthly_cost_usd: MonthlyUsd = 0.0
+    use: Use = "auto"  # exact layer: auto (the solver decides), on (forced), off (never)
+    semantic_use: Use = "auto"
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.exact_hit_rate + self.semantic_hit_rate > 0.99:
+            raise ValueError(f"exact_hit_rate {self.exact_hit_rate} + semantic_hit_rate {self.semantic_hit_rate} "
+                             f"exceed 0.99: the two layers answer disjoint shares of the requests")
+        if self.exact_hit_rate == 0 and self.semantic_hit_rate == 0:
+            raise ValueError("give exact_hit_rate and/or semantic_hit_rate (shares of all requests, 0 to 0.99)")
+        return self
+
+
+class PromptCompression(Strict):
+    """Shorten every prompt by `input_reduction` (LLMLingua-style) at `cost_per_million_tokens` USD per million
+    input tokens compressed; each compressed request loses `quality_penalty` of quality score."""
+
+    input_reduction: num(0.01, 0.95)
+    quality_penalty: num(0, 1) = 0.0
+    cost_per_million_tokens: num(0, B.MAX_USD_PER_MTOK) = 0.0
+    use: Use = "auto"
+
+
+class Cascade(Strict):
+    """A router sends `share_routable` of the requests it sees (those it judges simple) to a smaller model or API
+    (`small_models`, `small_apis`), at `router_cost_per_request` USD per request routed or not; `misroute_rate`
+    of the routed requests are misrouted hard ones and count as failed answers in the quality score."""
+
+    small_models: tuple[str, ...] = ()
+    small_apis: tuple[str, ...] = ()
+    share_routable: num(0.01, 0.99)
+    router_cost_per_request: num(0, 10) = 0.0
+    misroute_rate: Fraction = 0.0
+    use: Use = "auto"
+
+    @field_validator("small_models", "small_apis", mode="before")
+    @classmethod
+    def _listify(cls, v):
+        return (v,) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not (self.small_models or self.small_apis):
+            raise ValueError("name the small models (small_models, self-hosted) and/or APIs (small_apis) the "
+                             "router sends simple requests to")
+        return self
+
+
+class Quantization(Strict):
+    """Serving self-hosted models below 16 bits (the workload's `precisions` other than fp16). On by default for
+    a workload with `techniques:`; `use: off` plans it at fp16 only."""
+
+    use: Literal["auto", "off"] = "auto"
+
+
+class Techniques(Strict):
+    """Cost techniques the solver may use for a workload (Exercise 33.5.4; docs/cost-techniques.md)."""
+
+    cache: Cache | None = None
+    prompt_compression: PromptCompression | None = None
+    cascade: Cascade | None = None
+    quantization: Quantization = Quantization()
+
+
 class ServingWorkload(Strict):
     """Requests served by self-hosted replicas and/or APIs."""
 
@@ -96,6 +176,10 @@ class ServingWorkload(Strict):
     # Poisson; `workload from-trace` measures it inside the trace's peak windows). The queue at each replica is
     # planned with Allen-Cunneen's (C_a^2 + C_s^2) / 2, so bursty traffic gets the headroom it needs.
     arrival_cv2: num(0, 1e4) = 1.0
+    # cost techniques the solver may use (cache, prompt compression, cascade, quantization) and a floor on the
+    # blended quality score (0..1, docs/cost-techniques.md) that every plan of the workload must keep
+    techniques: Techniques | None = None
+    min_quality: num(0, 1) | None = None
 
     @field_validator("models", "apis", "jurisdictions", "precisions", mode="before")
     @classmethod
@@ -142,6 +226,9 @@ class ServingWorkload(Strict):
             names = [c.name for c in self.classes]
             if len(set(names)) != len(names):
                 raise ValueError(f"class names must be unique: {names}")
+        if self.techniques is not None and self.classes:
+            raise ValueError("techniques with request classes are not supported yet: remove classes (plan the "
+                             "workload from its average request) or remove techniques")
         if self.daily_profile is not None:
             prof = self.daily_profile
             if len(prof) != 24 or any(not (v >= 0) or v == float("inf") for v in prof):
@@ -482,6 +569,17 @@ class Problem(Strict):
                 (w.autoscale if w.autoscale is not None else self.policy.autoscale) for w in self.serving):
             raise ValueError("policy.max_co2e_kg_month does not combine with autoscale yet (the cap counts every "
                              "pool's instances all month): drop one of them")
+        for w in self.serving:
+            if w.techniques is None:
+                continue
+            if self.policy.failover is not None:
+                raise ValueError(f"workload '{w.name}': techniques with policy.failover are not supported yet "
+                                 f"(failover re-routes each slice of the workload separately): remove one of them")
+            if w.autoscale or (w.autoscale is None and self.policy.autoscale):
+                raise ValueError(f"workload '{w.name}': techniques with autoscale are not supported yet: set "
+                                 f"autoscale: false on it or remove techniques")
+            if any(n.startswith(w.name + "~") for n in names):
+                raise ValueError(f"workload names starting with '{w.name}~' are reserved for its technique slices")
         for r in self.references:
             if r.workload is not None and r.workload not in names:
                 raise ValueError(f"reference '{r.label}' names workload '{r.workload}', which is not defined")

@@ -36,6 +36,7 @@ from .candidates import (UNKNOWN_PROVIDER, api_usd_per_request, failover_provide
 from .catalog import Catalog
 from .catalog.inline import with_problem_models
 from .classes import expand_classes
+from .techniques import expand_techniques
 from .perf.queueing import mixed_headroom
 from .result import Plan
 from .problem import Problem, ServingWorkload
@@ -59,6 +60,7 @@ class _Checker:
     def __init__(self, plan: Plan, problem: Problem, catalog: Catalog, today: dt.date | None):
         catalog = with_problem_models(catalog, problem)  # models the problem defines inline
         problem = expand_classes(problem)  # a workload with request classes is planned as one workload per class
+        problem = expand_techniques(problem)  # ... and one per technique slice (optimizer/techniques.py)
         self.plan, self.problem, self.catalog = plan, problem, catalog
         self.today = today or clock.today()
         self.out: list[Violation] = []
@@ -272,7 +274,11 @@ class _Checker:
                 share[d.workload] += d.share
         for a in self.plan.api:
             share[a.workload] += a.share
+        from .techniques import groups
+        grouped = {s for g in groups(self.problem) for s in g.slices}  # checked in `techniques_`
         for w in self.problem.serving:
+            if w.name in grouped:
+                continue
             self.check(abs(share[w.name] - 1.0) <= 1e-5, "demand", f"workload {w.name}",
                        f"shares add up to {share[w.name]:.6f}, not 1 (part of its traffic is unserved)")
         names = {w.name for w in self.problem.workloads}
@@ -462,6 +468,9 @@ class _Checker:
                     self.check(tpm[g] <= api.tpm * (1 + REL), "failover_tpm", f"failover without {prov} / API {g}",
                                f"{tpm[g]:,.0f} tokens/min > TPM {api.tpm:,}")
 
+    def techniques_(self) -> None:
+        _check_techniques(self)
+
 
     # --- energy and carbon ---------------------------------------------------------------------------------------
     def energy(self) -> None:
@@ -499,6 +508,71 @@ class Verification:
         return not self.violations
 
 
+def _check_techniques(c: _Checker) -> None:
+    """Cost techniques and quality floors, recomputed from the plan's lines: the slices' shares plus the cache
+    hits of the layers the plan says are on cover the workload; compressed slices carry all fresh traffic or none;
+    the small slices carry share_routable of it or none; a technique is on only if its `use` allows it (and is on
+    when `use: on`); each technique's cost line equals its cost recomputed; the blended quality score (recomputed
+    from each line's tier and precision) keeps the floor."""
+    from .techniques import SMALL, groups, quality_score, slice_flags, technique_costs, technique_line_name
+    section = (c.plan.extras or {}).get("techniques") or {}
+    fixed = {f.name: f.monthly_cost_usd for f in c.plan.fixed}
+    for g in groups(c.problem):
+        line = f"workload {g.name}"
+        entry = section.get(g.name)
+        if not c.check(entry is not None, "techniques", line, "the plan has no techniques section for it"):
+            continue
+        on = {t["technique"]: bool(t["used"]) for t in entry.get("techniques", [])}
+        served, shares = [], defaultdict(float)
+        for d in c.plan.deployments:
+            if d.share and d.workload in g.slices:
+                served.append((d.workload, d.pool, d.share, c.catalog.models[d.model].quality_tier
+                               if d.model in c.catalog.models else 1, d.precision))
+        for a in c.plan.api:
+            if a.workload in g.slices:
+                api = c.apis.get(a.api_id)
+                served.append((a.workload, a.api_id, a.share, api.quality_tier if api else 1, "fp16"))
+        for s, _, share, _, _ in served:
+            shares[s] += share
+        bad = set(shares) - set(g.slices)
+        c.check(not bad, "techniques", line, f"lines on unknown slices {sorted(bad)}")
+        t = g.t
+        he, hs = g.cache_rates()
+        uses = {"exact_cache": t.cache.use if t and t.cache else "off",
+                "semantic_cache": t.cache.semantic_use if t and t.cache else "off",
+                "prompt_compression": t.prompt_compression.use if t and t.prompt_compression else "off",
+                "cascade": t.cascade.use if t and t.cascade else "off",
+                "quantization": t.quantization.use if t else "auto"}
+        for name, used in on.items():
+            c.check(not (used and uses[name] == "off"), "techniques", line, f"{name} is used but its use is off")
+            c.check(used or uses[name] != "on", "techniques", line, f"{name} is not used but its use is on")
+        below16 = any(p != "fp16" for *_, p in served)
+        c.check(on.get("quantization", False) == below16 or ("quantization" not in on and not below16), "techniques",
+                line, f"quantization said {'used' if on.get('quantization') else 'unused'}, but pools below 16 bits "
+                      f"{'carry' if below16 else 'carry no'} traffic")
+        fresh = 1 - (he if on.get("exact_cache") else 0) - (hs if on.get("semantic_cache") else 0)
+        total = sum(shares.values())
+        c.check(abs(total - fresh) <= 1e-5, "demand", line,
+                f"shares add up to {total:.6f}, but {fresh:.6f} of the traffic is left after the cache hits")
+        comp = sum(v for s, v in shares.items() if slice_flags(s)[1])
+        small = sum(v for s, v in shares.items() if slice_flags(s)[0])
+        c.check(abs(comp - (fresh if on.get("prompt_compression") else 0)) <= 1e-5, "compression_slices", line,
+                f"{comp:.6f} of the traffic is compressed, expected {'all fresh' if on.get('prompt_compression') else 'none'}")
+        want_small = t.cascade.share_routable * fresh if on.get("cascade") else 0.0
+        c.check(abs(small - want_small) <= 1e-5, "cascade_share", line,
+                f"{small:.6f} of the traffic goes to the small ({SMALL}) slices, expected {want_small:.6f}")
+        costs = technique_costs(g, on, shares)
+        for name in ("exact_cache", "semantic_cache", "prompt_compression", "cascade"):
+            want = round(costs[name][0], 2) if name in costs else 0.0
+            got = fixed.get(technique_line_name(name, g.name), 0.0)
+            c.check(abs(got - want) <= CENT, "cost", line, f"{name} costs ${got:,.2f} in the plan, recomputed "
+                                                           f"${want:,.2f}")
+        if g.workload.min_quality is not None:
+            q = quality_score(g, served, on.get("semantic_cache", False))["score"]
+            c.check(q >= g.workload.min_quality - 1e-5, "quality", line,
+                    f"blended quality score {q:.4f} < min_quality {g.workload.min_quality}")
+
+
 def verify_plan(plan: Plan, problem: Problem, catalog: Catalog, *, today: dt.date | None = None) -> Verification:
     """Recompute every constraint of `problem` from `plan`'s lines and `catalog`'s rows."""
     c = _Checker(plan, problem, catalog, today)
@@ -509,6 +583,7 @@ def verify_plan(plan: Plan, problem: Problem, catalog: Catalog, *, today: dt.dat
     c.spot_and_availability()
     c.hourly_()
     c.failover()
+    c.techniques_()
     c.totals()
     c.energy()
     return Verification(c.checks, tuple(c.out))

@@ -90,7 +90,7 @@ def test_every_filter_counted_by_the_candidates_is_described():
 
 
 def test_every_family_registered_by_the_formulation_is_described():
-    src = (PKG / "model" / "formulation.py").read_text()
+    src = (PKG / "model" / "formulation.py").read_text() + "\n" + (PKG / "model" / "techniques.py").read_text()
     used = {node.args[0].value for node in ast.walk(ast.parse(src))
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("reg", "slack")
             and node.args and isinstance(node.args[0], ast.Constant)}

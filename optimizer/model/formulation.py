@@ -14,6 +14,8 @@ Parameters
 Variables
     n_c in Z+   instances of pool c       x_wo in [0,1]  share of w's traffic on option o
     y in {0,1}  self-hosting used         u_fq in {0,1}  fixed workload f bought through option q
+    cost techniques (cache layers, compression, cascade) and the quality floor: binaries and rows of
+    optimizer/model/techniques.py, over the workloads' slices (optimizer/techniques.py)
     z_pwo in [0,1]  share of w's peak on o after provider p is lost (failover only)
 Objective
     min  sum_c H h_c n_c + sum_{w,a} V_w pi_aw x_wa + K y + sum_{f,q} cost_fq u_fq
@@ -65,6 +67,7 @@ class Model:
     cost_terms: dict = field(default_factory=dict)  # name -> LpAffineExpression
     upper: dict = field(default_factory=dict)  # pool id -> U_c
     hourly: object = None  # hourly.Hourly when some workload autoscales (hour-by-hour rows and variables)
+    tech: dict = field(default_factory=dict)  # (workload, technique) -> binary (model/techniques.py)
 
 
 _NOT_NAME = re.compile(r"[^0-9A-Za-z]")
@@ -123,9 +126,13 @@ def add_variables(b: _Builder) -> None:
 
 
 def add_demand_cover(b: _Builder) -> None:
-    """sum_{o in O(w)} x_wo = 1   for every serving workload w."""
+    """sum_{o in O(w)} x_wo = 1   for every serving workload w (a workload with techniques or a quality floor:
+    its slices share one row, `technique_demand` in model/techniques.py)."""
+    from ..techniques import groups
+    grouped = {s for g in groups(b.p) for s in g.slices}
     for w, opts in b.c.eligible.items():
-        b.reg("demand", w, pulp.lpSum(b.m.x[(w, o)] for o in opts) == 1)
+        if w not in grouped:
+            b.reg("demand", w, pulp.lpSum(b.m.x[(w, o)] for o in opts) == 1)
 
 
 def load_coef(b: _Builder, pool, w: str) -> float:
@@ -345,6 +352,7 @@ def build_model(problem: Problem, cands: Candidates, *, integer: bool = True, el
     relaxable family (used to explain infeasibility); `relax` drops whole constraint families;
     `failover_scenarios` limits the failover constraints to the loss of these providers (None = every provider)."""
     from .hourly import RowHelpers, add_hourly, hourly_params, pools_cost
+    from .techniques import add_techniques
     b = _Builder(problem, cands, integer=integer, elastic=elastic, relax=relax, scenarios=failover_scenarios)
     hp = b.m.hourly = hourly_params(problem, cands)
     add_variables(b)
@@ -361,6 +369,7 @@ def build_model(problem: Problem, cands: Candidates, *, integer: bool = True, el
     add_failover(b)
     add_fixed_choice(b)
     terms = cost_terms(b)
+    terms["techniques"] = add_techniques(b)
     if hp is not None:
         terms["pools"] = pools_cost(hp)
     total = pulp.lpSum(terms.values())

@@ -66,6 +66,10 @@ def to_html(plan: Plan) -> str:
     if class_lines(plan):
         p.append("<h2>Request classes</h2><ul>" + "".join(f"<li>{escape(ln)}</li>" for ln in class_lines(plan))
                  + "</ul>")
+    from .traffic import technique_lines
+    if technique_lines(plan):
+        p.append("<h2>Cost techniques</h2><ul>" + "".join(f"<li>{escape(ln)}</li>" for ln in technique_lines(plan))
+                 + "</ul>")
     if hourly_lines(plan):
         p.append("<h2>Hour by hour</h2>" + hourly_chart(plan) + "<ul>"
                  + "".join(f"<li>{escape(ln)}</li>" for ln in hourly_lines(plan)) + "</ul>")

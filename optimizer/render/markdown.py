@@ -31,6 +31,9 @@ def to_markdown(plan: Plan) -> str:
     from .traffic import class_lines, hourly_lines
     if class_lines(plan):
         out += ["## Request classes", ""] + [f"- {ln}" for ln in class_lines(plan)] + [""]
+    from .traffic import technique_lines
+    if technique_lines(plan):
+        out += ["## Cost techniques", ""] + [f"- {ln}" for ln in technique_lines(plan)] + [""]
     if hourly_lines(plan):
         out += ["## Hour by hour", ""] + [f"- {ln}" for ln in hourly_lines(plan)] + [""]
     out += ["## Budget", ""]

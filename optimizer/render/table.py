@@ -122,6 +122,11 @@ def to_table(plan: Plan) -> str:
         out.append(" Request classes:")
         out += [f"   {ln}" for ln in class_lines(plan)]
         out.append("")
+    from .traffic import technique_lines
+    if technique_lines(plan):
+        out.append(" Cost techniques (each re-solved without it, or forced on when not used):")
+        out += [f"   {ln}" for ln in technique_lines(plan)]
+        out.append("")
     if hourly_lines(plan):
         out.append(" Hour by hour (autoscaling, API overflow):")
         out += [f"   {ln}" for ln in hourly_lines(plan)]

@@ -70,3 +70,45 @@ def hourly_chart(plan: Plan) -> str:
     charts.append(line_chart("Traffic level and API share by hour of day", shares, [], "hour of day (UTC)",
                              "level / share", y_prefix=""))
     return "\n".join(charts)
+
+
+def technique_lines(plan: Plan) -> list[str]:
+    """One line per cost technique considered (used or not, its saving against the plan without it, where that
+    falls in the chapter's range, and with --explain the rate at which an unused one would pay), then the quality
+    score of each workload (extras['techniques'])."""
+    out = []
+    for w, e in (plan.extras.get("techniques") or {}).items():
+        for t in e.get("techniques", []):
+            name = t["technique"].replace("_", " ")
+            s = t.get("saving_usd")
+            if s is None:
+                save = t.get("note") or "saving not computed"
+            elif t["used"]:
+                save = f"saves {usd(s)}/month"
+            else:
+                save = f"not used: forcing it would cost {usd(-s)}/month more" if s < 0 else "not used"
+            pct = t.get("saving_percent")
+            rng = t.get("chapter_range_percent")
+            if pct is not None and rng and t["used"]:
+                save += f" ({pct:.1f}% of the workload's cost; chapter: {rng[0]}-{rng[1]}%, {t.get('versus_chapter')})"
+            elif rng and not t["used"]:
+                save += f"; chapter: {rng[0]}-{rng[1]}% where it pays"
+            line = f"{w} {name}: {'USED' if t['used'] else 'rejected'}, {save}"
+            if t["used"] and t.get("effect"):
+                line += f"; {t['effect']}"
+            if t["used"] and t.get("monthly_cost_usd"):
+                line += f"; costs {usd(t['monthly_cost_usd'])}/month"
+            th = t.get("threshold")
+            if th:
+                line += (f"; would pay from {th['parameter']} {th['value']:.4g} ({th['method']})" if th.get("value")
+                         is not None else f"; {th['method']}")
+            out.append(line)
+        q = e.get("quality") or {}
+        if q.get("min_quality") is not None or q.get("inputs"):
+            floor = f" (floor {q['min_quality']:g})" if q.get("min_quality") is not None else ""
+            parts = ", ".join(f"{i['option'].split('|')[1] if '|' in i['option'] else i['option']} "
+                              f"{i['precision']} tier {i['tier']} on {i['slice']}: {i['score']:.4f} x {i['share']:.1%}"
+                              for i in q.get("inputs", []))
+            sem = f"; x {q['semantic_factor']:.4f} for semantic-cache errors" if q.get("semantic_factor", 1) < 1 else ""
+            out.append(f"{w} quality score {q.get('score', 0):.4f}{floor}: {parts}{sem}")
+    return out
