@@ -175,7 +175,8 @@ def uncertainty_lines(plan: Plan) -> list[str]:
     for p in ranked[:3]:
         ds = by_pool[p.pool]
         wl = ", ".join(sorted({d.workload for d in ds}))
-        out.append(f"Measuring {p.gpu}/{ds[0].engine} for {wl} could save up to {usd(p.uncertainty_cost_usd)}/month "
+        out.append(f"Measuring {p.gpu}/{ds[0].engine} ({p.cloud} {p.instance_type}) for {wl} could save up to "
+                   f"{usd(p.uncertainty_cost_usd)}/month "
                    f"({p.instances} instance(s) planned, {p.point_instances} at the point estimate).")
     return out
 
