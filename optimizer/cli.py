@@ -120,6 +120,10 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
     from optimizer.problem import load_problem
 
     prob = load_problem(problem)
+    if prob.horizon is not None:  # several months: the timeline (optimizer/horizon_plan.py)
+        return _solve_horizon(problem, prob, catalog_dir, fmt, SolveOptions(solver=solver, time_limit=time_limit,
+                                                                            gap=gap, verbose=verbose), output,
+                              explain or compare_to)
     old = _load_plan_file(compare_to) if compare_to else None  # a bad --compare-to fails before solving
     cat = _catalog(catalog_dir)
     explain = explain or fmt in ("markdown", "html")
@@ -142,6 +146,25 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
         from optimizer.render.diff import plan_diff_to_text
         text += "\n" + plan_diff_to_text(diff)
     emit(text, output)
+
+
+def _solve_horizon(path, prob, catalog_dir, fmt, options, output, unsupported_flag):
+    from optimizer.errors import ProblemError
+    from optimizer.horizon_plan import plan_horizon
+    from optimizer.render.horizon import render_horizon
+    if unsupported_flag:
+        raise ProblemError("--explain and --compare-to are not available for a plan over a horizon yet",
+                           where="command line", fix="remove the option (markdown and html show the timeline)")
+    try:
+        result = plan_horizon(prob, _catalog(catalog_dir), options)
+    except ProblemError as e:
+        if e.file is None:
+            e.file = str(path)
+        raise
+    if fmt != "table":
+        for w in result.warnings:
+            click.echo(f"warning: {w}", err=True)
+    emit(render_horizon(result, fmt), output)
 
 
 @main.command()

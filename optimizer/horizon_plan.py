@@ -218,4 +218,6 @@ def decisions(plan: HorizonPlan) -> list[str]:
         if spike_api and spike_api != prev_spike:
             out.append(f"month {mo.month}: spikes of {', '.join(sorted(spike_api))} overflow to the API")
         prev, prev_api, prev_spike = now, dict(mo.api_share), spike_api
+    if not started and plan.timeline:
+        out.insert(0, f"months 1-{plan.months}: stay on the API; self-hosting does not pay within the horizon")
     return out
