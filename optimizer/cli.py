@@ -174,6 +174,10 @@ def _solve_horizon(path, prob, catalog_dir, fmt, options, output, unsupported_fl
 @handle_errors
 def report(plan_file, fmt, output):
     """Re-render a saved plan (from `solve --format json`) as markdown, html, table or json."""
+    hp = _horizon_plan_file(plan_file)
+    if hp is not None:
+        from optimizer.render.horizon import render_horizon
+        return emit(render_horizon(hp, fmt), output)
     emit(render(_load_plan_file(plan_file), fmt), output)
 
 
@@ -193,11 +197,16 @@ def verify(plan_file, problem_file, catalog_dir, fmt):
     from optimizer.problem import load_problem
     from optimizer.verify import verify_plan
 
-    p = _load_plan_file(plan_file)
+    hp = _horizon_plan_file(plan_file)
     prob = load_problem(problem_file)
-    if catalog_dir is None and p.catalog.get("path") and Path(p.catalog["path"]).is_dir():
-        catalog_dir = Path(p.catalog["path"])
-    v = verify_plan(p, prob, _catalog(catalog_dir))
+    if hp is not None:
+        from optimizer.verify_horizon import verify_horizon
+        v = verify_horizon(hp, prob, _catalog(catalog_dir))
+    else:
+        p = _load_plan_file(plan_file)
+        if catalog_dir is None and p.catalog.get("path") and Path(p.catalog["path"]).is_dir():
+            catalog_dir = Path(p.catalog["path"])
+        v = verify_plan(p, prob, _catalog(catalog_dir))
     if fmt == "json":
         click.echo(json.dumps({"plan": str(plan_file), "problem": str(problem_file), "ok": v.ok, "checks": v.checks,
                                "violations": [{"check": x.check, "line": x.line, "message": x.message}
@@ -317,6 +326,15 @@ def workload_from_trace(trace, fmt, columns, k, scale_to, peak_window, peak_quan
 def _load_plan_file(path: Path):
     from optimizer.result import load_plan_file
     return load_plan_file(path)
+
+
+def _horizon_plan_file(path: Path):
+    """The plan over a horizon saved at `path`, or None when it is a single-month plan."""
+    from optimizer.horizon_result import horizon_plan_from_data, is_horizon_plan
+    from optimizer.loaders import load_json
+    from optimizer.result import PLAN_FIX
+    data = load_json(path, what="plan JSON", fix=PLAN_FIX)
+    return horizon_plan_from_data(data, str(path)) if is_horizon_plan(data) else None
 
 
 def _plan_catalog(p, override: Path | None, which: str):
@@ -516,7 +534,7 @@ def measured_import(results, problem_file, output, percentile, catalog_dir):
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["problem", "plan", "catalog-row"]))
+@click.argument("name", type=click.Choice(["problem", "plan", "horizon-plan", "catalog-row"]))
 @click.option("--kind", type=click.Choice(["gpus", "offers", "models", "apis"]), default=None,
               help="catalog-row: only the rows of this catalog file.")
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")

@@ -5,8 +5,6 @@ shares, cost by kind), totals and NPV, decision points in words. A versioned JSO
 
 from __future__ import annotations
 
-import json
-
 from .errors import LlmplanError
 from .result import Frozen, SolverInfo
 
@@ -101,16 +99,27 @@ class HorizonPlan(Frozen):
     verification: dict | None = None
 
 
+FIX = "re-run `llmplan solve --format json` on the problem with `horizon:`"
+
+
 def load_horizon_plan(text: str, source: str = "<plan>") -> HorizonPlan:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise LlmplanError(f"{source}: not JSON ({e})") from None
-    if not isinstance(data, dict) or data.get("kind") != "horizon":
-        raise LlmplanError(f"{source}: not a horizon plan (no kind: horizon)")
+    from .loaders import parse_json
+    return horizon_plan_from_data(parse_json(text, file=source, fix=FIX), source)
+
+
+def horizon_plan_from_data(data, source: str = "<plan>") -> HorizonPlan:
+    if not is_horizon_plan(data):
+        raise LlmplanError("not a plan over a horizon (no kind: horizon)", file=source, fix=FIX)
     if str(data.get("schema_version", "")).split(".")[0] != HORIZON_SCHEMA_VERSION.split(".")[0]:
-        raise LlmplanError(f"{source}: unsupported horizon plan schema_version {data.get('schema_version')!r}")
-    return HorizonPlan.model_validate(data)
+        raise LlmplanError(f"unsupported horizon plan schema_version {data.get('schema_version')!r} (this llmplan "
+                           f"reads {HORIZON_SCHEMA_VERSION})", file=source, fix=FIX)
+    try:
+        return HorizonPlan.model_validate(data)
+    except Exception as e:  # pydantic ValidationError: name the first field
+        errs = getattr(e, "errors", lambda: [])()
+        where = ".".join(str(p) for p in errs[0]["loc"]) if errs else None
+        raise LlmplanError(f"not a valid horizon plan: {errs[0]['msg'] if errs else e}", file=source, where=where,
+                           fix=FIX) from None
 
 
 def is_horizon_plan(data) -> bool:
