@@ -77,6 +77,26 @@ def unsupported(problem: Problem) -> None:
                            fix="remove it from the problem, or plan one month at a time (remove `horizon:`)")
 
 
+def prune_same_offer(pools: list[Pool]) -> list[Pool]:
+    """Exact over the horizon: of two pools on the same offer and capacity type (same price, same server, same GPUs,
+    same availability cap and spot-ness), one that serves every workload the other serves with at least its
+    capacity replaces it instance for instance in every month; keep only undominated ones (ties: the first id)."""
+    groups: dict[tuple, list[Pool]] = {}
+    for p in pools:
+        groups.setdefault((p.offer.offer_id, p.capacity_type), []).append(p)
+    kept = []
+    for grp in groups.values():
+        grp = sorted(grp, key=lambda p: p.id)
+        for i, b in enumerate(grp):
+            if not any(_covers(a, b) and (not _covers(b, a) or j < i) for j, a in enumerate(grp) if j != i):
+                kept.append(b)
+    return kept
+
+
+def _covers(a: Pool, b: Pool) -> bool:
+    return all(a.capacity.get(w, 0.0) >= c for w, c in b.capacity.items())
+
+
 def build_horizon_candidates(problem: Problem, catalog: Catalog) -> HorizonCandidates:
     unsupported(problem)
     dep = problem.policy.deployment
@@ -114,6 +134,7 @@ def build_horizon_candidates(problem: Problem, catalog: Catalog) -> HorizonCandi
         for p in oc.pools:
             owned.append(p)
             owned_quote[p.id] = by_name[p.offer.instance_type]
+    flex, reserved, owned = prune_same_offer(flex), prune_same_offer(reserved), prune_same_offer(owned)
     eligible = {w.name: [] for w in problem.serving}
     for p in (*flex, *reserved, *owned):
         for w in p.capacity:

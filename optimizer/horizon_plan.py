@@ -34,9 +34,14 @@ def plan_horizon(problem: Problem, catalog: Catalog, options: SolveOptions = Sol
     m = build_horizon_model(problem, hc)
     res = solve(m.prob, options.solver, options.time_limit, options.gap, options.verbose)
     if res.status == Status.INFEASIBLE:
-        raise InfeasibleError("no plan over the horizon meets every constraint",
-                              [f"a month's demand (with its spike) cannot be covered by the options allowed: check "
-                               f"API rate limits, availability caps and policy.deployment {problem.policy.deployment}"])
+        report = [f"a month's demand (with its spike) cannot be covered by the options allowed: check API rate "
+                  f"limits, availability caps and policy.deployment {problem.policy.deployment}"]
+        if hc.owned and not hc.flex and not hc.reserved:
+            first = 1 + min(q.lead_time_months for q in hc.owned_quote.values())
+            if first > 1:
+                report.append(f"owned servers arrive from month {first} (lead time) and nothing else may self-host "
+                              f"before: allow an API or the cloud (deployment: cloud) for months 1-{first - 1}")
+        raise InfeasibleError("no plan over the horizon meets every constraint", report)
     if res.status not in (Status.OPTIMAL, Status.FEASIBLE):
         raise SolverError(f"{res.solver} stopped with status {res.status.value} after {res.seconds:.1f} s",
                           fix="raise --time-limit, or loosen --gap")
