@@ -131,6 +131,12 @@ def check_horizon_fields(problem) -> None:
                 and len(w.growth.monthly_volumes) != h.months:
             raise ValueError(f"workload '{w.name}': growth.monthly_volumes has {len(w.growth.monthly_volumes)} "
                              f"volumes for a horizon of {h.months} months: give one per month")
+        if h is not None and w.growth is not None and w.growth.monthly_rate is not None:
+            last = w.requests_per_month * (1 + w.growth.monthly_rate) ** (h.months - 1)
+            if not 1 <= last <= B.MAX_REQUESTS_PER_MONTH:
+                raise ValueError(f"workload '{w.name}': growth.monthly_rate {w.growth.monthly_rate} takes "
+                                 f"{w.requests_per_month:g} requests to {last:.4g} in month {h.months}, outside 1 to "
+                                 f"{B.MAX_REQUESTS_PER_MONTH:g}: use a smaller rate or give monthly_volumes")
     owned = [q for q in problem.quotes if isinstance(q, OwnedQuote)]
     if owned and h is None:
         raise ValueError(f"quote '{owned[0].name}' is an owned server (kind: owned): buying hardware is planned "
@@ -138,8 +144,7 @@ def check_horizon_fields(problem) -> None:
     if problem.policy.deployment != "cloud" and h is None:
         raise ValueError(f"policy.deployment {problem.policy.deployment} is planned over a horizon; add "
                          f"`horizon: {{months: N}}` (or use deployment: cloud)")
-    if problem.policy.deployment in ("on_prem", "air_gapped") and not owned and \
-            (problem.policy.deployment == "air_gapped"):
+    if problem.policy.deployment == "air_gapped" and not owned:
         raise ValueError("policy.deployment air_gapped runs on owned servers only: add a quote of kind owned")
 
 

@@ -240,5 +240,10 @@ def test_bad_inputs_are_clear_errors():
         Problem.model_validate({**base, "horizon": None})
     with pytest.raises(ValidationError):
         Problem.model_validate({**base, "horizon": {"months": 0}})
+    with pytest.raises(ValidationError, match="use a smaller rate"):
+        Problem.model_validate({**base, "horizon": {"months": 120},
+                                "workloads": [{**base["workloads"][0], "growth": {"monthly_rate": 9.0}}]})
+    with pytest.raises(ValidationError, match="air_gapped runs on owned servers"):
+        Problem.model_validate({**base, "policy": {**base["policy"], "deployment": "air_gapped"}})
     with pytest.raises(ValidationError, match="residual"):
         problem([SECONDS], owned={**OWN, "residual_value_usd": 20000.0})

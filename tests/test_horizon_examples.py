@@ -59,3 +59,15 @@ def test_chatbot_rent_vs_buy_over_36_months(default_catalog):
     assert all(f.capacity_type == "on_demand" for f in either.timeline[0].fleet)
     assert json.loads(CliRunner().invoke(main, ["solve", str(RVB), "--format", "json"]).stdout)["npv_usd"] \
         == pytest.approx(either.npv_usd)
+
+
+def test_unsupported_fields_over_a_horizon_are_clear_errors(tmp_path):
+    """The 8M chatbot with failover over a horizon: exit 2 naming the field and the fix, never a traceback."""
+    text = (ROOT / "problems" / "seed_chatbot_8m.yaml").read_text() + "horizon: {months: 3}\n"
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    r = CliRunner().invoke(main, ["solve", str(path)])
+    assert r.exit_code == 2
+    assert "failover is not planned over a horizon yet" in r.stderr and "policy.failover" in r.stderr
+    r = CliRunner().invoke(main, ["solve", str(EX), "--explain"])
+    assert r.exit_code == 2 and "--explain" in r.stderr
