@@ -168,6 +168,11 @@ def assumptions(problem: Problem, hc: HorizonCandidates) -> list[str]:
     return out
 
 
+def _inst(f) -> str:
+    """An instance in words: 'L40S' for one GPU, '(4x L40S)' for an instance of four."""
+    return f.gpu if f.gpus_per_instance == 1 else f"({f.gpus_per_instance}x {f.gpu})"
+
+
 def _fleet_words(lines) -> str:
     return ", ".join(f"{n}x {gpu}" for gpu, n in lines)
 
@@ -198,7 +203,7 @@ def decisions(plan: HorizonPlan) -> list[str]:
                 where = f"{f.cloud} {f.region}" if f else c.pool
                 gpu = f.gpu if f else ""
                 out.append(f"month {mo.month}: commit {c.term_months // 12} year{'s' if c.term_months > 12 else ''} "
-                           f"to {c.instances}x {gpu} ({c.instances * (f.gpus_per_instance if f else 1)} GPUs) in "
+                           f"to {c.instances}x {_inst(f) if f else gpu} in "
                            f"{where} at ${c.monthly_usd:,.2f}/month"
                            + (f", {c.months_past_horizon} months past the horizon" if c.months_past_horizon else ""))
         for pch in plan.purchases:
@@ -210,11 +215,11 @@ def decisions(plan: HorizonPlan) -> list[str]:
                 before = prev.get(pid).instances if pid in prev else 0
                 if f.instances != before and (started and mo.month > 1 or before):
                     verb = "add" if f.instances > before else "remove"
-                    out.append(f"month {mo.month}: {verb} {abs(f.instances - before)}x {f.gpu} {f.capacity_type} in "
+                    out.append(f"month {mo.month}: {verb} {abs(f.instances - before)}x {_inst(f)} {f.capacity_type} in "
                                f"{f.cloud} {f.region} ({f.instances} running)")
         for pid, f in prev.items():
             if pid not in now and f.capacity_type in ("on_demand", "spot"):
-                out.append(f"month {mo.month}: stop {f.instances}x {f.gpu} {f.capacity_type} in {f.cloud} {f.region}")
+                out.append(f"month {mo.month}: stop {f.instances}x {_inst(f)} {f.capacity_type} in {f.cloud} {f.region}")
         for w, a in mo.api_share.items():
             b = prev_api.get(w)
             if b is not None and abs(a - b) > 0.005 and (a < 1e-6 or b > 1 - 1e-6 or a > 1 - 1e-6 or b < 1e-6):

@@ -564,6 +564,14 @@ def parse_problem(data, source: str = "<problem>") -> Problem:
                         workload_class(w).model_validate(w)
                     except ValidationError as e:
                         raise _Located(e, ["workloads", i]) from None
+        qs = data.get("quotes")
+        if isinstance(qs, list):  # the same for quotes (rented, or kind: owned)
+            for i, q in enumerate(qs):
+                if isinstance(q, dict):
+                    try:
+                        (OwnedQuote if q.get("kind") == "owned" else Quote).model_validate(q)
+                    except ValidationError as e:
+                        raise _Located(e, ["quotes", i]) from None
         return Problem.model_validate(data)
     except (ValidationError, _Located) as exc:
         e, prefix = (exc.error, exc.prefix) if isinstance(exc, _Located) else (exc, [])
