@@ -64,7 +64,7 @@ class OwnedQuote(_Strict):
     after the order, depreciated straight-line to `residual_value_usd` over `depreciation_months`; it draws
     `power_kw_load` when serving and `power_kw_idle` when idle (kW, the whole server), times the facility's PUE at
     `electricity_usd_per_kwh`, plus `facility_usd_per_kw_month` per kW of load power (colocation or your own
-    room) and `staff_usd_month` per month once any owned server is delivered."""
+    room) and `staff_usd_month` per month once any server of a configuration (model, precision, TP) is on site."""
 
     kind: Literal["owned"]
     name: str = Field(min_length=1)

@@ -247,3 +247,24 @@ def test_bad_inputs_are_clear_errors():
         Problem.model_validate({**base, "policy": {**base["policy"], "deployment": "air_gapped"}})
     with pytest.raises(ValidationError, match="residual"):
         problem([SECONDS], owned={**OWN, "residual_value_usd": 20000.0})
+
+
+# --- property: every horizon plan passes the independent check ---------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(vols=st.lists(st.floats(0.05, 3.0), min_size=1, max_size=4), od=st.sampled_from([1.0, 3.0, 6.0]),
+       r1=st.sampled_from([None, 0.4, 1.2]), spike=st.sampled_from([1.0, 2.5, 4.0]),
+       own=st.booleans(), api=st.sampled_from([(), ("openai/gpt-4o-mini",), ("openai/gpt-4o",)]),
+       ops=st.sampled_from([0.0, 800.0]), rate=st.sampled_from([0.0, 0.08, 0.3]))
+def test_every_horizon_plan_passes_verify(default_catalog, vols, od, r1, spike, own, api, ops, rate):
+    owned = {**OWN, "lead_time_months": 1, "depreciation_months": 24, "residual_value_usd": 500.0,
+             "staff_usd_month": 300.0} if own else None
+    pr = problem([v * SECONDS for v in vols], od=od, r1=r1, spike=spike, owned=owned, apis=list(api), ops=ops,
+                 rate=rate)
+    p = plan_horizon(pr, default_catalog)
+    assert p.status == "optimal", p.warnings
+    assert p.verification["violations"] == [] and p.verification["checks"] > 10
