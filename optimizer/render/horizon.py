@@ -22,7 +22,7 @@ def to_json(plan: HorizonPlan) -> str:
 
 def _fleet(mo) -> str:
     return "; ".join(f"{f.instances}x {f.gpu}{'' if f.gpus_per_instance == 1 else f' ({f.gpus_per_instance} GPUs)'} "
-                     f"{f.capacity_type} {f.cloud}" for f in mo.fleet) or "-"
+                     f"{f.capacity_type}{'' if f.capacity_type == 'owned' else ' ' + f.cloud}" for f in mo.fleet) or "-"
 
 
 def _api(mo) -> str:
