@@ -390,6 +390,8 @@ def quoted_offers(problem: Problem, catalog: Catalog) -> list[Offer]:
     """The problem's price quotes as offers (price_basis 'quote')."""
     out = []
     for i, q in enumerate(problem.quotes):
+        if getattr(q, "kind", None) == "owned":
+            continue  # bought, not rented: the horizon model plans it (optimizer/model/horizon.py)
         try:
             gpu = catalog.gpu(q.gpu).name
         except KeyError as e:

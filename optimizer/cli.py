@@ -120,6 +120,10 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
     from optimizer.problem import load_problem
 
     prob = load_problem(problem)
+    if prob.horizon is not None:  # several months: the timeline (optimizer/horizon_plan.py)
+        return _solve_horizon(problem, prob, catalog_dir, fmt, SolveOptions(solver=solver, time_limit=time_limit,
+                                                                            gap=gap, verbose=verbose), output,
+                              explain or compare_to)
     old = _load_plan_file(compare_to) if compare_to else None  # a bad --compare-to fails before solving
     cat = _catalog(catalog_dir)
     explain = explain or fmt in ("markdown", "html")
@@ -144,6 +148,25 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
     emit(text, output)
 
 
+def _solve_horizon(path, prob, catalog_dir, fmt, options, output, unsupported_flag):
+    from optimizer.errors import ProblemError
+    from optimizer.horizon_plan import plan_horizon
+    from optimizer.render.horizon import render_horizon
+    if unsupported_flag:
+        raise ProblemError("--explain and --compare-to are not available for a plan over a horizon yet",
+                           where="command line", fix="remove the option (markdown and html show the timeline)")
+    try:
+        result = plan_horizon(prob, _catalog(catalog_dir), options)
+    except ProblemError as e:
+        if e.file is None:
+            e.file = str(path)
+        raise
+    if fmt != "table":
+        for w in result.warnings:
+            click.echo(f"warning: {w}", err=True)
+    emit(render_horizon(result, fmt), output)
+
+
 @main.command()
 @click.argument("plan_file", metavar="PLAN.json", type=InputPath())
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True)
@@ -151,6 +174,10 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
 @handle_errors
 def report(plan_file, fmt, output):
     """Re-render a saved plan (from `solve --format json`) as markdown, html, table or json."""
+    hp = _horizon_plan_file(plan_file)
+    if hp is not None:
+        from optimizer.render.horizon import render_horizon
+        return emit(render_horizon(hp, fmt), output)
     emit(render(_load_plan_file(plan_file), fmt), output)
 
 
@@ -170,11 +197,16 @@ def verify(plan_file, problem_file, catalog_dir, fmt):
     from optimizer.problem import load_problem
     from optimizer.verify import verify_plan
 
-    p = _load_plan_file(plan_file)
+    hp = _horizon_plan_file(plan_file)
     prob = load_problem(problem_file)
-    if catalog_dir is None and p.catalog.get("path") and Path(p.catalog["path"]).is_dir():
-        catalog_dir = Path(p.catalog["path"])
-    v = verify_plan(p, prob, _catalog(catalog_dir))
+    if hp is not None:
+        from optimizer.verify_horizon import verify_horizon
+        v = verify_horizon(hp, prob, _catalog(catalog_dir))
+    else:
+        p = _load_plan_file(plan_file)
+        if catalog_dir is None and p.catalog.get("path") and Path(p.catalog["path"]).is_dir():
+            catalog_dir = Path(p.catalog["path"])
+        v = verify_plan(p, prob, _catalog(catalog_dir))
     if fmt == "json":
         click.echo(json.dumps({"plan": str(plan_file), "problem": str(problem_file), "ok": v.ok, "checks": v.checks,
                                "violations": [{"check": x.check, "line": x.line, "message": x.message}
@@ -294,6 +326,15 @@ def workload_from_trace(trace, fmt, columns, k, scale_to, peak_window, peak_quan
 def _load_plan_file(path: Path):
     from optimizer.result import load_plan_file
     return load_plan_file(path)
+
+
+def _horizon_plan_file(path: Path):
+    """The plan over a horizon saved at `path`, or None when it is a single-month plan."""
+    from optimizer.horizon_result import horizon_plan_from_data, is_horizon_plan
+    from optimizer.loaders import load_json
+    from optimizer.result import PLAN_FIX
+    data = load_json(path, what="plan JSON", fix=PLAN_FIX)
+    return horizon_plan_from_data(data, str(path)) if is_horizon_plan(data) else None
 
 
 def _plan_catalog(p, override: Path | None, which: str):
@@ -493,7 +534,7 @@ def measured_import(results, problem_file, output, percentile, catalog_dir):
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["problem", "plan", "catalog-row"]))
+@click.argument("name", type=click.Choice(["problem", "plan", "horizon-plan", "catalog-row"]))
 @click.option("--kind", type=click.Choice(["gpus", "offers", "models", "apis", "grid"]), default=None,
               help="catalog-row: only the rows of this catalog file.")
 @click.option("-o", "--output", type=click.Path(), default=None, help="Write to this file (atomically).")

@@ -23,6 +23,12 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
     from .classes import classes_section, expand_classes, has_classes
     from .explain.breakeven import breakevens
     from .explain.references import check_references
+    if problem.horizon is not None:
+        from .errors import ProblemError
+        raise ProblemError("the problem plans several months (horizon:); a single-month plan would ignore its "
+                           "growth, spikes, commitments and owned servers", where="horizon",
+                           fix="plan it with optimizer.horizon_plan.plan_horizon (what `llmplan solve` does), or "
+                               "remove `horizon:` to plan one month")
 
     options = with_deadline(options)  # --time-limit covers the whole run
     skipped: list[str] = []

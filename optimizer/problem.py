@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from . import bounds as B
 from .bounds import Fraction, PastDate, num, whole
 from .errors import ProblemError, did_you_mean
+from .horizon_spec import Deployment, Growth, Horizon, OwnedQuote
 from .units import avg_rps
 
 CATEGORIES = ("inference", "embeddings", "fine-tuning", "training", "experimentation", "batch")
@@ -180,6 +181,8 @@ class ServingWorkload(Strict):
     # blended quality score (0..1, docs/cost-techniques.md) that every plan of the workload must keep
     techniques: Techniques | None = None
     min_quality: num(0, 1) | None = None
+    growth: Growth | None = None  # volume path over `horizon:` (optimizer/horizon_spec.py)
+    spike_factor: num(1, 100) = 1.0  # spikes of this x the peak, `horizon.spike_hours_per_month` hours a month
 
     @field_validator("models", "apis", "jurisdictions", "precisions", mode="before")
     @classmethod
@@ -345,6 +348,9 @@ class Policy(Strict):
     # TTFT target (docs/performance-model.md, "TTFT under load"); null plans the mean wait instead (what llmplan
     # did before 2026-12, under which a queue-bound pool misses the target for a large minority of requests).
     ttft_quantile: num(0.5, 0.9999) | None = 0.99
+    # cloud (any offer and API) | on_prem (owned servers and APIs) | air_gapped (owned servers only: no API, no
+    # cloud offer); see optimizer/horizon_spec.py
+    deployment: Deployment = "cloud"
 
     @field_validator("capacity_confidence")
     @classmethod
@@ -529,8 +535,25 @@ class Problem(Strict):
     models: tuple[InlineModel, ...] = ()  # models the catalog lacks (see InlineModel)
     policy: Policy = Policy()
     measured: tuple[Measured, ...] = ()
-    quotes: tuple[Quote, ...] = ()
+    quotes: tuple[Quote | OwnedQuote, ...] = ()
     references: tuple[Reference, ...] = ()
+    horizon: Horizon | None = None  # plan several months at once (optimizer/model/horizon.py)
+
+    @field_validator("quotes", mode="before")
+    @classmethod
+    def _quote_kind(cls, v):
+        if not isinstance(v, (list, tuple)):
+            return v
+        return [OwnedQuote.model_validate(q) if isinstance(q, dict) and q.get("kind") == "owned"
+                else Quote.model_validate(q) if isinstance(q, dict) else q for q in v]
+
+    @property
+    def rented_quotes(self) -> tuple:
+        return tuple(q for q in self.quotes if not isinstance(q, OwnedQuote))
+
+    @property
+    def owned_quotes(self) -> tuple:
+        return tuple(q for q in self.quotes if isinstance(q, OwnedQuote))
 
     @field_validator("workloads", mode="before")
     @classmethod
@@ -583,6 +606,12 @@ class Problem(Strict):
         for r in self.references:
             if r.workload is not None and r.workload not in names:
                 raise ValueError(f"reference '{r.label}' names workload '{r.workload}', which is not defined")
+        return self
+
+    @model_validator(mode="after")
+    def _horizon_fields(self):
+        from .horizon_spec import check_horizon_fields
+        check_horizon_fields(self)
         return self
 
     @property
@@ -640,6 +669,14 @@ def parse_problem(data, source: str = "<problem>") -> Problem:
                         workload_class(w).model_validate(w)
                     except ValidationError as e:
                         raise _Located(e, ["workloads", i]) from None
+        qs = data.get("quotes")
+        if isinstance(qs, list):  # the same for quotes (rented, or kind: owned)
+            for i, q in enumerate(qs):
+                if isinstance(q, dict):
+                    try:
+                        (OwnedQuote if q.get("kind") == "owned" else Quote).model_validate(q)
+                    except ValidationError as e:
+                        raise _Located(e, ["quotes", i]) from None
         return Problem.model_validate(data)
     except (ValidationError, _Located) as exc:
         e, prefix = (exc.error, exc.prefix) if isinstance(exc, _Located) else (exc, [])

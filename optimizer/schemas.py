@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-NAMES = ("problem", "plan", "catalog-row")
+NAMES = ("problem", "plan", "horizon-plan", "catalog-row")
 ROW_KINDS = ("gpus", "offers", "models", "apis", "grid")
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # list fields whose validator also accepts one string (problem.py's `_listify`)
@@ -53,6 +53,15 @@ def plan_schema() -> dict:
     return {**head, **{k: v for k, v in s.items() if k != "title"}}
 
 
+def horizon_plan_schema() -> dict:
+    from .horizon_result import HorizonPlan
+
+    s = HorizonPlan.model_json_schema(mode="serialization")
+    head = _head("llmplan horizon plan", "The plan over several months written by `llmplan solve --format json` for "
+                                         "a problem with `horizon:` (kind 'horizon'; see schema_version).")
+    return {**head, **{k: v for k, v in s.items() if k != "title"}}
+
+
 def catalog_row_schema(kind: str | None = None) -> dict:
     from pydantic.json_schema import models_json_schema
 
@@ -84,6 +93,8 @@ def json_schema(name: str, kind: str | None = None) -> dict:
         return problem_schema()
     if name == "plan":
         return plan_schema()
+    if name == "horizon-plan":
+        return horizon_plan_schema()
     return catalog_row_schema(kind)
 
 

@@ -127,6 +127,8 @@ def test_lp_relaxation_bounds_milp_on_examples(default_catalog):
     from optimizer.problem import load_problem
     for f in sorted(Path(__file__).resolve().parents[1].joinpath("problems").glob("*.yaml")):
         prob = load_problem(f)
+        if prob.horizon is not None:  # one MILP over months: tests/test_horizon.py::test_lp_relaxation_below_milp
+            continue
         cands = build_candidates(prob, default_catalog)
         milp = solve(build_model(prob, cands).prob)
         lp = solve(build_model(prob, cands, integer=False).prob)

@@ -1,0 +1,73 @@
+"""The shipped horizon examples: Exercise 33.5.3 and the 8M chatbot rented vs bought, through the CLI and the
+planner; every plan verified."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from optimizer.cli import main
+from optimizer.horizon_plan import plan_horizon
+from optimizer.horizon_result import load_horizon_plan
+from optimizer.problem import load_problem
+
+from conftest import ROOT
+
+EX = ROOT / "problems" / "seed_exercise_33_5_3.yaml"
+RVB = ROOT / "problems" / "seed_chatbot_8m_rent_vs_buy.yaml"
+
+
+def test_exercise_33_5_3_timeline_through_the_cli(tmp_path):
+    out = tmp_path / "h.json"
+    r = CliRunner().invoke(main, ["solve", str(EX), "--format", "json", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    plan = load_horizon_plan(out.read_text())
+    assert plan.status == "optimal" and plan.verification["violations"] == []
+    assert plan.months == 6 and len(plan.timeline) == 6
+    vols = [mo.requests["chat"] for mo in plan.timeline]
+    assert vols[0] == pytest.approx(152083) and vols[5] == pytest.approx(152083 * 1.2 ** 5, rel=1e-6)
+    assert plan.npv_usd < plan.total_usd  # discounted
+    assert plan.decisions
+    r = CliRunner().invoke(main, ["verify", str(out), "--problem", str(EX)])
+    assert r.exit_code == 0 and "meets" in r.output
+    html = CliRunner().invoke(main, ["report", str(out), "--format", "html"]).output
+    assert "<svg" in html and "stacked by kind" in html
+    table = CliRunner().invoke(main, ["solve", str(EX)]).output
+    assert "Decision points" in table and "NPV over 6 months" in table
+
+
+def test_chatbot_rent_vs_buy_over_36_months(default_catalog):
+    p = load_problem(RVB)
+    rent = plan_horizon(p.model_copy(update={"quotes": ()}), default_catalog)
+    buy = plan_horizon(p.model_copy(update={
+        "quotes": tuple(q.model_copy(update={"lead_time_months": 0}) for q in p.quotes),
+        "policy": p.policy.model_copy(update={"deployment": "on_prem"})}), default_catalog)
+    either = plan_horizon(p, default_catalog)
+    for plan in (rent, buy, either):
+        assert plan.status == "optimal" and plan.verification["violations"] == []
+    assert not rent.purchases and all(f.capacity_type == "on_demand" for mo in rent.timeline for f in mo.fleet)
+    assert buy.purchases and all(f.capacity_type == "owned" for mo in buy.timeline for f in mo.fleet)
+    # owned servers' monthly running cost recomputed by hand: kW x PUE x 730 h x $/kWh + $/kW-month x kW
+    n = sum(f.instances for f in buy.timeline[5].fleet)
+    q = next(q for q in p.quotes if q.gpus_per_instance == 8)
+    assert buy.timeline[5].cost_usd["owned_opex"] == pytest.approx(n * (4.2 * 1.4 * 730 * 0.12 + 150 * 4.2), abs=0.02)
+    # with a 2-month lead time the best plan rents until the servers arrive, then owns: between the two
+    assert buy.npv_usd <= either.npv_usd <= rent.npv_usd
+    assert either.purchases[0].delivery_month == 1 + q.lead_time_months
+    assert all(f.capacity_type == "on_demand" for f in either.timeline[0].fleet)
+    assert json.loads(CliRunner().invoke(main, ["solve", str(RVB), "--format", "json"]).stdout)["npv_usd"] \
+        == pytest.approx(either.npv_usd)
+
+
+def test_unsupported_fields_over_a_horizon_are_clear_errors(tmp_path):
+    """The 8M chatbot with failover over a horizon: exit 2 naming the field and the fix, never a traceback."""
+    text = (ROOT / "problems" / "seed_chatbot_8m.yaml").read_text() + "horizon: {months: 3}\n"
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    r = CliRunner().invoke(main, ["solve", str(path)])
+    assert r.exit_code == 2
+    assert "failover is not planned over a horizon yet" in r.stderr and "policy.failover" in r.stderr
+    r = CliRunner().invoke(main, ["solve", str(EX), "--explain"])
+    assert r.exit_code == 2 and "--explain" in r.stderr
