@@ -367,14 +367,15 @@ def api_exclusion(a: ApiOffer, w: ServingWorkload, policy, today: dt.date) -> tu
     if a.max_context and w.input_tokens + w.output_tokens > a.max_context:
         return "context_length", (f"{w.input_tokens + w.output_tokens:,} tokens per request > context "
                                   f"{a.max_context:,}")
-    if a.ttft_ms > w.ttft_target_ms:
-        return "latency_tier", f"typical TTFT {a.ttft_ms:g} ms > {w.latency_tier} target {w.ttft_target_ms:g} ms"
-    if a.tpot_ms > w.tpot_target_ms:
-        return "latency_tier", f"typical TPOT {a.tpot_ms:g} ms > {w.latency_tier} target {w.tpot_target_ms:g} ms"
+    # before the latency checks: a latency miss still admits the batch mode, an unknown carbon admits nothing
     if policy.max_co2e_kg_month is not None:
         est = api_estimate(a.provider, a.model)
         if est is None or est.gco2e_per_request is None:
             return "carbon_unknown", "no published carbon figure for this API, so policy.max_co2e_kg_month cannot count it"
+    if a.ttft_ms > w.ttft_target_ms:
+        return "latency_tier", f"typical TTFT {a.ttft_ms:g} ms > {w.latency_tier} target {w.ttft_target_ms:g} ms"
+    if a.tpot_ms > w.tpot_target_ms:
+        return "latency_tier", f"typical TPOT {a.tpot_ms:g} ms > {w.latency_tier} target {w.tpot_target_ms:g} ms"
     return None
 
 

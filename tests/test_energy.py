@@ -209,3 +209,16 @@ def test_a_cap_with_autoscaling_is_refused_with_a_clear_error():
         parse_problem({"workloads": [serving(autoscale=True, daily_profile=[1.0] * 24)],
                        "policy": {"max_co2e_kg_month": 100}}, "t.yaml")
     assert "max_co2e_kg_month" in str(e.value) and "autoscale" in str(e.value)
+
+
+def test_an_api_of_unknown_carbon_offers_no_batch_mode_under_a_cap(tmp_path):
+    # a batch workload whose API misses the latency target in realtime would still get the API's batch mode; under
+    # a cap an API of unknown carbon offers neither (it used to reach the carbon row and fail there)
+    from helpers import api
+    slow = api("apix/tiny-8b", "apix", "global", 1.0, 2.0, ttft=1e7, tpot=1e6, batch=(0.5, 1.0))
+    cat = cap_catalog(tmp_path, apis=[slow])
+    prob = parse_problem({"workloads": [serving(peak=PEAK, req=REQ, apis=["tiny-8b"], latency_tier="batch")],
+                          "measured": [measured(rps=10.0)],
+                          "policy": {"max_utilization": 1.0, "max_co2e_kg_month": 300}}, "t.yaml")
+    p = plan(prob, cat, SolveOptions())
+    assert p.status == "optimal" and not p.api and p.energy.unknown_co2e == []
