@@ -29,6 +29,7 @@ def _int(v) -> int:
 
 def plan_horizon(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOptions(), *,
                  today=None) -> HorizonPlan:
+    from .verify import with_verification
     from .verify_horizon import verify_horizon
     hc = build_horizon_candidates(problem, catalog)
     m = build_horizon_model(problem, hc)
@@ -46,12 +47,7 @@ def plan_horizon(problem: Problem, catalog: Catalog, options: SolveOptions = Sol
         raise SolverError(f"{res.solver} stopped with status {res.status.value} after {res.seconds:.1f} s",
                           fix="raise --time-limit, or loosen --gap")
     plan = extract_horizon(problem, hc, m, res, options)
-    v = verify_horizon(plan, problem, catalog, today=today)
-    update = {"verification": {"checks": v.checks, "violations": [str(x) for x in v.violations]}}
-    if not v.ok:
-        update["status"] = "unverified"
-        update["warnings"] = [*plan.warnings, *(f"verification failed: {x}" for x in v.violations)]
-    return plan.model_copy(update=update)
+    return with_verification(plan, verify_horizon(plan, problem, catalog, today=today))
 
 
 def _fleet_line(p, kind: str, n: int, hc: HorizonCandidates) -> FleetLine:

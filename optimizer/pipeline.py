@@ -118,14 +118,13 @@ def scaled_up(model: Model, cands: Candidates, over: dict[str, float], res: Solv
     model's variables in place, when the time limit leaves no time to rebuild and re-solve: feasible for the
     derated model (rows with n_c on the right only loosen; a budget or cap it now exceeds is caught by verify), at
     the cost of the added instances; the bound of the model before still holds (it had more capacity)."""
-    import math
     from .model.solve import rel_gap
     extra = 0.0
     for pid, d in over.items():
         var = model.n.get(pid)
         n = round(var.value() or 0.0) if var is not None else 0
         if n:
-            n2 = math.ceil(n / d - 1e-9)
+            n2 = raised(n, d)
             var.varValue = float(n2)
             extra += (n2 - n) * cands.pool(pid).monthly_usd_per_instance
     obj = (res.objective or 0.0) + extra
@@ -138,13 +137,18 @@ def derated_start(model: Model, over: dict[str, float]) -> dict[str, float]:
     solution with each derated pool's instances scaled up to ceil(n / d), so its loads fit again (every row that
     holds n_c on its right-hand side holds with more instances). HiGHS checks a start and ignores an infeasible one
     (a budget or cap it now exceeds); a feasible one gives a time-limited re-solve an incumbent from the start."""
-    import math
     start = {v.name: v.value() for v in model.prob.variables() if v.value() is not None}
     for pid, d in over.items():
         var = model.n.get(pid)
         if var is not None and var.value():
-            start[var.name] = float(math.ceil(round(var.value()) / d - 1e-9))
+            start[var.name] = float(raised(round(var.value()), d))
     return start
+
+
+def raised(n: int, d: float) -> int:
+    """Instances a pool of n needs once derated to d of its capacity: ceil(n / d)."""
+    import math
+    return math.ceil(n / d - 1e-9)
 
 
 def keep_bound(res: SolveResult, before: SolveResult | float | None) -> SolveResult:

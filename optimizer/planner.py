@@ -11,7 +11,7 @@ from .extract import extract_plan
 from .pipeline import EXTRA_SHARE, SolveOptions, solve_problem, time_for_extra, with_deadline
 from .result import Plan
 from .problem import Problem
-from .verify import verify_plan
+from .verify import verify_plan, with_verification
 
 __all__ = ["SolveOptions", "extract_plan", "plan", "solve_problem"]
 
@@ -112,9 +112,4 @@ def _confidence_cost(problem: Problem, catalog: Catalog, options: SolveOptions, 
 def checked(p: Plan, problem: Problem, catalog: Catalog, today: dt.date | None = None) -> Plan:
     """The plan with its independent verification attached; a plan that fails it is reported as `unverified`
     (never `optimal`), with each violation among its warnings."""
-    v = verify_plan(p, problem, catalog, today=today)
-    update = {"verification": {"checks": v.checks, "violations": [str(x) for x in v.violations]}}
-    if not v.ok:
-        update["status"] = "unverified"
-        update["warnings"] = [*p.warnings, *(f"verification failed: {x}" for x in v.violations)]
-    return p.model_copy(update=update)
+    return with_verification(p, verify_plan(p, problem, catalog, today=today))

@@ -573,6 +573,16 @@ def _check_techniques(c: _Checker) -> None:
                     f"blended quality score {q:.4f} < min_quality {g.workload.min_quality}")
 
 
+def with_verification(plan, v):
+    """`plan` (a single-month or a horizon plan) with its verification attached: a plan that fails it is
+    `unverified` (never `optimal`), each violation among its warnings."""
+    update = {"verification": {"checks": v.checks, "violations": [str(x) for x in v.violations]}}
+    if not v.ok:
+        update["status"] = "unverified"
+        update["warnings"] = [*plan.warnings, *(f"verification failed: {x}" for x in v.violations)]
+    return plan.model_copy(update=update)
+
+
 def verify_plan(plan: Plan, problem: Problem, catalog: Catalog, *, today: dt.date | None = None) -> Verification:
     """Recompute every constraint of `problem` from `plan`'s lines and `catalog`'s rows."""
     c = _Checker(plan, problem, catalog, today)

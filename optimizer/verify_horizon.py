@@ -17,7 +17,6 @@ the plan's lines, the problem and the catalog, never from the model's variables.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
 from .candidates import api_usd_per_request, instance_capacity, quoted_offers, replica_point
@@ -28,19 +27,7 @@ from .horizon_result import HorizonPlan
 from .horizon_spec import peak, volume
 from .problem import Problem
 from .units import HOURS_PER_MONTH
-
-REL = 1e-6
-CENT = 0.011
-
-
-@dataclass(frozen=True)
-class Violation:
-    check: str
-    line: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.check}: {self.line}: {self.message}"
+from .verify import CENT, REL, Violation  # the same tolerances and violation records as single-month plans
 
 
 @dataclass
@@ -305,4 +292,4 @@ def verify_horizon(plan: HorizonPlan, problem: Problem, catalog: Catalog, *,
     return _Checker(plan, problem, catalog).run()
 
 
-__all__ = ["HorizonVerification", "Violation", "verify_horizon", "math"]
+__all__ = ["HorizonVerification", "Violation", "verify_horizon"]

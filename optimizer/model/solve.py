@@ -140,6 +140,17 @@ def highs_model(prob: pulp.LpProblem):
     return lp, variables
 
 
+def _highs(time_limit: float, verbose: bool, since: float):
+    """A HiGHS instance whose time limit counts from `since` (the transfer too: HiGHS's own clock starts only when
+    it runs). Create it with stdout quieted: the constructor prints a banner."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    h.setOptionValue("time_limit", max(0.1, float(time_limit) - (time.perf_counter() - since)))
+    return h
+
+
 def relaxation_values(prob: pulp.LpProblem, time_limit: float,
                       verbose: bool = False) -> tuple[dict[str, float], float] | None:
     """The LP relaxation of `prob` solved by HiGHS within `time_limit`: (variable name -> value, its objective, a
@@ -151,9 +162,7 @@ def relaxation_values(prob: pulp.LpProblem, time_limit: float,
     lp, variables = highs_model(prob)
     lp.integrality_ = []
     with quiet_stdout(verbose):
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", bool(verbose))
-        h.setOptionValue("time_limit", max(0.1, float(time_limit) - (time.perf_counter() - t0)))
+        h = _highs(time_limit, verbose, t0)
         if h.passModel(lp) == highspy.HighsStatus.kError or h.run() == highspy.HighsStatus.kError:
             return None
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -168,10 +177,7 @@ def _solve_highs(prob, time_limit, gap, verbose, start=None):
 
     t0 = time.perf_counter()
     lp, variables = highs_model(prob)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(verbose))
-    # the limit covers the transfer too: HiGHS's own clock starts only when it runs
-    h.setOptionValue("time_limit", max(0.1, float(time_limit) - (time.perf_counter() - t0)))
+    h = _highs(time_limit, verbose, t0)  # solve() has quieted stdout
     # tight feasibility tolerances: a load coefficient of 1e7 times a bound violation of 1e-7 would be a whole instance
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     h.setOptionValue("mip_feasibility_tolerance", 1e-9)
