@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from randproblems import random_problem
 
@@ -19,6 +19,7 @@ from optimizer.verify import verify_plan
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1))
+@example(seed=92)  # HiGHS fails on its elastic model at 1e-9 tolerances: an explained infeasibility, not a crash
 def test_random_valid_problems_solve_and_verify(default_catalog, seed):
     prob = parse_problem(random_problem(random.Random(seed)), f"random-{seed}.yaml")
     try:

@@ -190,8 +190,7 @@ def _solve_highs(prob, time_limit, gap, verbose, start=None):
         sol.col_value = [float(start.get(v.name, 0.0)) for v in variables]
         sol.value_valid = True
         h.setSolution(sol)
-    if h.run() == highspy.HighsStatus.kError:
-        raise SolverError("HiGHS failed to solve the model", fix="try --solver cbc")
+    h.run()  # a failed run shows in the model status below (an error status, as PuLP's interface reported it)
     prob.solverModel = h
     values = h.getSolution().col_value
     if h.getInfo().primal_solution_status == 2:
