@@ -5,6 +5,7 @@ A plan that fails the check is reported `unverified`, never `optimal`."""
 from __future__ import annotations
 
 from .catalog import Catalog
+from .explain.energy import month_energy
 from .errors import InfeasibleError, SolverError
 from .horizon_candidates import TERM_MONTHS, HorizonCandidates, build_horizon_candidates
 from .horizon_result import (Commitment, FleetLine, HorizonPlan, Month, Purchase, ShareLine)
@@ -46,7 +47,7 @@ def plan_horizon(problem: Problem, catalog: Catalog, options: SolveOptions = Sol
     if res.status not in (Status.OPTIMAL, Status.FEASIBLE):
         raise SolverError(f"{res.solver} stopped with status {res.status.value} after {res.seconds:.1f} s",
                           fix="raise --time-limit, or loosen --gap")
-    plan = extract_horizon(problem, hc, m, res, options)
+    plan = extract_horizon(problem, hc, m, res, options, catalog)
     return with_verification(plan, verify_horizon(plan, problem, catalog, today=today))
 
 
@@ -62,7 +63,26 @@ def _fleet_line(p, kind: str, n: int, hc: HorizonCandidates) -> FleetLine:
                      monthly_cost_usd=round(n * p.hourly_usd * HOURS_PER_MONTH, 2))
 
 
-def extract_horizon(problem: Problem, hc: HorizonCandidates, m, res, options: SolveOptions) -> HorizonPlan:
+def with_energy(timeline: list, problem: Problem, hc: HorizonCandidates, hp, catalog: Catalog) -> list:
+    """Each month with its energy and carbon (`explain.energy.month_energy`), at the candidates' capacities."""
+    def api(oid):
+        return hc.option(oid).api
+
+    return [mo.model_copy(update={"energy": month_energy(
+        mo, catalog=catalog, max_utilization=problem.policy.max_utilization,
+        spike_requests={w.name: hp.SP[(w.name, mo.month - 1)] for w in problem.serving},
+        capacity=lambda pid, w: hc.option(pid).capacity.get(w), owned_quote=hc.owned_quote.get, api=api,
+        cap=problem.policy.max_co2e_kg_month)}) for mo in timeline]
+
+
+def energy_totals(timeline: list) -> dict:
+    """kWh and kg CO2e over the horizon (the lines whose figures are known)."""
+    return {"kwh": round(sum(mo.energy.kwh for mo in timeline if mo.energy), 2),
+            "kg_co2e": round(sum(mo.energy.kg_co2e for mo in timeline if mo.energy), 2)}
+
+
+def extract_horizon(problem: Problem, hc: HorizonCandidates, m, res, options: SolveOptions,
+                    catalog: Catalog) -> HorizonPlan:
     hp, h = m.hp, problem.horizon
     T = hp.T
     commitments, purchases = [], []
@@ -122,6 +142,7 @@ def extract_horizon(problem: Problem, hc: HorizonCandidates, m, res, options: So
                               fleet=fleet, shares=shares, api_share=api_share, cost_usd=cost,
                               total_usd=round(sum(cost.values()), 2), discount_factor=hp.disc[t],
                               owned_delivered=delivered, self_hosting=bool(t in m.y and _val(m.y[t]) > 0.5)))
+    timeline = with_energy(timeline, problem, hc, hp, catalog)
     tail_npv = sum(commitment_usd(hc.option(c.pool), c.start_month - 1, hp)[1] * c.instances for c in commitments)
     resid = sum(c.book_value_end_usd * c.servers for c in purchases)
     total = sum(mo.total_usd for mo in timeline)
@@ -133,7 +154,7 @@ def extract_horizon(problem: Problem, hc: HorizonCandidates, m, res, options: So
         npv_usd=round(npv, 2), total_usd=round(total, 2),
         committed_past_horizon_usd=round(sum(c.cost_past_horizon_usd for c in commitments), 2),
         committed_past_horizon_npv_usd=round(tail_npv, 2), residual_value_usd=round(resid, 2),
-        residual_value_npv_usd=round(resid * hp.disc[T], 2),
+        residual_value_npv_usd=round(resid * hp.disc[T], 2), **energy_totals(timeline),
         lower_bound_usd=None if res.bound is None else round(res.bound, 2), gap=res.gap,
         solver=SolverInfo(name=res.solver, seconds=round(res.seconds, 3), time_limit_s=options.time_limit,
                           gap_requested=options.gap),

@@ -6,9 +6,9 @@ shares, cost by kind), totals and NPV, decision points in words. A versioned JSO
 from __future__ import annotations
 
 from .errors import LlmplanError
-from .result import Frozen, SolverInfo
+from .result import Frozen, PlanEnergy, SolverInfo
 
-HORIZON_SCHEMA_VERSION = "1.0"
+HORIZON_SCHEMA_VERSION = "1.1"  # 1.1: energy and carbon per month (older plans load)
 COST_KINDS = ("on_demand", "spot", "reserved", "owned_capex", "owned_opex", "api", "ops")
 
 
@@ -70,6 +70,7 @@ class Month(Frozen):
     discount_factor: float
     owned_delivered: dict = {}  # pool -> owned servers on site
     self_hosting: bool = False  # the ops overhead runs
+    energy: PlanEnergy | None = None  # kWh and kg CO2e this month (optimizer/explain/energy.py month_energy)
 
 
 class HorizonPlan(Frozen):
@@ -87,6 +88,8 @@ class HorizonPlan(Frozen):
     committed_past_horizon_npv_usd: float
     residual_value_usd: float  # owned servers' book value at the end (undiscounted)
     residual_value_npv_usd: float
+    kwh: float | None = None  # over the horizon, the lines whose energy is known
+    kg_co2e: float | None = None  # over the horizon, the lines whose carbon is known
     lower_bound_usd: float | None = None
     gap: float | None = None
     solver: SolverInfo

@@ -80,6 +80,9 @@ class OwnedQuote(_Strict):
     pue: num(1, 5) = 1.4
     facility_usd_per_kw_month: num(0, 1e5) = 0.0
     staff_usd_month: num(0, B.MAX_USD_PER_MONTH) = 0.0
+    # the site's grid carbon intensity (location-based, gCO2e/kWh, from your utility or grid operator; cite it in
+    # `source`); without it the servers' carbon is reported unknown, never guessed
+    grid_gco2e_per_kwh: num(0, 2000) | None = None
     region: str = "on-prem"
     jurisdiction: str
     source: str = Field(min_length=3)

@@ -277,7 +277,7 @@ class EnergyLine(Frozen):
     """Energy and carbon of one self-hosted pool, fixed-hours block or API line over a month
     (optimizer/perf/energy.py). None = unknown; `basis` says where the figures come from, or why unknown."""
 
-    kind: str  # "pool", "fixed" or "api"
+    kind: str  # "pool", "fixed", "owned" (servers bought, plans over a horizon) or "api"
     name: str  # pool id, fixed block id, or api_id
     workloads: list[str]
     instance_hours: float | None = None

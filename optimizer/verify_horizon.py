@@ -9,6 +9,7 @@ the plan's lines, the problem and the catalog, never from the model's variables.
   its full term (12 or 36 months) and so never shrinks before it ends; its price is the catalog's;
 - owned servers: servers in use never exceed those delivered (order month + lead time);
 - API rate limits (RPM, TPM) each month at the spike;
+- energy and carbon: each month's kWh and kg CO2e recomputed (`explain.energy.month_energy`), and the carbon cap;
 - policy: deployment (no API when air-gapped, no cloud offer unless cloud), capacity types allowed;
 - costs: each month's cost by kind recomputed from the lines and prices; totals, commitments past the horizon,
   residual value and the NPV recomputed; the status agrees with the gap.
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from .candidates import api_usd_per_request, instance_capacity, quoted_offers, replica_point
 from .catalog import Catalog
 from .catalog.inline import with_problem_models
+from .explain.energy import month_energy
 from .horizon_candidates import OWNED_PROVIDER, TERM_MONTHS, owned_as_quote
 from .horizon_result import HorizonPlan
 from .horizon_spec import peak, volume
@@ -107,6 +109,7 @@ class _Checker:
             self._commitments(mo, fleet)
             self._owned(mo, fleet)
             self._rate_limits(mo, t)
+            self._energy(mo, t)
             cost = self._costs(mo, t, fleet)
             self_hosted = bool(mo.fleet)
             ops_started = ops_started or self_hosted
@@ -243,6 +246,36 @@ class _Checker:
             if a.tpm:
                 self.check(tpm <= a.tpm * (1 + 1e-6), "rate_limit_tpm", f"month {mo.month} {gname}",
                            f"{tpm:,.0f} tokens/min at the spike > limit {a.tpm:,}")
+
+    def _energy(self, mo, t: int) -> None:
+        """kWh and kg CO2e of the month recomputed with `month_energy` from the recomputed volumes, capacities and
+        deliveries (not the plan's); every month under policy.max_co2e_kg_month is within it with no unknown line.
+        A plan of schema 1.0 (no energy) is checked only against the cap."""
+        h, cap = self.problem.horizon, self.problem.policy.max_co2e_kg_month
+        delivered: dict = {}
+        for b in self.plan.purchases:
+            if b.delivery_month <= mo.month:
+                delivered[b.pool] = delivered.get(b.pool, 0) + b.servers
+        quote = {b.pool: self.owned_quote.get(b.server) for b in self.plan.purchases}
+        fresh = mo.model_copy(update={"owned_delivered": delivered,
+                                      "requests": {w.name: volume(w, h, t) for w in self.problem.serving}})
+        spike = {w.name: (w.spike_factor - 1) * peak(w, h, t) * 3600 * h.spike_hours_per_month
+                 for w in self.problem.serving}
+        e = month_energy(fresh, catalog=self.catalog, max_utilization=self.problem.policy.max_utilization,
+                         spike_requests=spike, capacity=lambda pid, w: self.capacity(pid, w, f"month {mo.month} {pid}"),
+                         owned_quote=quote.get, api=self.apis.get, cap=cap)
+        line = f"month {mo.month}"
+        if mo.energy is not None:
+            tol = CENT * (1 + len(e.lines))
+            self.check(abs(mo.energy.kwh - e.kwh) <= tol + REL * e.kwh, "energy", line,
+                       f"{mo.energy.kwh:,.2f} kWh, recomputed {e.kwh:,.2f}")
+            self.check(abs(mo.energy.kg_co2e - e.kg_co2e) <= tol + REL * e.kg_co2e, "energy", line,
+                       f"{mo.energy.kg_co2e:,.2f} kg CO2e, recomputed {e.kg_co2e:,.2f}")
+        if cap is not None:
+            self.check(not e.unknown_co2e, "carbon", line, f"carbon unknown for {', '.join(e.unknown_co2e)} under "
+                       f"policy.max_co2e_kg_month")
+            self.check(e.kg_co2e <= cap * (1 + REL) + CENT, "carbon", line,
+                       f"{e.kg_co2e:,.2f} kg CO2e > policy.max_co2e_kg_month {cap:,.2f}")
 
     def _costs(self, mo, t: int, fleet: dict) -> dict:
         h = self.problem.horizon

@@ -29,9 +29,36 @@ def _api(mo) -> str:
     return ", ".join(f"{w} {s:.0%}" for w, s in mo.api_share.items())
 
 
+def _energy(mo) -> str:
+    """'1,234 kWh, 56.7 kg' for the lines whose figures are known, '+2 unknown' for those whose carbon is not."""
+    e = mo.energy
+    if e is None:
+        return "-"
+    if e.unknown_co2e and len(e.unknown_co2e) == len(e.lines):
+        return f"{e.kwh:,.0f} kWh, CO2e unknown"
+    unknown = f" (+{len(e.unknown_co2e)} unknown)" if e.unknown_co2e else ""
+    return f"{e.kwh:,.0f} kWh, {e.kg_co2e:,.1f} kg{unknown}"
+
+
+HEAD = ("Month", "Fleet", "API share", "Cost", "Discount", "Energy, CO2e")
+
+
 def rows(plan: HorizonPlan) -> list[tuple]:
-    return [(str(mo.month), _fleet(mo), _api(mo), usd(mo.total_usd), f"{mo.discount_factor:.4f}")
+    return [(str(mo.month), _fleet(mo), _api(mo), usd(mo.total_usd), f"{mo.discount_factor:.4f}", _energy(mo))
             for mo in plan.timeline]
+
+
+def energy_line(plan: HorizonPlan) -> str | None:
+    """Energy and carbon over the horizon, and the lines whose carbon is unknown (named once, whatever the month)."""
+    if plan.kwh is None:
+        return None
+    unknown = sorted({n for mo in plan.timeline if mo.energy for n in mo.energy.unknown_co2e})
+    more = f"; carbon unknown for {len(unknown)} line{'s' if len(unknown) > 1 else ''}: {', '.join(unknown[:3])}" \
+        + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "") if unknown else ""
+    cap = plan.timeline[0].energy.max_co2e_kg_month if plan.timeline and plan.timeline[0].energy else None
+    capped = f"; cap {cap:,.1f} kg CO2e a month (policy.max_co2e_kg_month)" if cap is not None else ""
+    return (f"Energy over the horizon: {plan.kwh:,.0f} kWh, {plan.kg_co2e:,.1f} kg CO2e (lines whose figures are "
+            f"known{more}){capped}; model in docs/energy.md")
 
 
 def summary_lines(plan: HorizonPlan) -> list[str]:
@@ -43,6 +70,8 @@ def summary_lines(plan: HorizonPlan) -> list[str]:
     if plan.residual_value_usd:
         out.append(f"Owned servers' book value at the end (credited): {usd(plan.residual_value_usd)} "
                    f"(NPV {usd(plan.residual_value_npv_usd)})")
+    if energy_line(plan):
+        out.append(energy_line(plan))
     gap = "" if plan.gap is None else f", gap {plan.gap:.2%}"
     ver = plan.verification or {}
     out.append(f"Status: {plan.status}{gap} ({plan.solver.name}, {plan.solver.seconds:.2f} s); verification: "
@@ -51,10 +80,10 @@ def summary_lines(plan: HorizonPlan) -> list[str]:
 
 
 def to_table(plan: HorizonPlan) -> str:
-    head = ("MONTH", "FLEET", "API SHARE", "COST", "DISCOUNT")
+    head = tuple(h.upper() for h in HEAD)
     body = rows(plan)
     widths = [max(len(head[i]), *(len(r[i]) for r in body)) for i in range(len(head))]
-    fmt = lambda r: "  ".join(c.ljust(w) if i in (1, 2) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+    fmt = lambda r: "  ".join(c.ljust(w) if i in (1, 2, 5) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()  # noqa: E731
     out = [f"Plan over {plan.months} months: {plan.problem} (deployment {plan.deployment})", "", fmt(head),
            *(fmt(r) for r in body), ""]
     kinds = [k for k in COST_KINDS if any(mo.cost_usd.get(k) for mo in plan.timeline)]
@@ -72,8 +101,8 @@ def to_table(plan: HorizonPlan) -> str:
 
 def to_markdown(plan: HorizonPlan) -> str:
     out = [f"# llmplan: {plan.problem} over {plan.months} months", "",
-           *(f"- {s}" for s in summary_lines(plan)), "", "| Month | Fleet | API share | Cost | Discount |",
-           "|---:|---|---|---:|---:|", *(f"| {' | '.join(r)} |" for r in rows(plan)), ""]
+           *(f"- {s}" for s in summary_lines(plan)), "", f"| {' | '.join(HEAD)} |",
+           "|---:|---|---|---:|---:|---|", *(f"| {' | '.join(r)} |" for r in rows(plan)), ""]
     if plan.decisions:
         out += ["## Decision points", "", *(f"- {d}" for d in plan.decisions), ""]
     if plan.commitments:
@@ -140,7 +169,7 @@ def to_html(plan: HorizonPlan) -> str:
          f'<p class=total>NPV: {usd(plan.npv_usd)}</p>',
          "<ul>" + "".join(f"<li>{escape(s)}</li>" for s in summary_lines(plan)) + "</ul>",
          stacked_chart(plan), "<h2>Timeline</h2>",
-         _table(("Month", "Fleet", "API share", "Cost", "Discount"), rows(plan), {0, 3, 4})]
+         _table(HEAD, rows(plan), {0, 3, 4})]
     if plan.decisions:
         p.append("<h2>Decision points</h2><ul>" + "".join(f"<li>{escape(d)}</li>" for d in plan.decisions) + "</ul>")
     if plan.assumptions:
