@@ -71,3 +71,58 @@ def test_unsupported_fields_over_a_horizon_are_clear_errors(tmp_path):
     assert "failover is not planned over a horizon yet" in r.stderr and "policy.failover" in r.stderr
     r = CliRunner().invoke(main, ["solve", str(EX), "--explain"])
     assert r.exit_code == 2 and "--explain" in r.stderr
+
+
+GOV = ROOT / "problems" / "seed_exercise_33_5_5.yaml"
+
+
+def test_exercise_33_5_5_government_cloud_on_prem_air_gapped(default_catalog):
+    """The same classified-document workload three ways. Government cloud: only rows in jurisdiction us-gov serve it
+    (the catalog's Bedrock GovCloud API rows, the GovCloud quote); the API is cheapest. On premises: the API is still
+    allowed, so the same plan. Air-gapped: owned servers only, dearer. Every plan verified."""
+    base = load_problem(GOV)
+    plans = {}
+    for dep in ("cloud", "on_prem", "air_gapped"):
+        p = base.model_copy(update={"policy": base.policy.model_copy(update={"deployment": dep})})
+        plans[dep] = plan_horizon(p, default_catalog)
+        assert plans[dep].status == "optimal" and plans[dep].verification["violations"] == [], dep
+    options = {s.option for mo in plans["cloud"].timeline for s in mo.shares}
+    apis = {a.api_id: a for a in default_catalog.apis}
+    assert options and all(o.startswith("api:") and apis[o.removeprefix("api:")].jurisdictions == ("us-gov",)
+                           for o in options), options
+    assert plans["on_prem"].npv_usd == pytest.approx(plans["cloud"].npv_usd, abs=0.01)
+    air = plans["air_gapped"]
+    assert all(f.capacity_type == "owned" for mo in air.timeline for f in mo.fleet)
+    assert all(not s.option.startswith("api:") for mo in air.timeline for s in mo.shares)
+    assert air.npv_usd > plans["cloud"].npv_usd
+    # without the API, the government cloud rents the GovCloud quote: no commercial-region offer may serve us-gov
+    w = base.workloads[0].model_copy(update={"apis": ()})
+    rent = plan_horizon(base.model_copy(update={"workloads": (w,), "quotes": base.rented_quotes}), default_catalog)
+    assert rent.verification["violations"] == []
+    assert {f.region for mo in rent.timeline for f in mo.fleet} == {"us-gov-west-1"}
+    assert rent.npv_usd > air.npv_usd
+
+
+def test_us_gov_rows_serve_only_us_gov_workloads(default_catalog):
+    """The catalog's GovCloud API rows are in jurisdiction us-gov: a workload in `us` does not get them, and a
+    workload in `us-gov` gets nothing else (a commercial US region is not GovCloud)."""
+    from optimizer.candidates import build_candidates
+    from optimizer.catalog.importers.litellm import scope_of
+    from optimizer.problem import Problem
+    assert scope_of("bedrock/us-gov-west-1/anthropic.claude-haiku-4-5-20251001-v1:0") == ("us-gov-west-1", ("us-gov",))
+    assert scope_of("us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0") == ("us-gov", ("us-gov",))
+    gov = [a.api_id for a in default_catalog.apis if "us-gov" in a.jurisdictions]
+    assert sorted(gov) == ["bedrock/claude-haiku-4-5@us-gov-west-1", "bedrock/claude-sonnet-4-5@us-gov"]
+
+    def options(jur):
+        p = Problem.model_validate({"name": "g", "workloads": [{
+            "name": "d", "models": ["llama-3.1-8b"], "apis": ["claude-haiku-4-5", "claude-sonnet-4-5"],
+            "requests_per_month": 1e6, "peak_to_average": 2, "input_tokens": 800, "output_tokens": 200,
+            "latency_tier": "batch",
+            "jurisdictions": [jur]}]})
+        c = build_candidates(p, default_catalog)
+        return {a.api.api_id for a in c.apis}, {pool.offer.jurisdiction for pool in c.pools}
+    apis, pools = options("us-gov")
+    assert apis == set(gov) and pools == set()
+    apis, pools = options("us")
+    assert not apis & set(gov) and pools == {"us"}

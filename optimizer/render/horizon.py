@@ -34,6 +34,8 @@ def _energy(mo) -> str:
     e = mo.energy
     if e is None:
         return "-"
+    if e.lines and len(e.unknown_kwh) == len(e.lines):
+        return "unknown"
     if e.unknown_co2e and len(e.unknown_co2e) == len(e.lines):
         return f"{e.kwh:,.0f} kWh, CO2e unknown"
     unknown = f" (+{len(e.unknown_co2e)} unknown)" if e.unknown_co2e else ""

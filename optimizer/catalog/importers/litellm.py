@@ -13,11 +13,13 @@ price of the same model at the same provider.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import CatalogError
+from ..regions import jurisdiction_of
 from ...loaders import load_json as read_json
 
 MTOK = 1e6
@@ -52,6 +54,11 @@ def scope_of(key: str) -> tuple[str, tuple[str, ...]]:
                                ("global.", "global", ("global",))):
         if k.startswith(prefix):
             return scope, jur
+    region = re.match(r"bedrock(?:_mantle)?/([a-z]{2}(?:-gov)?-[a-z]+-\d)/", k)
+    if region:  # in-region Bedrock endpoint, e.g. bedrock/us-gov-west-1/... (AWS GovCloud: jurisdiction us-gov)
+        j = jurisdiction_of("aws", region.group(1))
+        if j:
+            return region.group(1), (j,)
     return "global", ("global",)
 
 
