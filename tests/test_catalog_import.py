@@ -86,7 +86,7 @@ def test_every_source_row_is_accounted_for_once(rebuilt):
     assert s.rejected[("vast", "GPU not in the catalog")] == sum(
         r["AcceleratorName"] not in ("H100", "H200", "A100", "A100-80GB", "L40S", "L4", "A10", "B200", "V100")
         for r in vast) > 0
-    assert lit.imported == 44 and lit.keys_read == len(json.loads(LITELLM.read_text())) - 1  # minus sample_spec
+    assert lit.imported == 46 and lit.keys_read == len(json.loads(LITELLM.read_text())) - 1  # minus sample_spec
 
 
 def _rows(name: str) -> list[dict]:
@@ -299,7 +299,7 @@ def test_litellm_reimport_with_any_label_replaces_its_rows(tmp_path):
     import_litellm_into(LITELLM, into, meta=meta, today=TODAY, label="first run")
     import_litellm_into(LITELLM, into, meta=meta, today=TODAY, label="LiteLLM second run")
     apis = load_catalog(into).apis
-    assert len(apis) == 46  # 44 imported (8 past their deprecation date) + 2 curated, not 44 twice
+    assert len(apis) == 48  # 46 imported (8 past their deprecation date) + 2 curated, not 46 twice
     assert all(a.source.startswith("LiteLLM second run") for a in apis if a.provider != "groq")
 
 
