@@ -194,6 +194,22 @@ def _fleet_words(lines) -> str:
     return ", ".join(f"{n}x {gpu}" for gpu, n in lines)
 
 
+MAX_CHANGES = 3  # fleet changes written one by one in a month; more are summed up in one line
+
+
+def fleet_changes(month: int, changes: list[tuple[int, str]]) -> list[str]:
+    """A month's on-demand and spot changes in words: each one when there are at most MAX_CHANGES, otherwise one
+    line with the count, the GPUs added and removed and the largest changes (the JSON timeline has every pool), so
+    that a big plan's decision points stay readable."""
+    if len(changes) <= MAX_CHANGES:
+        return [f"month {month}: {w}" for _, w in changes]
+    up = sum(g for g, _ in changes if g > 0)
+    down = -sum(g for g, _ in changes if g < 0)
+    top = sorted(changes, key=lambda c: -abs(c[0]))[:2]
+    return [f"month {month}: {len(changes)} on-demand/spot changes, +{up} and -{down} GPUs (net {up - down:+d}); "
+            f"largest: {'; '.join(w for _, w in top)}"]
+
+
 def decisions(plan: HorizonPlan) -> list[str]:
     """Decision points in words, from the timeline: self-hosting starts/stops, fleet changes per pool, commitments,
     purchases, API shares crossing."""
@@ -227,16 +243,20 @@ def decisions(plan: HorizonPlan) -> list[str]:
             if pch.order_month == mo.month:
                 out.append(f"month {mo.month}: order {pch.servers}x {pch.server} (${pch.price_usd * pch.servers:,.0f}), "
                            f"delivered month {pch.delivery_month}")
+        changes = []  # (GPUs added or removed, words)
         for pid, f in now.items():
             if f.capacity_type in ("on_demand", "spot"):
                 before = prev.get(pid).instances if pid in prev else 0
                 if f.instances != before and (started and mo.month > 1 or before):
                     verb = "add" if f.instances > before else "remove"
-                    out.append(f"month {mo.month}: {verb} {abs(f.instances - before)}x {_inst(f)} {f.capacity_type} in "
-                               f"{f.cloud} {f.region} ({f.instances} running)")
+                    changes.append(((f.instances - before) * f.gpus_per_instance,
+                                    f"{verb} {abs(f.instances - before)}x {_inst(f)} {f.capacity_type} in {f.cloud} "
+                                    f"{f.region} ({f.instances} running)"))
         for pid, f in prev.items():
             if pid not in now and f.capacity_type in ("on_demand", "spot"):
-                out.append(f"month {mo.month}: stop {f.instances}x {_inst(f)} {f.capacity_type} in {f.cloud} {f.region}")
+                changes.append((-f.instances * f.gpus_per_instance,
+                                f"stop {f.instances}x {_inst(f)} {f.capacity_type} in {f.cloud} {f.region}"))
+        out += fleet_changes(mo.month, changes)
         for w, a in mo.api_share.items():
             b = prev_api.get(w)
             if b is not None and abs(a - b) > 0.005 and (a < 1e-6 or b > 1 - 1e-6 or a > 1 - 1e-6 or b < 1e-6):

@@ -268,3 +268,15 @@ def test_every_horizon_plan_passes_verify(default_catalog, vols, od, r1, spike, 
     p = plan_horizon(pr, default_catalog)
     assert p.status == "optimal", p.warnings
     assert p.verification["violations"] == [] and p.verification["checks"] > 10
+
+
+def test_fleet_changes_stay_readable_on_big_plans():
+    """Up to MAX_CHANGES fleet changes in a month are written one by one; more become one line with their count,
+    the GPUs added and removed and the two largest (a 24-month, 10-workload plan had 267 decision lines before)."""
+    from optimizer.horizon_plan import MAX_CHANGES, fleet_changes
+    few = [(8, "add 1x (8x H100) on_demand in aws us-east-1 (3 running)"), (-2, "stop 2x L4 spot in gcp us-east4")]
+    assert fleet_changes(4, few) == [f"month 4: {w}" for _, w in few]
+    many = [(8, "add a"), (-16, "remove b"), (4, "add c"), (-1, "stop d"), (2, "add e")]
+    assert len(many) > MAX_CHANGES
+    (line,) = fleet_changes(5, many)
+    assert line == "month 5: 5 on-demand/spot changes, +14 and -17 GPUs (net -3); largest: remove b; add a"
