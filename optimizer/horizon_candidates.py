@@ -73,8 +73,6 @@ def unsupported(problem: Problem) -> None:
         bad.append(("classes", "request classes"))
     if any(w.techniques is not None or w.min_quality is not None for w in problem.serving):
         bad.append(("techniques", "cost techniques and quality floors"))
-    if pol.max_co2e_kg_month is not None:
-        bad.append(("policy.max_co2e_kg_month", "a carbon cap"))
     if bad:
         where, what = bad[0]
         raise ProblemError(f"{what} is not planned over a horizon yet", where=where,
@@ -133,9 +131,13 @@ def build_horizon_candidates(problem: Problem, catalog: Catalog) -> HorizonCandi
             "policy": problem.policy.model_copy(update={
                 "capacity_types": ("on_demand",), "exclude_providers": (),
                 "include_providers": (OWNED_PROVIDER,), "include_gpus": None})})
+        op = _with_policy(op, max_co2e_kg_month=None)  # an owned server's carbon is its quote's (site grid)
         oc = build_candidates(op, catalog, apis_allowed=False)
         by_name = {q.name: q for q in owned_q}
         for p in oc.pools:
+            if problem.policy.max_co2e_kg_month is not None and by_name[p.offer.instance_type].grid_gco2e_per_kwh \
+                    is None:
+                continue  # carbon unknown: a cap could not count it
             owned.append(p)
             owned_quote[p.id] = by_name[p.offer.instance_type]
     flex, reserved, owned = prune_same_offer(flex), prune_same_offer(reserved), prune_same_offer(owned)
@@ -149,5 +151,7 @@ def build_horizon_candidates(problem: Problem, catalog: Catalog) -> HorizonCandi
     if empty:
         raise ProblemError(f"workload '{empty[0]}' has no way to be served under policy.deployment {dep}",
                            where=f"workload '{empty[0]}'",
-                           fix="allow an API, add an owned server that fits its model, or use deployment: cloud")
+                           fix="allow an API, add an owned server that fits its model, or use deployment: cloud"
+                           + ("; under policy.max_co2e_kg_month options of unknown carbon are excluded (give owned "
+                              "quotes grid_gco2e_per_kwh)" if problem.policy.max_co2e_kg_month is not None else ""))
     return HorizonCandidates(flex, reserved, owned, list(base.apis), eligible, owned_quote, base)

@@ -38,6 +38,10 @@ def plan_horizon(problem: Problem, catalog: Catalog, options: SolveOptions = Sol
     if res.status == Status.INFEASIBLE:
         report = [f"a month's demand (with its spike) cannot be covered by the options allowed: check API rate "
                   f"limits, availability caps and policy.deployment {problem.policy.deployment}"]
+        if problem.policy.max_co2e_kg_month is not None:
+            report.append(f"policy.max_co2e_kg_month {problem.policy.max_co2e_kg_month:g} kg a month may be below "
+                          f"what the cleanest plan emits in some month: raise it, or allow cleaner regions or "
+                          f"owned servers on a cleaner grid")
         if hc.owned and not hc.flex and not hc.reserved:
             first = 1 + min(q.lead_time_months for q in hc.owned_quote.values())
             if first > 1:

@@ -32,6 +32,7 @@ Constraints
     N_ct <= U_c y_t;  y_t >= y_{t-1}                                      ops overhead
     u_ct <= sum_{s <= t - D_c} b_cs = k_ct;  k_ct <= U_c e_ct             owned servers
     spot GPU-hours_t <= s_max GPU-hours_t;  availability caps per month
+    kg CO2e of month t <= CO2max (policy.max_co2e_kg_month; `month_carbon`)
 Objective (NPV, USD)
     sum_t d_t [ H sum_Cf h_c n_ct + H sum_Cr h_c sum_active r_cs + sum_{w,a} pi_wa (V_wt x_wat + SP_wt g_wat)
                 + K y_t + sum_Co (E1_c u_ct + E0_c (k_ct - u_ct) + F_c e_ct + P_c b_ct) ]
@@ -53,6 +54,7 @@ import pulp
 
 from ..horizon_candidates import TERM_MONTHS, HorizonCandidates
 from ..horizon_spec import peak, volume
+from ..perf.energy import api_estimate, busy_hours_per_request
 from ..problem import Problem
 from ..units import HOURS_PER_MONTH
 from .formulation import _name, coef
@@ -275,6 +277,52 @@ def month_cost(m: HorizonModel, problem: Problem, hc: HorizonCandidates, t: int)
     return out
 
 
+def month_carbon(m: HorizonModel, problem: Problem, hc: HorizonCandidates, t: int) -> list:
+    """(kg CO2e coefficient, variable or expression) of month t, the linear form of the report's `month_energy`
+    (optimizer/explain/energy.py; power model in optimizer/perf/energy.py):
+    rented c:  gco2e_c/1000 x (H kw_idle_c N_ct + sum_w (V_wt x_wct + SP_wt g_wct) mu / (3600 kap_cw) kw_busy_c)
+    owned c:   G_c/1000 x PUE_c H (kwL_c u_ct + kwI_c (k_ct - u_ct))       (the quote's power and site grid)
+    API a:     gco2e_a/1000 x (V_wt x_wat + SP_wt g_wat)
+    Options of unknown carbon never reach a capped model (filtered in optimizer/horizon_candidates.py). Busy hours
+    need no cap at the instance-hours: the capacity row at the spike keeps them below H N_ct."""
+    hp, mu = m.hp, problem.policy.max_utilization
+    out = []
+
+    def served(w, o, k):
+        out.append((k * hp.V[(w, t)], m.x[(w, o, t)]))
+        if (w, o, t) in m.g:
+            out.append((k * hp.SP[(w, t)], m.g[(w, o, t)]))
+
+    for p in (*hc.flex, *hc.reserved):
+        e = p.energy
+        g = e.gco2e_per_kwh / 1000.0
+        out.append((g * HOURS_PER_MONTH * e.kw_idle, m.N[(p.id, t)]))
+        for w, kap in p.capacity.items():
+            served(w, p.id, g * busy_hours_per_request(kap, mu) * e.kw_busy)
+    for p in hc.owned:
+        q = hc.owned_quote[p.id]
+        g = q.grid_gco2e_per_kwh / 1000.0 * q.pue * HOURS_PER_MONTH
+        out.append((g * (q.power_kw_load - q.power_kw_idle), m.u[(p.id, t)]))
+        out.append((g * q.power_kw_idle, delivered(m, p.id, q, t)))
+    for a in hc.apis:
+        est = api_estimate(a.api.provider, a.api.model)
+        for w in a.usd_per_request:
+            if (w, a.id, t) in m.x:
+                served(w, a.id, est.gco2e_per_request / 1000.0)
+    return out
+
+
+def add_carbon_cap(m: HorizonModel, problem: Problem, hc: HorizonCandidates) -> None:
+    """Every month: sum of month_carbon <= CO2max (policy.max_co2e_kg_month), divided by CO2max (scaling)."""
+    cap = problem.policy.max_co2e_kg_month
+    if cap is None:
+        return
+    scale = cap if cap > 0 else 1.0
+    for t in range(m.hp.T):
+        terms = [(coef(k / scale), v) for k, v in month_carbon(m, problem, hc, t) if k > 0]
+        reg(m, "carbon", t, pulp.lpSum(k * v for k, v in terms) <= (1 if cap > 0 else 0))
+
+
 def tail_and_residual(m: HorizonModel, hc: HorizonCandidates):
     """(discounted commitment months past the horizon, discounted book value of owned servers at its end)."""
     hp = m.hp
@@ -293,6 +341,7 @@ def build_horizon_model(problem: Problem, hc: HorizonCandidates, *, integer: boo
     add_rate_limits(m, problem, hc)
     add_ops(m, problem, hc, integer)
     add_spot_and_availability(m, problem, hc)
+    add_carbon_cap(m, problem, hc)
     tail, resid = tail_and_residual(m, hc)
     npv = pulp.lpSum(hp.disc[t] * pulp.lpSum(month_cost(m, problem, hc, t).values()) for t in range(hp.T))
     m.prob += npv + tail - resid
