@@ -87,8 +87,9 @@ def render(plan, fmt: str) -> str:
 solver_options = [
     click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True),
     click.option("--time-limit", type=Number(0.1, 7 * 86400, example="60"), default=None,
-                 help=f"Solver time limit in seconds, per solver call (default {DEFAULT_TIME_LIMIT_S:g}; a plan "
-                      f"stopped by it is reported 'feasible' with its gap)."),
+                 help=f"Time limit in seconds for the whole run: candidates, every solve and the report (a plan "
+                      f"stopped by it is reported 'feasible' with its gap). Without it, each solver call stops "
+                      f"after {DEFAULT_TIME_LIMIT_S:g} s."),
     click.option("--gap", type=Number(0, 1, hi_open=True, example="0.01"), default=None,
                  help="Relative MIP gap at which to stop, in [0, 1) (e.g. 0.01)."),
 ]
