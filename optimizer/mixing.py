@@ -55,11 +55,17 @@ def _val(v) -> float:
 
 
 def violations(problem: Problem, cands: Candidates, model) -> dict[str, float]:
-    """Pool id -> headroom d, for pools of the solution that use more than d of their planned capacity."""
+    """Pool id -> d / f, for pools of the solution that use more than the headroom d of their planned capacity:
+    the factor to derate the model's capacity by (f, `cands.derated`, is the derating it already has). The queue
+    and the use are both measured against the pool's own capacity, not the derated one: derating is a planning
+    limit, the servers are as fast as before (verify's shared-queue check measures the same way)."""
     lam = {w.name: w.peak for w in problem.serving}
     hp = model.hourly
     out: dict[str, float] = {}
+    derated = getattr(cands, "derated", None) or {}
     for pool in cands.pools:
+        f = derated.get(pool.id, 1.0)
+        base = {w: k / f for w, k in pool.capacity.items()}
         states = []
         if hp is None:
             n = _val(model.n[pool.id])
@@ -73,10 +79,10 @@ def violations(problem: Problem, cands: Candidates, model) -> dict[str, float]:
         for n, loads in states:
             if n < 0.5 or sum(1 for q in loads.values() if q > EPS) < 2:
                 continue
-            used = sum(q / pool.capacity[w] for w, q in loads.items() if q > EPS) / n
-            d = headroom(problem, pool, loads)
+            used = sum(q / base[w] for w, q in loads.items() if q > EPS) / n
+            d = headroom(problem, pool, loads, base)
             if used > d * (1 + 1e-6) + 1e-9:
-                out[pool.id] = min(out.get(pool.id, 1.0), d)
+                out[pool.id] = min(out.get(pool.id, 1.0), d / f)
     return out
 
 

@@ -101,6 +101,13 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
         before = res
         model, res = _solve(problem, cands, options, relax, start=derated_start(model, over))
         res = keep_bound(res, before)
+    else:  # MAX_ROUNDS re-solves, and the last may still move a workload onto another shared pool: scale it up
+        over = mixing.violations(problem, cands, model) if res.status in (Status.OPTIMAL, Status.FEASIBLE) else {}
+        if over and model.hourly is None:
+            for pid, d in over.items():
+                factors[pid] = factors.get(pid, 1.0) * d
+            cands = mixing.derate(base, factors)
+            res = scaled_up(model, cands, over, res)
     if res.status == Status.INFEASIBLE:
         raise explain_infeasible(problem, cands, options)
     if res.status == Status.NO_SOLUTION and options.time_limit is not None:
