@@ -65,8 +65,6 @@ def unsupported(problem: Problem) -> None:
         bad.append(("workloads", f"fixed-hours workload '{problem.fixed[0].name}'"))
     if pol.failover is not None:
         bad.append(("policy.failover", "failover"))
-    if pol.budget_monthly_usd is not None:
-        bad.append(("policy.budget_monthly_usd", "a monthly budget"))
     if getattr(pol, "autoscale", False) or any(w.autoscale for w in problem.serving):
         bad.append(("autoscale", "hour-by-hour autoscaling"))
     if any(w.classes for w in problem.serving):

@@ -38,6 +38,9 @@ def plan_horizon(problem: Problem, catalog: Catalog, options: SolveOptions = Sol
     if res.status == Status.INFEASIBLE:
         report = [f"a month's demand (with its spike) cannot be covered by the options allowed: check API rate "
                   f"limits, availability caps and policy.deployment {problem.policy.deployment}"]
+        if problem.policy.budget_monthly_usd is not None:
+            report.append(f"policy.budget_monthly_usd ${problem.policy.budget_monthly_usd:,.2f} may be below some "
+                          f"month's running cost (server purchases are not counted against it): raise it")
         if problem.policy.max_co2e_kg_month is not None:
             report.append(f"policy.max_co2e_kg_month {problem.policy.max_co2e_kg_month:g} kg a month may be below "
                           f"what the cleanest plan emits in some month: raise it, or allow cleaner regions or "

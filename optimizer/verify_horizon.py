@@ -10,6 +10,7 @@ the plan's lines, the problem and the catalog, never from the model's variables.
 - owned servers: servers in use never exceed those delivered (order month + lead time);
 - API rate limits (RPM, TPM) each month at the spike;
 - energy and carbon: each month's kWh and kg CO2e recomputed (`explain.energy.month_energy`), and the carbon cap;
+- the monthly budget: each month's recomputed running cost (all but server purchases);
 - policy: deployment (no API when air-gapped, no cloud offer unless cloud), capacity types allowed;
 - costs: each month's cost by kind recomputed from the lines and prices; totals, commitments past the horizon,
   residual value and the NPV recomputed; the status agrees with the gap.
@@ -121,6 +122,11 @@ class _Checker:
             for k, val in cost.items():
                 self.check(abs(mo.cost_usd.get(k, 0.0) - val) <= CENT + REL * abs(val), "cost", f"month {mo.month}",
                            f"{k} {mo.cost_usd.get(k, 0.0):.2f} recomputed {val:.2f}")
+            B = prob.policy.budget_monthly_usd
+            if B is not None:
+                run = sum(v for k, v in cost.items() if k != "owned_capex")
+                self.check(run <= B * (1 + REL) + CENT, "budget", f"month {mo.month}",
+                           f"running cost ${run:,.2f} > policy.budget_monthly_usd ${B:,.2f}")
             self.check(abs(sum(mo.cost_usd.values()) - mo.total_usd) <= CENT * len(mo.cost_usd), "sum",
                        f"month {mo.month}", "cost by kind does not add up to the month's total")
             self.check(abs(mo.discount_factor - self.disc(t)) <= 1e-9, "discount", f"month {mo.month}",

@@ -280,3 +280,34 @@ def test_fleet_changes_stay_readable_on_big_plans():
     assert len(many) > MAX_CHANGES
     (line,) = fleet_changes(5, many)
     assert line == "month 5: 5 on-demand/spot changes, +14 and -17 GPUs (net -3); largest: remove b; add a"
+
+
+# --- known answer: a monthly budget caps running costs, not purchases ---------------------------------------------
+# Three months at half an instance's capacity: renting costs 730 x $4 = $2,920 a month (NPV $8,760, undiscounted);
+# buying the server costs $10,000 once plus E = $209.50 a month (NPV $10,628.50). Unbudgeted, renting wins (the
+# breakeven is 3.66 months). A $2,000 monthly budget rules renting out; the purchase is capital, not counted against
+# it, so the plan buys. Below E nothing fits.
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_monthly_budget_over_a_horizon(default_catalog, solver):
+    from optimizer.errors import InfeasibleError
+    E = 1.0 * 1.5 * 730 * 0.1 + 100.0
+
+    def with_budget(b):
+        pr = problem([0.5 * SECONDS] * 3, od=4.0, owned=OWN)
+        return pr.model_copy(update={"policy": pr.policy.model_copy(update={"budget_monthly_usd": b})})
+    free = plan_horizon(with_budget(None), default_catalog, SolveOptions(solver=solver))
+    assert not free.purchases and free.npv_usd == pytest.approx(3 * 730 * 4.0, abs=0.02)
+    pr = with_budget(2000.0)
+    p = plan_horizon(pr, default_catalog, SolveOptions(solver=solver))
+    assert p.status == "optimal" and p.verification["violations"] == []
+    assert [b.servers for b in p.purchases] == [1]
+    assert p.npv_usd == pytest.approx(10000 + 3 * E, abs=0.02)
+    assert all(mo.total_usd - mo.cost_usd["owned_capex"] <= 2000 for mo in p.timeline)
+    # verify holds every month to the budget: the same plan against a tighter one fails, month by month
+    tight = with_budget(200.0)
+    assert [v.line for v in verify_horizon(p, tight, default_catalog).violations if v.check == "budget"] == [
+        "month 1", "month 2", "month 3"]
+    with pytest.raises(InfeasibleError) as e:
+        plan_horizon(with_budget(E - 1), default_catalog, SolveOptions(solver=solver))
+    assert "budget_monthly_usd" in str(e.value)

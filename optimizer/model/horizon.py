@@ -33,6 +33,7 @@ Constraints
     u_ct <= sum_{s <= t - D_c} b_cs = k_ct;  k_ct <= U_c e_ct             owned servers
     spot GPU-hours_t <= s_max GPU-hours_t;  availability caps per month
     kg CO2e of month t <= CO2max (policy.max_co2e_kg_month; `month_carbon`)
+    operating cost of month t (all but owned_capex) <= B (policy.budget_monthly_usd)
 Objective (NPV, USD)
     sum_t d_t [ H sum_Cf h_c n_ct + H sum_Cr h_c sum_active r_cs + sum_{w,a} pi_wa (V_wt x_wat + SP_wt g_wat)
                 + K y_t + sum_Co (E1_c u_ct + E0_c (k_ct - u_ct) + F_c e_ct + P_c b_ct) ]
@@ -323,6 +324,17 @@ def add_carbon_cap(m: HorizonModel, problem: Problem, hc: HorizonCandidates) -> 
         reg(m, "carbon", t, pulp.lpSum(k * v for k, v in terms) <= (1 if cap > 0 else 0))
 
 
+def add_budget(m: HorizonModel, problem: Problem, hc: HorizonCandidates) -> None:
+    """Every month: its operating cost (every kind but owned_capex) <= B (policy.budget_monthly_usd), divided by B.
+    A server purchase is capital spending, not a month's running cost: it is reported, never capped by B."""
+    B = problem.policy.budget_monthly_usd
+    if B is None:
+        return
+    for t in range(m.hp.T):
+        run = [e for k, e in month_cost(m, problem, hc, t).items() if k != "owned_capex"]
+        reg(m, "budget", t, pulp.lpSum(run) * (1.0 / B) <= 1)
+
+
 def tail_and_residual(m: HorizonModel, hc: HorizonCandidates):
     """(discounted commitment months past the horizon, discounted book value of owned servers at its end)."""
     hp = m.hp
@@ -342,6 +354,7 @@ def build_horizon_model(problem: Problem, hc: HorizonCandidates, *, integer: boo
     add_ops(m, problem, hc, integer)
     add_spot_and_availability(m, problem, hc)
     add_carbon_cap(m, problem, hc)
+    add_budget(m, problem, hc)
     tail, resid = tail_and_residual(m, hc)
     npv = pulp.lpSum(hp.disc[t] * pulp.lpSum(month_cost(m, problem, hc, t).values()) for t in range(hp.T))
     m.prob += npv + tail - resid
