@@ -99,3 +99,20 @@ def test_engine_changes_capacity(default_catalog):
         c = build_candidates(_problem(engine=eng, precisions=["fp8"], gpus=("H100-SXM",)), default_catalog)
         caps[eng] = max(b.point_rps for p in c.pools for b in p.bands.values())
     assert caps["trtllm"] > caps["vllm"]
+
+
+def test_uncertainty_lines_say_why_a_pool_needing_as_many_instances_could_still_save():
+    """A pool whose point estimate needs as many instances as planned can only save through a smaller instance
+    type; the line says so instead of reading '1 planned, 1 at the point estimate ... could save'."""
+    from types import SimpleNamespace as NS
+
+    from optimizer.render.sections import uncertainty_lines
+    d = [NS(capacity_point_rps=2.0, capacity_source="model", pool=p, workload="w", engine="vllm") for p in "ab"]
+    pools = [NS(pool="a", gpu="H100", cloud="c", instance_type="i1", instances=3, point_instances=2,
+                uncertainty_cost_usd=100.0),
+             NS(pool="b", gpu="H100", cloud="c", instance_type="i2", instances=1, point_instances=1,
+                uncertainty_cost_usd=50.0)]
+    plan = NS(capacity_confidence=0.9, deployments=d, pools=pools, point_estimate_cost_usd=None, monthly_cost_usd=1.0)
+    lines = uncertainty_lines(plan)
+    assert "(3 instance(s) planned, 2 at the point estimate)" in lines[1]
+    assert "as many at the point estimate" in lines[2] and "smaller instance type" in lines[2]

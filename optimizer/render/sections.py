@@ -175,9 +175,12 @@ def uncertainty_lines(plan: Plan) -> list[str]:
     for p in ranked[:3]:
         ds = by_pool[p.pool]
         wl = ", ".join(sorted({d.workload for d in ds}))
+        why = (f"{p.instances} instance(s) planned, {p.point_instances} at the point estimate"
+               if p.point_instances is None or p.point_instances < p.instances else
+               f"{p.instances} instance(s) planned, as many at the point estimate: the saving is the share of them "
+               f"the point estimate leaves idle, which only a smaller instance type would recover")
         out.append(f"Measuring {p.gpu}/{ds[0].engine} ({p.cloud} {p.instance_type}) for {wl} could save up to "
-                   f"{usd(p.uncertainty_cost_usd)}/month "
-                   f"({p.instances} instance(s) planned, {p.point_instances} at the point estimate).")
+                   f"{usd(p.uncertainty_cost_usd)}/month ({why}).")
     return out
 
 
