@@ -2,7 +2,8 @@
 
 The single-month pruning treats on-demand and reserved pools of one configuration as the same pool at two prices
 (it keeps the cheaper). Over a horizon they differ in what they commit, so the candidates are built per group:
-- `flex`: on-demand and spot (change every month), with the APIs;
+- `flex`: on-demand and spot (change every month), with the APIs; fixed-hours blocks (`fixed`) rent on-demand or
+  spot capacity month by month too;
 - `reserved_1y` / `reserved_3y`: each term on its own (a commitment for 12 / 36 months);
 - `owned`: the problem's owned servers (`quotes:` of kind owned), bought once.
 `policy.deployment` decides the groups: cloud = all; on_prem = owned servers and APIs (no cloud offer);
@@ -33,6 +34,7 @@ class HorizonCandidates:
     eligible: dict  # workload -> option ids
     owned_quote: dict = field(default_factory=dict)  # pool id -> OwnedQuote
     base: Candidates | None = None  # the flex group's candidates (why_not, excluded)
+    fixed: dict = field(default_factory=dict)  # fixed-hours workload -> FixedOption (on-demand or spot, each month)
 
     def __post_init__(self):
         self._opt = {p.id: p for p in (*self.flex, *self.reserved, *self.owned)} | {a.id: a for a in self.apis}
@@ -61,8 +63,9 @@ def unsupported(problem: Problem) -> None:
     """What the horizon model does not plan yet: an error naming the field, never a silent drop."""
     pol = problem.policy
     bad = []
-    if problem.fixed:
-        bad.append(("workloads", f"fixed-hours workload '{problem.fixed[0].name}'"))
+    if problem.fixed and pol.deployment != "cloud":
+        bad.append(("workloads", f"fixed-hours workload '{problem.fixed[0].name}' under policy.deployment "
+                                 f"{pol.deployment} (blocks rent cloud capacity)"))
     if pol.failover is not None:
         bad.append(("policy.failover", "failover"))
     if getattr(pol, "autoscale", False) or any(w.autoscale for w in problem.serving):
@@ -152,4 +155,12 @@ def build_horizon_candidates(problem: Problem, catalog: Catalog) -> HorizonCandi
                            fix="allow an API, add an owned server that fits its model, or use deployment: cloud"
                            + ("; under policy.max_co2e_kg_month options of unknown carbon are excluded (give owned "
                               "quotes grid_gco2e_per_kwh)" if problem.policy.max_co2e_kg_month is not None else ""))
-    return HorizonCandidates(flex, reserved, owned, list(base.apis), eligible, owned_quote, base)
+    fixed = base.fixed if flex_types else {f.name: [] for f in problem.fixed}
+    none = [f for f, opts in fixed.items() if not opts]
+    if none:
+        raise ProblemError(f"fixed-hours workload '{none[0]}' has no on-demand or spot option (over a horizon a block "
+                           f"rents capacity month by month; commitments are planned for serving pools only)",
+                           where=f"workload '{none[0]}'",
+                           fix="allow on_demand or spot in policy.capacity_types, or relax the block's GPU, "
+                               "jurisdictions or spot setting")
+    return HorizonCandidates(flex, reserved, owned, list(base.apis), eligible, owned_quote, base, fixed)

@@ -8,7 +8,7 @@ from .catalog import Catalog
 from .explain.energy import month_energy
 from .errors import InfeasibleError, SolverError
 from .horizon_candidates import TERM_MONTHS, HorizonCandidates, build_horizon_candidates
-from .horizon_result import (Commitment, FleetLine, HorizonPlan, Month, Purchase, ShareLine)
+from .horizon_result import Commitment, FixedBlock, FleetLine, HorizonPlan, Month, Purchase, ShareLine
 from .model.horizon import build_horizon_model, commitment_usd, month_cost
 from .model.solve import Status, solve
 from .pipeline import SolveOptions
@@ -143,12 +143,17 @@ def extract_horizon(problem: Problem, hc: HorizonCandidates, m, res, options: So
                     if o.startswith("api:"):
                         api_share[w.name] += x
             api_share[w.name] = round(api_share[w.name], 6)
+        blocks = [FixedBlock(workload=f, option=q.id, gpu=q.gpu, gpus_per_instance=q.gpus_per_instance,
+                             instances=q.instances, hours=q.hours, capacity_type=q.capacity_type, cloud=q.provider,
+                             region=q.region, hourly_usd_per_instance=q.hourly_usd, monthly_cost_usd=round(q.monthly_usd, 2))
+                  for f, qs in hc.fixed.items() for q in qs if _val(m.fx[(f, q.id, t)]) > 0.5]
         cost = {k: round(_val(e), 2) for k, e in month_cost(m, problem, hc, t).items()}
         timeline.append(Month(month=t + 1, requests={w.name: round(hp.V[(w.name, t)], 2) for w in problem.serving},
                               peak_rps={w.name: round(hp.lam[(w.name, t)], 6) for w in problem.serving},
                               fleet=fleet, shares=shares, api_share=api_share, cost_usd=cost,
                               total_usd=round(sum(cost.values()), 2), discount_factor=hp.disc[t],
-                              owned_delivered=delivered, self_hosting=bool(t in m.y and _val(m.y[t]) > 0.5)))
+                              owned_delivered=delivered, self_hosting=bool(t in m.y and _val(m.y[t]) > 0.5),
+                              fixed=blocks))
     timeline = with_energy(timeline, problem, hc, hp, catalog)
     tail_npv = sum(commitment_usd(hc.option(c.pool), c.start_month - 1, hp)[1] * c.instances for c in commitments)
     resid = sum(c.book_value_end_usd * c.servers for c in purchases)
@@ -219,11 +224,12 @@ def fleet_changes(month: int, changes: list[tuple[int, str]]) -> list[str]:
 
 def decisions(plan: HorizonPlan) -> list[str]:
     """Decision points in words, from the timeline: self-hosting starts/stops, fleet changes per pool, commitments,
-    purchases, API shares crossing."""
+    purchases, API shares crossing, the block each fixed-hours workload rents (when it changes)."""
     out = []
     prev: dict = {}
     prev_api: dict = {}
     prev_spike: set = set()
+    prev_fixed: dict = {}
     started = False
     for mo in plan.timeline:
         now = {}
@@ -271,6 +277,13 @@ def decisions(plan: HorizonPlan) -> list[str]:
         spike_api = {s.workload for s in mo.shares if s.option.startswith("api:") and s.spike_share > 0.5}
         if spike_api and spike_api != prev_spike:
             out.append(f"month {mo.month}: spikes of {', '.join(sorted(spike_api))} overflow to the API")
+        for b in mo.fixed:
+            if prev_fixed.get(b.workload) != b.option:
+                verb = "rent" if b.workload not in prev_fixed else "move to"
+                where = "at the quoted price" if b.cloud == "quoted" else f"in {b.cloud} {b.region}"
+                out.append(f"month {mo.month}: {b.workload} {verb} {b.instances}x {_inst(b)} {b.capacity_type} "
+                           f"{where} for {b.hours:g} h (${b.monthly_cost_usd:,.2f}/month)")
+        prev_fixed = {b.workload: b.option for b in mo.fixed}
         prev, prev_api, prev_spike = now, dict(mo.api_share), spike_api
     if not started and plan.timeline:
         out.insert(0, f"months 1-{plan.months}: stay on the API; self-hosting does not pay within the horizon")

@@ -8,8 +8,8 @@ from __future__ import annotations
 from .errors import LlmplanError
 from .result import Frozen, PlanEnergy, SolverInfo
 
-HORIZON_SCHEMA_VERSION = "1.1"  # 1.1: energy and carbon per month (older plans load)
-COST_KINDS = ("on_demand", "spot", "reserved", "owned_capex", "owned_opex", "api", "ops")
+HORIZON_SCHEMA_VERSION = "1.1"  # 1.1: energy and carbon, fixed-hours blocks per month (older plans load)
+COST_KINDS = ("on_demand", "spot", "reserved", "owned_capex", "owned_opex", "api", "ops", "fixed")
 
 
 class FleetLine(Frozen):
@@ -27,6 +27,22 @@ class FleetLine(Frozen):
     instances: int
     hourly_usd_per_instance: float | None = None  # rented pools; owned servers: None
     monthly_cost_usd: float  # owned: running (in use) cost; rented: instances x hourly x 730
+
+
+class FixedBlock(Frozen):
+    """The block a fixed-hours workload (fine-tuning, training, a fixed fleet) rents in a month."""
+
+    workload: str
+    option: str  # <workload>|<offer id>|<capacity type>, or <workload>|quoted
+    gpu: str
+    gpus_per_instance: int
+    instances: int
+    hours: float  # per month
+    capacity_type: str  # on_demand | spot
+    cloud: str
+    region: str
+    hourly_usd_per_instance: float
+    monthly_cost_usd: float  # instances x hourly x hours
 
 
 class ShareLine(Frozen):
@@ -71,6 +87,7 @@ class Month(Frozen):
     owned_delivered: dict = {}  # pool -> owned servers on site
     self_hosting: bool = False  # the ops overhead runs
     energy: PlanEnergy | None = None  # kWh and kg CO2e this month (optimizer/explain/energy.py month_energy)
+    fixed: list[FixedBlock] = []  # fixed-hours blocks rented this month
 
 
 class HorizonPlan(Frozen):

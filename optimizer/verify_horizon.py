@@ -11,6 +11,7 @@ the plan's lines, the problem and the catalog, never from the model's variables.
 - API rate limits (RPM, TPM) each month at the spike;
 - energy and carbon: each month's kWh and kg CO2e recomputed (`explain.energy.month_energy`), and the carbon cap;
 - the monthly budget: each month's recomputed running cost (all but server purchases);
+- fixed-hours blocks: one a month per workload, meeting it, at the catalog's price; the spot cap with them;
 - policy: deployment (no API when air-gapped, no cloud offer unless cloud), capacity types allowed;
 - costs: each month's cost by kind recomputed from the lines and prices; totals, commitments past the horizon,
   residual value and the NPV recomputed; the status agrees with the gap.
@@ -112,6 +113,8 @@ class _Checker:
             self._rate_limits(mo, t)
             self._energy(mo, t)
             cost = self._costs(mo, t, fleet)
+            cost["fixed"] = self._fixed(mo)
+            self._spot_cap(mo, fleet)
             self_hosted = bool(mo.fleet)
             ops_started = ops_started or self_hosted
             K = prob.policy.ops_overhead_monthly_usd
@@ -282,6 +285,64 @@ class _Checker:
                        f"policy.max_co2e_kg_month")
             self.check(e.kg_co2e <= cap * (1 + REL) + CENT, "carbon", line,
                        f"{e.kg_co2e:,.2f} kg CO2e > policy.max_co2e_kg_month {cap:,.2f}")
+
+    def _fixed(self, mo) -> float:
+        """Each fixed-hours workload rents exactly one block a month that meets it (GPUs, single instance, GPU type
+        or VRAM, jurisdiction, capacity type and spot), at the catalog's (or the quoted) price; returns the month's
+        recomputed cost of the blocks."""
+        pol, total = self.problem.policy, 0.0
+        for f in self.problem.fixed:
+            line = f"month {mo.month} fixed workload {f.name}"
+            blocks = [b for b in mo.fixed if b.workload == f.name]
+            if not self.check(len(blocks) == 1, "fixed_choice", line, f"{len(blocks)} blocks rented, not 1"):
+                continue
+            b = blocks[0]
+            ok = self.check(b.instances * b.gpus_per_instance >= f.gpu_count, "fixed_choice", line,
+                            f"{b.instances} x {b.gpus_per_instance} GPUs < gpu_count {f.gpu_count}")
+            self.check(not f.single_instance or b.instances == 1, "fixed_choice", line,
+                       f"single_instance but {b.instances} instances")
+            self.check(b.capacity_type in ("on_demand", "spot") and b.capacity_type in pol.capacity_types,
+                       "capacity_type", line, f"{b.capacity_type}: a block rents on-demand or spot capacity allowed "
+                                              f"by policy.capacity_types")
+            self.check(b.capacity_type != "spot" or f.spot, "spot_allowed", line, "spot for a block without spot: true")
+            self.check(abs(b.hours - f.hours_per_month) <= 1e-9, "fixed_choice", line,
+                       f"{b.hours} h a month, the workload needs {f.hours_per_month}")
+            if b.option == f"{f.name}|quoted":
+                per = f.gpu_count if f.single_instance else 1
+                price, jur = per * (f.price_per_gpu_hour_usd or 0.0), f.price_jurisdiction
+                if jur is None:
+                    self.check("any" in f.jurisdictions, "residency", line, "a quote of unknown location")
+            else:
+                offer = self.offers.get(b.option.split("|")[1]) if b.option.count("|") == 2 else None
+                if not self.check(offer is not None and offer.gpu == b.gpu and offer.gpus_per_instance
+                                  == b.gpus_per_instance, "catalog", line, f"offer of {b.option} not found"):
+                    continue
+                price, jur = offer.hourly_usd(b.capacity_type), offer.jurisdiction
+                if f.gpu is not None:
+                    self.check(b.gpu == self.catalog.gpu(f.gpu).name, "fixed_choice", line, f"GPU {b.gpu} != {f.gpu}")
+                elif f.min_vram_gib is not None:
+                    self.check(self.catalog.gpus[b.gpu].vram_gib >= f.min_vram_gib, "vram_fit", line,
+                               f"{b.gpu} has less than {f.min_vram_gib} GiB")
+            if jur is not None:
+                self.check(f.allows((jur,)), "residency", line, f"jurisdiction {jur} is outside {list(f.jurisdictions)}")
+            ok = self.check(price is not None and abs(price - b.hourly_usd_per_instance) <= REL * price + 1e-9,
+                            "price", line, f"{b.hourly_usd_per_instance}/h, catalog {price}") and ok
+            usd = b.instances * (price or 0.0) * f.hours_per_month
+            self.check(abs(b.monthly_cost_usd - usd) <= CENT, "cost", line, f"${b.monthly_cost_usd:,.2f} recomputed "
+                                                                             f"${usd:,.2f}")
+            total += usd
+        return total
+
+    def _spot_cap(self, mo, fleet: dict) -> None:
+        """Spot GPU-hours (pools and blocks) within policy.max_spot_share of all GPU-hours, every month."""
+        s = self.problem.policy.max_spot_share
+        if s >= 1:
+            return
+        hours = [(f.capacity_type == "spot", HOURS_PER_MONTH * f.gpus_per_instance * f.instances) for f in fleet.values()]
+        hours += [(b.capacity_type == "spot", b.instances * b.gpus_per_instance * b.hours) for b in mo.fixed]
+        spot, total = sum(h for sp, h in hours if sp), sum(h for _, h in hours)
+        self.check(spot <= s * total * (1 + REL) + 1e-6, "spot_cap", f"month {mo.month}",
+                   f"spot {spot:,.0f} of {total:,.0f} GPU-hours > policy.max_spot_share {s}")
 
     def _costs(self, mo, t: int, fleet: dict) -> dict:
         h = self.problem.horizon

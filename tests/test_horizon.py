@@ -18,6 +18,7 @@ from optimizer.errors import ProblemError
 from optimizer.horizon_plan import plan_horizon
 from optimizer.pipeline import SolveOptions
 from optimizer.problem import Problem
+from optimizer.render.horizon import render_horizon
 from optimizer.verify_horizon import verify_horizon
 
 SECONDS = 730 * 3600  # 2,628,000: requests one instance at 1 request/s serves in a month
@@ -311,3 +312,71 @@ def test_monthly_budget_over_a_horizon(default_catalog, solver):
     with pytest.raises(InfeasibleError) as e:
         plan_horizon(with_budget(E - 1), default_catalog, SolveOptions(solver=solver))
     assert "budget_monthly_usd" in str(e.value)
+
+
+# --- fixed-hours blocks over a horizon ----------------------------------------------------------------------------
+
+FT = {"name": "ft", "category": "fine-tuning", "gpu": "L40S", "gpu_count": 2, "hours_per_month": 40,
+      "price_per_gpu_hour_usd": 1.5, "price_jurisdiction": "us"}
+
+
+def with_fixed(pr, block, **policy):
+    data = pr.model_dump(mode="json", exclude_none=True)
+    data["workloads"].append(block)
+    data["policy"].update(policy)
+    return Problem.model_validate(data)
+
+
+def test_fixed_block_over_a_horizon_by_hand(default_catalog):
+    """A quoted block (2 GPUs x 40 h at $1.50) costs 2 x 1.5 x 40 = $120 every month, next to the serving plan."""
+    base = problem([0.5 * SECONDS] * 3)
+    p0 = plan_horizon(base, default_catalog)
+    p = plan_horizon(with_fixed(base, FT), default_catalog)
+    assert p.status == "optimal" and p.verification["violations"] == []
+    assert all(len(mo.fixed) == 1 and mo.cost_usd["fixed"] == pytest.approx(120.0) for mo in p.timeline)
+    assert p.npv_usd == pytest.approx(p0.npv_usd + 3 * 120.0, abs=0.02)
+    assert any("ft rent 2x L40S on_demand" in d for d in p.decisions)
+    assert "ft: 2x L40S on_demand quoted 40 h" in render_horizon(p, "table")
+
+
+def test_fixed_block_is_the_cheapest_allowed_each_month(default_catalog):
+    """From the catalog: the block is the cheapest option the candidates offer (enumerated); with
+    max_spot_share 0 no spot block is allowed, so it is the cheapest on-demand one."""
+    from optimizer.horizon_candidates import build_horizon_candidates
+    block = {"name": "train", "category": "training", "gpu": "L4", "gpu_count": 4, "hours_per_month": 100,
+             "spot": True}
+    for share in (1.0, 0.0):
+        pr = with_fixed(problem([0.5 * SECONDS] * 2), block, include_providers=None, max_spot_share=share,
+                        capacity_types=["on_demand", "spot"])
+        opts = build_horizon_candidates(pr, default_catalog).fixed["train"]
+        p = plan_horizon(pr, default_catalog)
+        assert p.verification["violations"] == [], p.verification
+        want = min(q.monthly_usd for q in opts if share > 0 or q.capacity_type != "spot")
+        assert [mo.cost_usd["fixed"] for mo in p.timeline] == [pytest.approx(want, abs=0.01)] * 2
+        assert share > 0 or all(b.capacity_type == "on_demand" for mo in p.timeline for b in mo.fixed)
+
+
+def test_verify_catches_tampered_fixed_blocks(default_catalog):
+    pr = with_fixed(problem([0.5 * SECONDS] * 2), FT)
+    p = plan_horizon(pr, default_catalog)
+    mo = p.timeline[1]
+    gone = p.model_copy(update={"timeline": [p.timeline[0], mo.model_copy(update={"fixed": []})]})
+    assert "fixed_choice" in {v.check for v in verify_horizon(gone, pr, default_catalog).violations}
+    cheap = [b.model_copy(update={"hourly_usd_per_instance": 0.5, "monthly_cost_usd": 40.0}) for b in mo.fixed]
+    bad = p.model_copy(update={"timeline": [p.timeline[0], mo.model_copy(update={"fixed": cheap})]})
+    assert {"price", "cost"} <= {v.check for v in verify_horizon(bad, pr, default_catalog).violations}
+    small = [b.model_copy(update={"instances": 1}) for b in mo.fixed]
+    bad = p.model_copy(update={"timeline": [p.timeline[0], mo.model_copy(update={"fixed": small})]})
+    assert "fixed_choice" in {v.check for v in verify_horizon(bad, pr, default_catalog).violations}
+
+
+def test_fixed_block_needs_rented_capacity(default_catalog):
+    """Blocks rent cloud capacity month by month: under deployment on_prem (owned servers only) they are refused
+    with the field named, and without on-demand or spot in capacity_types they have no option."""
+    pr = with_fixed(problem([0.5 * SECONDS] * 2, owned=OWN, deployment="on_prem", rented=False), FT,
+                    include_providers=None)
+    with pytest.raises(ProblemError, match="fixed-hours workload 'ft' under policy.deployment on_prem"):
+        plan_horizon(pr, default_catalog)
+    pr = with_fixed(problem([0.5 * SECONDS] * 2, r1=0.9), FT, capacity_types=["reserved_1y"])
+    with pytest.raises(ProblemError, match="no on-demand or spot option"):
+        plan_horizon(pr, default_catalog)

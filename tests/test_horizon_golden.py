@@ -1,5 +1,5 @@
 """Golden files for the horizon renderers (table, Markdown, HTML) on a plan with rented, reserved and owned
-capacity, an API, spikes and energy. The catalog is pinned to the 2026-12-03 snapshot. Volatile values (solve time)
+capacity, an API, spikes, a fixed-hours block and energy. The catalog is pinned to the 2026-12-03 snapshot. Volatile values (solve time)
 are normalised. Regenerate with: UPDATE_GOLDEN=1 pytest tests/test_horizon_golden.py"""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import check_golden
-from test_horizon import OWN, SECONDS, problem
+from test_horizon import FT, OWN, SECONDS, problem, with_fixed
 
 from optimizer.catalog import load_catalog
 from optimizer.horizon_plan import plan_horizon
@@ -22,8 +22,8 @@ CATALOG = Path(__file__).resolve().parents[1] / "catalogs" / "2026-12-03"
 def golden_horizon():
     own = {**OWN, "lead_time_months": 1, "depreciation_months": 24, "residual_value_usd": 2000.0,
            "grid_gco2e_per_kwh": 400.0}
-    pr = problem([1.5 * SECONDS, 1.5 * SECONDS, 2.5 * SECONDS, 2.5 * SECONDS], od=4.0, r1=1.2, owned=own,
-                 apis=["openai/gpt-4o"], ops=500.0, spike=2.0, rate=0.08)
+    pr = with_fixed(problem([1.5 * SECONDS, 1.5 * SECONDS, 2.5 * SECONDS, 2.5 * SECONDS], od=4.0, r1=1.2, owned=own,
+                            apis=["openai/gpt-4o"], ops=500.0, spike=2.0, rate=0.08), FT)
     return plan_horizon(pr, load_catalog(CATALOG))
 
 

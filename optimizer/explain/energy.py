@@ -112,7 +112,8 @@ def month_energy(month, *, catalog: Catalog, max_utilization: float, spike_reque
     pool's busy instance-hours count the month's requests on it and its share of the spike excess
     (`spike_requests[w]` requests beyond the peak), at `capacity(pool, w)` requests/s per instance; owned servers
     use their quote's power figures (`owned_line`); API lines their provider's estimate. `owned_quote(pool)` and
-    `api(option)` look up the quote and the API (None when unknown)."""
+    `api(option)` look up the quote and the API (None when unknown). A fixed-hours block is busy every hour it
+    runs."""
     busy: dict[str, float] = defaultdict(float)
     served: dict[str, list] = defaultdict(list)
     lines = []
@@ -133,6 +134,10 @@ def month_energy(month, *, catalog: Catalog, max_utilization: float, spike_reque
             continue
         lines.append(_pool_line("pool", f.pool, served.get(f.pool, []), f.instances * HOURS_PER_MONTH,
                                 busy[f.pool], _gpu(catalog, f.gpu), f.gpus_per_instance, f.cloud, f.region, catalog))
+    for b in getattr(month, "fixed", []):  # a fixed-hours block: busy every hour it runs
+        hours = b.instances * b.hours
+        lines.append(_pool_line("fixed", b.option, [b.workload], hours, hours, _gpu(catalog, b.gpu),
+                                b.gpus_per_instance, b.cloud, b.region, catalog))
     in_use = {f.pool: f.instances for f in month.fleet if f.capacity_type == "owned"}
     for pid in sorted(set(in_use) | set(month.owned_delivered)):
         q = owned_quote(pid)

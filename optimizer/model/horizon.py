@@ -24,6 +24,8 @@ Variables
     y_t in {0,1}  self-hosting runs in month t (ops overhead); y_t >= y_{t-1}: once self-hosting starts, the team
                   stays
     e_ct in {0,1} owned servers of c are on site in month t (their staff cost)
+    v_fqt in {0,1} fixed-hours workload f rents block q in month t (on-demand or spot; cost_q = instances x $/h x
+                  hours)
 Constraints
     sum_o x_wot = 1;  sum_o g_wot = 1 (when sig_w > 1)                    demand and spike cover
     sum_w a_cwt (x_wct + (sig_w - 1) g_wct) <= N_ct                       capacity at the spike
@@ -31,12 +33,13 @@ Constraints
     sum 60 lam_wt (x_wat + (sig_w - 1) g_wat) / RPM <= 1 (and TPM)        API limits at the spike
     N_ct <= U_c y_t;  y_t >= y_{t-1}                                      ops overhead
     u_ct <= sum_{s <= t - D_c} b_cs = k_ct;  k_ct <= U_c e_ct             owned servers
-    spot GPU-hours_t <= s_max GPU-hours_t;  availability caps per month
+    sum_q v_fqt = 1                                                       a block for each fixed-hours workload
+    spot GPU-hours_t <= s_max GPU-hours_t (pools and blocks);  availability caps per month
     kg CO2e of month t <= CO2max (policy.max_co2e_kg_month; `month_carbon`)
     operating cost of month t (all but owned_capex) <= B (policy.budget_monthly_usd)
 Objective (NPV, USD)
     sum_t d_t [ H sum_Cf h_c n_ct + H sum_Cr h_c sum_active r_cs + sum_{w,a} pi_wa (V_wt x_wat + SP_wt g_wat)
-                + K y_t + sum_Co (E1_c u_ct + E0_c (k_ct - u_ct) + F_c e_ct + P_c b_ct) ]
+                + K y_t + sum_Co (E1_c u_ct + E0_c (k_ct - u_ct) + F_c e_ct + P_c b_ct) + sum_{f,q} cost_q v_fqt ]
     + sum_Cr sum_s sum_{t >= T, t < s + L_c} d_t H h_c r_cs        commitment months past the horizon, in full
     - sum_Co sum_s d_T BV_c(T - s - D_c) b_cs                       owned servers' book value at the horizon end
 
@@ -89,6 +92,7 @@ class HorizonModel:
     x: dict = field(default_factory=dict)  # (w, o, t) -> var
     g: dict = field(default_factory=dict)  # (w, o, t) -> var
     y: dict = field(default_factory=dict)  # t -> var
+    fx: dict = field(default_factory=dict)  # (fixed workload, option id, t) -> var (the block bought in month t)
     registry: dict = field(default_factory=dict)
     N: dict = field(default_factory=dict)  # (pool, t) -> expression of instances available
 
@@ -184,6 +188,17 @@ def add_shares(m: HorizonModel, problem: Problem, hc: HorizonCandidates) -> None
                 reg(m, "spike", (w.name, t), pulp.lpSum(m.g[(w.name, o, t)] for o in hc.eligible[w.name]) == 1)
 
 
+def add_fixed(m: HorizonModel, hc: HorizonCandidates, integer: bool) -> None:
+    """sum_q v_fqt = 1 for every fixed-hours workload f and month t: one block (GPUs x hours) rented each month,
+    on-demand or spot (no commitment: a block may move month by month)."""
+    for f, opts in hc.fixed.items():
+        for t in range(m.hp.T):
+            for q in opts:
+                m.fx[(f, q.id, t)] = m.prob.add_variable(_name("v", q.id, t), lowBound=0, upBound=1,
+                                                         cat="Binary" if integer else "Continuous")
+            reg(m, "fixed_choice", (f, t), pulp.lpSum(m.fx[(f, q.id, t)] for q in opts) == 1)
+
+
 def _load(m: HorizonModel, w: str, o: str, t: int, per: float):
     """(x_wot + (sig_w - 1) g_wot) x per: the option's load at the spike."""
     e = per * m.x[(w, o, t)]
@@ -243,12 +258,22 @@ def add_spot_and_availability(m: HorizonModel, problem: Problem, hc: HorizonCand
     for p in hc.pools:
         if p.offer.max_instances is not None:
             by_offer.setdefault(p.offer.offer_id, []).append(p)
+    has_spot = any(p.capacity_type == "spot" for p in hc.flex) or any(
+        q.capacity_type == "spot" for qs in hc.fixed.values() for q in qs)
     for t in range(m.hp.T):
-        if s < 1 and any(p.capacity_type == "spot" for p in hc.flex):
-            gh = lambda pools: pulp.lpSum(p.gpus_per_instance * m.N[(p.id, t)] for p in pools)  # noqa: E731
-            reg(m, "spot_cap", t, gh([p for p in hc.pools if p.capacity_type == "spot"]) <= s * gh(hc.pools))
+        if s < 1 and has_spot:
+            reg(m, "spot_cap", t, gpu_hours(m, hc, t, True) <= s * gpu_hours(m, hc, t, False))
         for oid, pools in by_offer.items():
             reg(m, "availability", (oid, t), pulp.lpSum(m.N[(p.id, t)] for p in pools) <= pools[0].offer.max_instances)
+
+
+def gpu_hours(m: HorizonModel, hc: HorizonCandidates, t: int, spot_only: bool):
+    """GPU-hours of month t: pools H g_c N_ct, fixed-hours blocks their GPUs x hours (spot ones only, or all)."""
+    terms = [HOURS_PER_MONTH * p.gpus_per_instance * m.N[(p.id, t)] for p in hc.pools
+             if not spot_only or p.capacity_type == "spot"]
+    terms += [q.gpu_hours * m.fx[(f, q.id, t)] for f, qs in hc.fixed.items() for q in qs
+              if not spot_only or q.capacity_type == "spot"]
+    return pulp.lpSum(terms)
 
 
 def month_cost(m: HorizonModel, problem: Problem, hc: HorizonCandidates, t: int) -> dict:
@@ -264,6 +289,7 @@ def month_cost(m: HorizonModel, problem: Problem, hc: HorizonCandidates, t: int)
                                                  + (hp.SP[(w, t)] * m.g[(w, a.id, t)] if (w, a.id, t) in m.g else 0))
                           for a in hc.apis for w in a.usd_per_request if (w, a.id, t) in m.x),
         "ops": problem.policy.ops_overhead_monthly_usd * m.y[t] if t in m.y else pulp.LpAffineExpression(),
+        "fixed": pulp.lpSum(q.monthly_usd * m.fx[(f, q.id, t)] for f, qs in hc.fixed.items() for q in qs),
     }
     capex, opex = [], []
     for p in hc.owned:
@@ -283,6 +309,7 @@ def month_carbon(m: HorizonModel, problem: Problem, hc: HorizonCandidates, t: in
     (optimizer/explain/energy.py; power model in optimizer/perf/energy.py):
     rented c:  gco2e_c/1000 x (H kw_idle_c N_ct + sum_w (V_wt x_wct + SP_wt g_wct) mu / (3600 kap_cw) kw_busy_c)
     owned c:   G_c/1000 x PUE_c H (kwL_c u_ct + kwI_c (k_ct - u_ct))       (the quote's power and site grid)
+    block q:   gco2e_q/1000 x instances_q hours_q (kw_idle_q + kw_busy_q) v_fqt   (busy all its hours)
     API a:     gco2e_a/1000 x (V_wt x_wat + SP_wt g_wat)
     Options of unknown carbon never reach a capped model (filtered in optimizer/horizon_candidates.py). Busy hours
     need no cap at the instance-hours: the capacity row at the spike keeps them below H N_ct."""
@@ -305,6 +332,11 @@ def month_carbon(m: HorizonModel, problem: Problem, hc: HorizonCandidates, t: in
         g = q.grid_gco2e_per_kwh / 1000.0 * q.pue * HOURS_PER_MONTH
         out.append((g * (q.power_kw_load - q.power_kw_idle), m.u[(p.id, t)]))
         out.append((g * q.power_kw_idle, delivered(m, p.id, q, t)))
+    for f, qs in hc.fixed.items():
+        for q in qs:
+            e = q.energy
+            out.append((e.gco2e_per_kwh / 1000.0 * q.instances * q.hours * (e.kw_idle + e.kw_busy),
+                        m.fx[(f, q.id, t)]))
     for a in hc.apis:
         est = api_estimate(a.api.provider, a.api.model)
         for w in a.usd_per_request:
@@ -349,6 +381,7 @@ def build_horizon_model(problem: Problem, hc: HorizonCandidates, *, integer: boo
     m = HorizonModel(pulp.LpProblem("llmplan_horizon", pulp.LpMinimize), hp)
     add_fleet(m, hc, integer)
     add_shares(m, problem, hc)
+    add_fixed(m, hc, integer)
     add_capacity(m, hc)
     add_rate_limits(m, problem, hc)
     add_ops(m, problem, hc, integer)

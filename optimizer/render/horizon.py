@@ -13,7 +13,7 @@ from .svg import BAR_COLORS, _nice_ticks, _short
 
 KIND_LABEL = {"on_demand": "on-demand", "spot": "spot", "reserved": "reserved (commitments)",
               "owned_capex": "owned: purchases", "owned_opex": "owned: power, facility, staff", "api": "APIs",
-              "ops": "ops overhead"}
+              "ops": "ops overhead", "fixed": "fixed-hours blocks"}
 
 
 def to_json(plan: HorizonPlan) -> str:
@@ -21,8 +21,11 @@ def to_json(plan: HorizonPlan) -> str:
 
 
 def _fleet(mo) -> str:
-    return "; ".join(f"{f.instances}x {f.gpu}{'' if f.gpus_per_instance == 1 else f' ({f.gpus_per_instance} GPUs)'} "
-                     f"{f.capacity_type}{'' if f.capacity_type == 'owned' else ' ' + f.cloud}" for f in mo.fleet) or "-"
+    lines = [f"{f.instances}x {f.gpu}{'' if f.gpus_per_instance == 1 else f' ({f.gpus_per_instance} GPUs)'} "
+             f"{f.capacity_type}{'' if f.capacity_type == 'owned' else ' ' + f.cloud}" for f in mo.fleet]
+    lines += [f"{b.workload}: {b.instances}x {b.gpu}{'' if b.gpus_per_instance == 1 else f' ({b.gpus_per_instance} GPUs)'} "
+              f"{b.capacity_type} {b.cloud} {b.hours:g} h" for b in mo.fixed]
+    return "; ".join(lines) or "-"
 
 
 def _api(mo) -> str:
