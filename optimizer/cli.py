@@ -124,7 +124,7 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
     if prob.horizon is not None:  # several months: the timeline (optimizer/horizon_plan.py)
         return _solve_horizon(problem, prob, catalog_dir, fmt, SolveOptions(solver=solver, time_limit=time_limit,
                                                                             gap=gap, verbose=verbose), output,
-                              explain or compare_to)
+                              explain, compare_to)
     old = _load_plan_file(compare_to) if compare_to else None  # a bad --compare-to fails before solving
     cat = _catalog(catalog_dir)
     explain = explain or fmt in ("markdown", "html")
@@ -149,15 +149,19 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
     emit(text, output)
 
 
-def _solve_horizon(path, prob, catalog_dir, fmt, options, output, unsupported_flag):
+def _solve_horizon(path, prob, catalog_dir, fmt, options, output, explain, compare_to):
     from optimizer.errors import ProblemError
-    from optimizer.horizon_plan import plan_horizon
+    from optimizer.horizon_plan import constraint_costs, plan_horizon
     from optimizer.render.horizon import render_horizon
-    if unsupported_flag:
-        raise ProblemError("--explain and --compare-to are not available for a plan over a horizon yet",
-                           where="command line", fix="remove the option (markdown and html show the timeline)")
+    if compare_to:
+        raise ProblemError("--compare-to is not available for a plan over a horizon yet",
+                           where="command line", fix="remove the option")
     try:
-        result = plan_horizon(prob, _catalog(catalog_dir), options)
+        cat = _catalog(catalog_dir)
+        result = plan_horizon(prob, cat, options)
+        if explain:  # what each policy constraint costs: one re-solve per constraint
+            click.echo("re-solving to price each policy constraint...", err=True)
+            result = result.model_copy(update={"constraint_costs": constraint_costs(prob, cat, options, result)})
     except ProblemError as e:
         if e.file is None:
             e.file = str(path)

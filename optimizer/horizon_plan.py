@@ -8,7 +8,7 @@ from .catalog import Catalog
 from .explain.energy import month_energy
 from .errors import InfeasibleError, SolverError
 from .horizon_candidates import TERM_MONTHS, HorizonCandidates, build_horizon_candidates
-from .horizon_result import Commitment, FixedBlock, FleetLine, HorizonPlan, Month, Purchase, ShareLine
+from .horizon_result import Commitment, ConstraintCost, FixedBlock, FleetLine, HorizonPlan, Month, Purchase, ShareLine
 from .model.horizon import build_horizon_model, commitment_usd, month_cost
 from .model.solve import Status, solve
 from .pipeline import SolveOptions
@@ -287,4 +287,37 @@ def decisions(plan: HorizonPlan) -> list[str]:
         prev, prev_api, prev_spike = now, dict(mo.api_share), spike_api
     if not started and plan.timeline:
         out.insert(0, f"months 1-{plan.months}: stay on the API; self-hosting does not pay within the horizon")
+    return out
+
+
+def relaxable(problem: Problem) -> list[tuple[str, str, dict]]:
+    """The policy constraints of a horizon problem that `constraint_costs` prices: (field, as stated, the policy
+    update that removes it)."""
+    pol, out = problem.policy, []
+    if pol.max_co2e_kg_month is not None:
+        out.append(("policy.max_co2e_kg_month", f"{pol.max_co2e_kg_month:g} kg CO2e a month",
+                    {"max_co2e_kg_month": None}))
+    if pol.budget_monthly_usd is not None:
+        out.append(("policy.budget_monthly_usd", f"${pol.budget_monthly_usd:,.2f} a month",
+                    {"budget_monthly_usd": None}))
+    if pol.max_spot_share < 1:
+        out.append(("policy.max_spot_share", f"{pol.max_spot_share:g} of GPU-hours", {"max_spot_share": 1.0}))
+    if pol.deployment != "cloud":
+        out.append(("policy.deployment", pol.deployment, {"deployment": "cloud"}))
+    return out
+
+
+def constraint_costs(problem: Problem, catalog: Catalog, options: SolveOptions, plan: HorizonPlan) -> list:
+    """What each policy constraint costs over the horizon (`--explain`): re-solve without it; the NPV difference is
+    its price (0 when it does not bind). A re-solve that finds no plan is reported as such, never guessed."""
+    out = []
+    for field, limit, update in relaxable(problem):
+        free = problem.model_copy(update={"policy": problem.policy.model_copy(update=update)})
+        try:
+            other = plan_horizon(free, catalog, options)
+        except (InfeasibleError, SolverError):
+            out.append(ConstraintCost(field=field, limit=limit, npv_without_usd=None, costs_npv_usd=None))
+            continue
+        out.append(ConstraintCost(field=field, limit=limit, npv_without_usd=other.npv_usd,
+                                  costs_npv_usd=round(max(plan.npv_usd - other.npv_usd, 0.0), 2)))
     return out

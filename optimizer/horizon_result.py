@@ -90,6 +90,15 @@ class Month(Frozen):
     fixed: list[FixedBlock] = []  # fixed-hours blocks rented this month
 
 
+class ConstraintCost(Frozen):
+    """What a policy constraint costs over the horizon: the plan's NPV against the NPV without it (`--explain`)."""
+
+    field: str  # e.g. policy.max_co2e_kg_month
+    limit: str  # the constraint as the problem states it
+    npv_without_usd: float | None  # None: the re-solve found no plan
+    costs_npv_usd: float | None  # plan NPV - NPV without it (0: not binding)
+
+
 class HorizonPlan(Frozen):
     kind: str = "horizon"
     schema_version: str = HORIZON_SCHEMA_VERSION
@@ -117,6 +126,7 @@ class HorizonPlan(Frozen):
     assumptions: list[str] = []
     warnings: list[str] = []
     verification: dict | None = None
+    constraint_costs: list[ConstraintCost] = []  # --explain: what each policy constraint costs (NPV)
 
 
 FIX = "re-run `llmplan solve --format json` on the problem with `horizon:`"

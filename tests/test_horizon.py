@@ -312,6 +312,10 @@ def test_monthly_budget_over_a_horizon(default_catalog, solver):
     with pytest.raises(InfeasibleError) as e:
         plan_horizon(with_budget(E - 1), default_catalog, SolveOptions(solver=solver))
     assert "budget_monthly_usd" in str(e.value)
+    # --explain: the budget costs the purchase over renting, $10,628.50 - $8,760 = $1,868.50 of NPV
+    from optimizer.horizon_plan import constraint_costs
+    (c,) = constraint_costs(pr, default_catalog, SolveOptions(solver=solver), p)
+    assert c.field == "policy.budget_monthly_usd" and c.costs_npv_usd == pytest.approx(10000 + 3 * E - 3 * 2920, abs=0.02)
 
 
 # --- fixed-hours blocks over a horizon ----------------------------------------------------------------------------

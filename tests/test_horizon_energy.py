@@ -208,3 +208,17 @@ def test_random_carbon_caps_against_enumeration(default_catalog, seed):
     assert p.npv_usd == pytest.approx(2 * min(best), abs=0.1)
     lp = build_horizon_model(pr, build_horizon_candidates(pr, default_catalog), integer=False)
     assert solve(lp.prob).objective <= p.npv_usd + 1e-6
+
+
+def test_explain_prices_the_carbon_cap_over_a_horizon(default_catalog):
+    """--explain re-solves without the cap: it costs 2 months x (1 - x*) x V x price of the API share it forces."""
+    from optimizer.horizon_plan import constraint_costs
+    from optimizer.pipeline import SolveOptions
+    pr, p = capped(130.0, default_catalog)
+    (c,) = constraint_costs(pr, default_catalog, SolveOptions(), p)
+    x = (130.0 - IDLE - API_ALL) / (BUSY - API_ALL)
+    assert c.field == "policy.max_co2e_kg_month"
+    assert c.costs_npv_usd == pytest.approx(2 * (1 - x) * V * api_price(default_catalog), abs=0.1)
+    assert c.npv_without_usd == pytest.approx(2 * 730 * 0.1, abs=0.02)
+    text = render_horizon(p.model_copy(update={"constraint_costs": [c]}), "table")
+    assert "What each constraint costs" in text and "policy.max_co2e_kg_month (130 kg CO2e a month): costs $" in text

@@ -69,8 +69,8 @@ def test_unsupported_fields_over_a_horizon_are_clear_errors(tmp_path):
     r = CliRunner().invoke(main, ["solve", str(path)])
     assert r.exit_code == 2
     assert "failover is not planned over a horizon yet" in r.stderr and "policy.failover" in r.stderr
-    r = CliRunner().invoke(main, ["solve", str(EX), "--explain"])
-    assert r.exit_code == 2 and "--explain" in r.stderr
+    r = CliRunner().invoke(main, ["solve", str(EX), "--compare-to", str(path)])
+    assert r.exit_code == 2 and "--compare-to" in r.stderr
 
 
 GOV = ROOT / "problems" / "seed_exercise_33_5_5.yaml"
@@ -126,3 +126,20 @@ def test_us_gov_rows_serve_only_us_gov_workloads(default_catalog):
     assert apis == set(gov) and pools == set()
     apis, pools = options("us")
     assert not apis & set(gov) and pools == {"us"}
+
+
+def test_explain_prices_the_deployment_over_a_horizon(tmp_path, default_catalog):
+    """`solve --explain` on the air-gapped Exercise 33.5.5: the deployment costs the air-gapped NPV minus the
+    government cloud's."""
+    text = GOV.read_text().replace("  deployment: cloud", "  deployment: air_gapped")
+    path = tmp_path / "air.yaml"
+    path.write_text(text)
+    r = CliRunner().invoke(main, ["solve", str(path), "--explain", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    plan = load_horizon_plan(r.stdout)
+    (c,) = plan.constraint_costs
+    cloud = plan_horizon(load_problem(GOV), default_catalog)
+    assert c.field == "policy.deployment" and c.npv_without_usd == pytest.approx(cloud.npv_usd, abs=0.01)
+    assert c.costs_npv_usd == pytest.approx(plan.npv_usd - cloud.npv_usd, abs=0.01)
+    table = CliRunner().invoke(main, ["solve", str(path), "--explain"]).stdout
+    assert f"policy.deployment (air_gapped): costs ${c.costs_npv_usd:,.2f} of NPV" in table

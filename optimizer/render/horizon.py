@@ -84,6 +84,20 @@ def summary_lines(plan: HorizonPlan) -> list[str]:
     return out
 
 
+def cost_lines(plan: HorizonPlan) -> list[str]:
+    """--explain: what each policy constraint costs over the horizon (NPV)."""
+    out = []
+    for c in plan.constraint_costs:
+        if c.costs_npv_usd is None:
+            out.append(f"{c.field} ({c.limit}): the problem has no plan without it either")
+        elif c.costs_npv_usd <= 0.005:
+            out.append(f"{c.field} ({c.limit}): not binding (NPV without it {usd(c.npv_without_usd)})")
+        else:
+            out.append(f"{c.field} ({c.limit}): costs {usd(c.costs_npv_usd)} of NPV (without it "
+                       f"{usd(c.npv_without_usd)})")
+    return out
+
+
 def to_table(plan: HorizonPlan) -> str:
     head = tuple(h.upper() for h in HEAD)
     body = rows(plan)
@@ -98,6 +112,8 @@ def to_table(plan: HorizonPlan) -> str:
     out += summary_lines(plan)
     if plan.decisions:
         out += ["", "Decision points:", *(f"  {d}" for d in plan.decisions)]
+    if plan.constraint_costs:
+        out += ["", "What each constraint costs (NPV over the horizon):", *(f"  {c}" for c in cost_lines(plan))]
     if plan.assumptions:
         out += ["", "Assumptions:", *(f"  - {a}" for a in plan.assumptions)]
     out += [f"warning: {w}" for w in plan.warnings]
@@ -110,6 +126,8 @@ def to_markdown(plan: HorizonPlan) -> str:
            "|---:|---|---|---:|---:|---|", *(f"| {' | '.join(r)} |" for r in rows(plan)), ""]
     if plan.decisions:
         out += ["## Decision points", "", *(f"- {d}" for d in plan.decisions), ""]
+    if plan.constraint_costs:
+        out += ["## What each constraint costs (NPV over the horizon)", "", *(f"- {c}" for c in cost_lines(plan)), ""]
     if plan.commitments:
         out += ["## Commitments", "", "| Pool | Start | Term | Instances | $/month | Past horizon |", "|---|---:|---:|---:|---:|---:|"]
         out += [f"| {c.pool} | {c.start_month} | {c.term_months} | {c.instances} | {usd(c.monthly_usd)} | "
@@ -177,6 +195,9 @@ def to_html(plan: HorizonPlan) -> str:
          _table(HEAD, rows(plan), {0, 3, 4})]
     if plan.decisions:
         p.append("<h2>Decision points</h2><ul>" + "".join(f"<li>{escape(d)}</li>" for d in plan.decisions) + "</ul>")
+    if plan.constraint_costs:
+        p.append("<h2>What each constraint costs (NPV over the horizon)</h2><ul>"
+                 + "".join(f"<li>{escape(c)}</li>" for c in cost_lines(plan)) + "</ul>")
     if plan.assumptions:
         p.append("<h2>Assumptions</h2><ul>" + "".join(f"<li>{escape(a)}</li>" for a in plan.assumptions) + "</ul>")
     if plan.warnings:
