@@ -42,6 +42,18 @@ HourlyUsd = num(B.MIN_USD_PER_HOUR, B.MAX_USD_PER_HOUR)
 MonthlyUsd = num(0, B.MAX_USD_PER_MONTH)
 
 
+# jurisdictions a workload must name itself: 'any' does not include them (AWS GovCloud (US) takes an account that
+# only vetted US persons may hold, and its endpoints cost more: a workload open to anywhere has no use for them)
+EXPLICIT_ONLY = frozenset({"us-gov"})
+
+
+def jurisdictions_allow(allowed, jurisdictions) -> bool:
+    """Whether a workload allowed in `allowed` may use an option in every one of `jurisdictions`: 'any' allows all
+    (including 'global') but EXPLICIT_ONLY ones, which must be listed."""
+    if "any" in allowed:
+        return all(j not in EXPLICIT_ONLY or j in allowed for j in jurisdictions)
+    return all(j in allowed for j in jurisdictions)
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -273,10 +285,8 @@ class ServingWorkload(Strict):
         return self.tpot_ms if self.tpot_ms is not None else LATENCY_TIERS[self.latency_tier][1]
 
     def allows(self, jurisdictions) -> bool:
-        """True when every jurisdiction of an option is allowed ('any' allows all, including 'global')."""
-        if "any" in self.jurisdictions:
-            return True
-        return all(j in self.jurisdictions for j in jurisdictions)
+        """True when every jurisdiction of an option is allowed (`jurisdictions_allow`)."""
+        return jurisdictions_allow(self.jurisdictions, jurisdictions)
 
 
 class FixedWorkload(Strict):
@@ -314,7 +324,7 @@ class FixedWorkload(Strict):
         return self
 
     def allows(self, jurisdictions) -> bool:
-        return "any" in self.jurisdictions or all(j in self.jurisdictions for j in jurisdictions)
+        return jurisdictions_allow(self.jurisdictions, jurisdictions)
 
 
 class Failover(Strict):

@@ -126,6 +126,12 @@ def test_us_gov_rows_serve_only_us_gov_workloads(default_catalog):
     assert apis == set(gov) and pools == set()
     apis, pools = options("us")
     assert not apis & set(gov) and pools == {"us"}
+    # 'any' does not include GovCloud (it takes an account only vetted US persons hold): it must be named
+    apis, _ = options("any")
+    assert apis and not apis & set(gov)
+    from optimizer.problem import jurisdictions_allow
+    assert jurisdictions_allow(("any", "us-gov"), ("us-gov",)) and not jurisdictions_allow(("any",), ("us-gov",))
+    assert jurisdictions_allow(("any",), ("global",)) and jurisdictions_allow(("any",), ("eu",))
 
 
 def test_explain_prices_the_deployment_over_a_horizon(tmp_path, default_catalog):

@@ -215,7 +215,7 @@ def compare(catalog: Catalog, model: str, workload: Workload, *, gpus: tuple[str
         if names and g.name not in names:
             continue
         offers = [o for o in catalog.offers if o.gpu == g.name and offer_ok(o)
-                  and ("any" in workload.jurisdictions or o.jurisdiction in workload.jurisdictions)]
+                  and workload.allows((o.jurisdiction,))]
         configs = evaluate(m, g, offers, workload, engine, capacity_type)
         ok = [c for c in configs if c.usd_per_mtok is not None]
         best = min(ok, key=lambda c: (c.usd_per_mtok, c.tp, c.precision)) if ok else None
@@ -241,7 +241,7 @@ def config_costs(catalog: Catalog, model: ModelSpec, workload: Workload, engine:
     out = []
     for g in catalog.gpus.values():
         offers = [o for o in catalog.offers if o.gpu == g.name and offer_ok(o)
-                  and ("any" in workload.jurisdictions or o.jurisdiction in workload.jurisdictions)]
+                  and workload.allows((o.jurisdiction,))]
         for c in evaluate(model, g, offers, workload, engine, capacity_type):
             if c.usd_per_1k_requests is not None:
                 out.append((c.usd_per_1k_requests, g.name, c))
