@@ -26,7 +26,7 @@ from ..errors import ProblemError, did_you_mean
 from ..perf.encoder import ENCODER_BAND
 from ..perf.memory import memory_plan
 from ..perf.speed import capacity_under_slo
-from ..problem import DEFAULT_PRECISIONS, LATENCY_TIERS
+from ..problem import DEFAULT_PRECISIONS, LATENCY_TIERS, jurisdictions_allow
 
 TP_DEGREES = (1, 2, 4, 8)
 SCHEMA_VERSION = "1.0"
@@ -215,7 +215,7 @@ def compare(catalog: Catalog, model: str, workload: Workload, *, gpus: tuple[str
         if names and g.name not in names:
             continue
         offers = [o for o in catalog.offers if o.gpu == g.name and offer_ok(o)
-                  and workload.allows((o.jurisdiction,))]
+                  and jurisdictions_allow(workload.jurisdictions, (o.jurisdiction,))]
         configs = evaluate(m, g, offers, workload, engine, capacity_type)
         ok = [c for c in configs if c.usd_per_mtok is not None]
         best = min(ok, key=lambda c: (c.usd_per_mtok, c.tp, c.precision)) if ok else None
@@ -241,7 +241,7 @@ def config_costs(catalog: Catalog, model: ModelSpec, workload: Workload, engine:
     out = []
     for g in catalog.gpus.values():
         offers = [o for o in catalog.offers if o.gpu == g.name and offer_ok(o)
-                  and workload.allows((o.jurisdiction,))]
+                  and jurisdictions_allow(workload.jurisdictions, (o.jurisdiction,))]
         for c in evaluate(model, g, offers, workload, engine, capacity_type):
             if c.usd_per_1k_requests is not None:
                 out.append((c.usd_per_1k_requests, g.name, c))
