@@ -134,7 +134,7 @@ def month_energy(month, *, catalog: Catalog, max_utilization: float, spike_reque
             continue
         lines.append(_pool_line("pool", f.pool, served.get(f.pool, []), f.instances * HOURS_PER_MONTH,
                                 busy[f.pool], _gpu(catalog, f.gpu), f.gpus_per_instance, f.cloud, f.region, catalog))
-    for b in getattr(month, "fixed", []):  # a fixed-hours block: busy every hour it runs
+    for b in month.fixed:  # a fixed-hours block: busy every hour it runs
         hours = b.instances * b.hours
         lines.append(_pool_line("fixed", b.option, [b.workload], hours, hours, _gpu(catalog, b.gpu),
                                 b.gpus_per_instance, b.cloud, b.region, catalog))
