@@ -84,7 +84,10 @@ def digests(name: str, problem) -> dict:
     cat = load_catalog(ROOT / "catalogs" / "2026-12-03")
     c = build_candidates(problem, cat)
     m = build_model(problem, c)
-    return {"candidates": candidates_digest(c), "model": model_digest(m), "highs": highs_digest(highs_model(m.prob)[0])}
+    out = {"candidates": candidates_digest(c), "model": model_digest(m), "highs": highs_digest(highs_model(m.prob)[0])}
+    if problem.policy.failover is not None:  # elastic: the slacks of the failover rows
+        out["elastic"] = model_digest(build_model(problem, c, elastic=True))
+    return out
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ import math
 
 import pytest
 from digests import FIXTURE, cases, digests
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from optimizer.perf import queueing
 
@@ -24,6 +22,7 @@ def test_candidates_and_model_unchanged(name, problem):
     assert got["candidates"] == want["candidates"]
     assert got["model"] == want["model"]
     assert got["highs"] == want["highs"]
+    assert got.get("elastic") == want.get("elastic")
 
 
 def erlang_c_direct(c: int, a: float) -> float:
