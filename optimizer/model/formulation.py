@@ -83,9 +83,9 @@ def _safe(part: str) -> str:
 
 def _name(*parts) -> str:
     """A solver-safe name: every character but ASCII letters and digits becomes '_' (at most 200 characters).
-    The parts are rewritten one by one (`_safe`) and joined by '_', the same string as rewriting the joined
-    parts, since '_' stays '_'."""
-    return "_".join([_safe(str(p)) for p in parts])[:200]
+    The parts are rewritten one by one (`_safe`; a counter's digits need no rewriting) and joined by '_', the
+    same string as rewriting the joined parts, since '_' stays '_'."""
+    return "_".join([str(p) if type(p) is int and p >= 0 else _safe(str(p)) for p in parts])[:200]
 
 
 def row(terms, sense: int, rhs: float | None = None) -> pulp.LpConstraint:
@@ -108,7 +108,10 @@ class _Builder:
 
     def reg(self, family: str, key, con):
         self._k += 1
-        self.m.prob += con, _name(family, self._k)
+        if isinstance(con, pulp.LpConstraint):
+            self.m.prob.addConstraint(con, _name(family, self._k))  # what `prob += con, name` does for a row
+        else:
+            self.m.prob += con, _name(family, self._k)
         self.m.registry[(family, key)] = con
 
     def slack(self, family: str, key, scale: float, unit: str):
