@@ -300,7 +300,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
     pools: list[Pool] = []
     model_names = {m.name: m for ms in models_of.values() for m in ms} if self_host else {}
     for model in model_names.values():
-        users = [w for w in serving if any(m.name == model.name for m in models_of[w.name])]
+        users = _Users([w for w in serving if any(m.name == model.name for m in models_of[w.name])])
         perf: dict[tuple, tuple] = {}
         for offer in offers:
             if gpu is not None and offer.gpu != gpu:
@@ -310,10 +310,11 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
             for tp in TP_DEGREES:
                 if tp > offer.gpus_per_instance or offer.gpus_per_instance % tp:
                     continue
-                for precision in sorted({p for w in users for p in w.precisions}):
+                for precision in sorted({p for w in users.users for p in w.precisions}):
                     key = (offer.gpu, tp, precision)
                     if key not in perf:
-                        perf[key] = _replica_perf(model, gspec, tp, precision, users, measured, implied, policy)
+                        perf[key] = _replica_perf(model, gspec, tp, precision, users.users, measured, implied,
+                                                  policy)
                     pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded,
                                         why_not, energy)
     pools, pruned = _prune(pools, active_traits(problem))
@@ -486,7 +487,27 @@ def _replica_perf(model, gpu, tp, precision, users, measured, implied, policy) -
     return rps, points, meas, why, bands
 
 
-def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded, why_not, energy=None) -> list[Pool]:
+class _Users:
+    """The workloads that may use one model, with the answers `_pools_for` needs for every offer computed once:
+    who may run on spot, and who may run in each jurisdiction (`ServingWorkload.allows`), in the workloads'
+    order."""
+
+    def __init__(self, users: list[ServingWorkload]):
+        self.users = users
+        self.spot = frozenset(w.name for w in users if w.spot)
+        self._allowed: dict[str, frozenset] = {}
+
+    def allowed_in(self, jurisdiction: str) -> frozenset:
+        """Names of the workloads whose residency admits `jurisdiction`."""
+        if jurisdiction not in self._allowed:
+            self._allowed[jurisdiction] = frozenset(w.name for w in self.users if w.allows((jurisdiction,)))
+        return self._allowed[jurisdiction]
+
+
+def _pools_for(model, offer, gpu, tp, precision, users: _Users, perf, policy, excluded, why_not,
+               energy=None) -> list[Pool]:
+    """The pools of one configuration on one offer, one per capacity type, each serving the workloads that may
+    use it (spot eligibility and residency); every workload left out is counted under its filter family."""
     rps, points, meas, why, bands = perf
     for wn, fam in why.items():
         excluded[wn][fam] += 1
@@ -500,37 +521,33 @@ def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded, 
             excluded[wn]["carbon_unknown"] += 1
             why_not[(wn, "model", model.name)][f"carbon_unknown: {why}"] += 1
         return []
+    resident = users.allowed_in(offer.jurisdiction)
     out = []
     for ct in policy.capacity_types:
         price = offer.hourly_usd(ct)
         if price is None:
             continue
-        cap = {k: instance_capacity(r, offer, tp, ct, policy) for k, r in rps.items()}
-        pts = points
+        names = list(rps)
         if ct == "spot":
-            allowed = {w.name for w in users if w.spot}
-            for wn in cap:
-                if wn not in allowed:
+            for wn in names:
+                if wn not in users.spot:
                     excluded[wn]["spot_allowed"] += 1
                     why_not[(wn, "model", model.name)]["spot_allowed"] += 1
-            cap = {k: v for k, v in cap.items() if k in allowed}
-            pts = {k: v for k, v in points.items() if k in allowed}
-            if not cap:
+            names = [wn for wn in names if wn in users.spot]
+            if not names:
                 continue
-        res_ok = {}
-        by_name = {u.name: u for u in users}
-        for wn, c in cap.items():
-            if by_name[wn].allows((offer.jurisdiction,)):
-                res_ok[wn] = c
-            else:
+        for wn in names:
+            if wn not in resident:
                 excluded[wn]["residency"] += 1
                 why_not[(wn, "model", model.name)]["residency"] += 1
-        if not res_ok:
+        names = [wn for wn in names if wn in resident]
+        if not names:
             continue
+        res_ok = {wn: instance_capacity(rps[wn], offer, tp, ct, policy) for wn in names}
         pid = f"{offer.offer_id}|{model.name}|{precision}|tp{tp}|{ct}"
         out.append(Pool(pid, model, offer, gpu, precision, tp, ct, price, rpi, res_ok,
-                        {k: pts[k] for k in res_ok}, frozenset(meas & set(res_ok)), {k: bands[k] for k in res_ok},
-                        energy))
+                        {k: points[k] for k in names}, frozenset(meas.intersection(names)),
+                        {k: bands[k] for k in names}, energy))
     return out
 
 

@@ -1,7 +1,8 @@
 """Exact fingerprints of candidates and models, to show that a faster build gives the same result.
 
 `tests/fixtures/build_digests.json` holds the fingerprints recorded from the code before the candidate and model
-build were made faster (regenerate only for an intended change of results: `python tests/digests.py`).
+build were made faster (regenerate only for an intended change of results: `python tests/digests.py`, or from another checkout's code with
+`DIGESTS_CODE=<checkout> python tests/digests.py`).
 A fingerprint records every float by its repr, so any change in a capacity, a coefficient, a bound, a name or
 the order of rows and entries shows."""
 
@@ -29,8 +30,8 @@ def candidates_digest(c) -> dict:
     pools = [(p.id, sorted((w, repr(k)) for w, k in p.capacity.items())) for p in c.pools]
     return {"pools": len(pools), "pools_sha": _sha(repr(pools)), "pruned": c.pruned,
             "eligible": _sha(repr(sorted(c.eligible.items()))),
-            "excluded": {w: dict(sorted(cnt.items())) for w, cnt in sorted(c.excluded.items())},
-            "why_not": _sha(repr(sorted((repr(k), sorted(v.items())) for k, v in c.why_not.items())))}
+            "excluded": {w: list(map(list, cnt.items())) for w, cnt in c.excluded.items()},  # in order: plans show it
+            "why_not": _sha(repr([(k, list(v.items())) for k, v in c.why_not.items()]))}
 
 
 def model_digest(m) -> dict:
@@ -92,7 +93,7 @@ def digests(name: str, problem) -> dict:
 
 if __name__ == "__main__":
     os.environ.setdefault("LLMPLAN_TODAY", "2026-12-03")
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, os.environ.get("DIGESTS_CODE", str(ROOT)))  # a checkout of the code to record from
     out = {name: digests(name, p) for name, p in cases()}
     FIXTURE.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(f"wrote {FIXTURE} ({len(out)} cases)", file=sys.stderr)
