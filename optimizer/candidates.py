@@ -302,6 +302,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
     for model in model_names.values():
         users = _Users([w for w in serving if any(m.name == model.name for m in models_of[w.name])])
         perf: dict[tuple, tuple] = {}
+        uses: Counter = Counter()  # perf key -> offers it was priced on (each counts its unfit workloads)
         for offer in offers:
             if gpu is not None and offer.gpu != gpu:
                 continue
@@ -315,8 +316,12 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                     if key not in perf:
                         perf[key] = _replica_perf(model, gspec, tp, precision, users.users, measured, implied,
                                                   policy)
+                        _count_unfit(model, perf[key][3], 1, excluded, why_not)
+                    uses[key] += 1
                     pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded,
                                         why_not, energy)
+        for key, n in uses.items():
+            _count_unfit(model, perf[key][3], n - 1, excluded, why_not)
     pools, pruned = _prune(pools, active_traits(problem))
     for p in pools:
         for w in p.capacity:
@@ -504,14 +509,24 @@ class _Users:
         return self._allowed[jurisdiction]
 
 
+def _count_unfit(model, why: dict, n: int, excluded, why_not) -> None:
+    """Count the workloads that cannot use a configuration (`why`: workload -> filter family) n times, once for
+    each offer it was priced on. The first count is made when the configuration is first met, so that every
+    family enters a workload's counter in the order the offers meet it; the other n - 1 are added in one step
+    at the end of the model (adding to a key already there keeps that order)."""
+    if n <= 0:
+        return
+    for wn, fam in why.items():
+        excluded[wn][fam] += n
+        why_not[(wn, "model", model.name)][fam] += n
+
+
 def _pools_for(model, offer, gpu, tp, precision, users: _Users, perf, policy, excluded, why_not,
                energy=None) -> list[Pool]:
     """The pools of one configuration on one offer, one per capacity type, each serving the workloads that may
-    use it (spot eligibility and residency); every workload left out is counted under its filter family."""
-    rps, points, meas, why, bands = perf
-    for wn, fam in why.items():
-        excluded[wn][fam] += 1
-        why_not[(wn, "model", model.name)][fam] += 1
+    use it (spot eligibility and residency); every workload left out is counted under its filter family (those
+    the configuration cannot serve at all by the caller, `_count_unfit`)."""
+    rps, points, meas, _, bands = perf
     rpi = offer.gpus_per_instance // tp
     if not rps:
         return []

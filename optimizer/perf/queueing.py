@@ -55,6 +55,25 @@ def queue_wait_s(c: int, arrival_rps: float, service_s: float, cs2: float = PLAN
     return wait_quantile_s(erlang_c(c, a), service_s * (ca2 + cs2) / 2 / (c * (1 - rho)), quantile)
 
 
+def wait_at_load(c: int, rate_rps: float, service_s: float, cs2: float = PLANNING_CS2,
+                 quantile: float | None = None, ca2: float = 1.0):
+    """wait(rho) = queue_wait_s(c, rho x rate_rps, service_s, cs2, quantile, ca2) as one function of the
+    utilisation rho, for a search over rho: the constant part of the scale, S (C_a^2 + C_s^2) / 2, is computed
+    once; each value is the same number queue_wait_s gives (the same operations in the same order)."""
+    spread = service_s * (ca2 + cs2) / 2
+
+    def wait(rho: float) -> float:
+        arrival = rho * rate_rps
+        if arrival <= 0:
+            return 0.0
+        a = arrival * service_s
+        if a >= c:
+            return float("inf")
+        return wait_quantile_s(erlang_c(c, a), spread / (c * (1 - a / c)), quantile)
+
+    return wait
+
+
 def wait_quantile_s(p_wait: float, scale_s: float, quantile: float | None) -> float:
     """The wait of an M/G/c queue from P_wait = ErlangC and its exponential scale theta = S (1 + C_s^2) / 2 /
     (c (1 - rho)): the mean is P_wait theta; the waiting time is 0 with probability 1 - P_wait and exponential with

@@ -373,15 +373,13 @@ def at_load(p: ServingPoint, ttft_ms: float, utilization: float,
     requests_per_s, whose TTFT including the queueing delay meets `ttft_ms`. The returned point's requests_per_s
     is that rate / utilization (so that capacity = requests_per_s x utilization, as the planner counts it) and
     its ttft_ms includes the wait (queue_ms). None when no load meets the target."""
-    from .queueing import queue_wait_s
+    from .queueing import wait_at_load
 
     slack_s = (ttft_ms - p.ttft_ms) / 1e3
     if slack_s <= 0 or p.requests_per_s <= 0:
         return None
     service = p.batch / p.requests_per_s
-
-    def wait(rho: float) -> float:
-        return queue_wait_s(p.batch, rho * p.requests_per_s, service, quantile=wait_quantile, ca2=arrival_cv2)
+    wait = wait_at_load(p.batch, p.requests_per_s, service, quantile=wait_quantile, ca2=arrival_cv2)
 
     rho = min(utilization, 1.0)
     if rho >= 1.0 or wait(rho) > slack_s:
