@@ -108,10 +108,11 @@ class _Builder:
 
     def reg(self, family: str, key, con):
         self._k += 1
+        name = f"{_safe(family)}_{self._k}"[:200]  # _name(family, k), k's digits need no rewriting
         if isinstance(con, pulp.LpConstraint):
-            self.m.prob.addConstraint(con, _name(family, self._k))  # what `prob += con, name` does for a row
+            self.m.prob.addConstraint(con, name)  # what `prob += con, name` does for a row
         else:
-            self.m.prob += con, _name(family, self._k)
+            self.m.prob += con, name
         self.m.registry[(family, key)] = con
 
     def slack(self, family: str, key, scale: float, unit: str):
@@ -262,11 +263,13 @@ def add_failover(b: _Builder) -> None:
     LE, EQ = pulp.LpConstraintLE, pulp.LpConstraintEQ
     owner = _failover_owners(b)
     loads = {pool.id: [(w, load_coef(b, pool, w)) for w in pool.capacity] for pool in b.c.pools}
+    suffix = {(w, o): f"{_safe(w)}_{_safe(o)}" for w, opts in b.c.eligible.items() for o in opts}
     for prov in (b.c.providers() if b.scenarios is None else sorted(b.scenarios)):
         z = {}
+        head = f"z_{_safe(prov)}_"  # z names: _name("z", prov, w, o), the parts rewritten once
         for w, opts in b.c.eligible.items():
             surv = [o for o in opts if owner[o] != prov and owner[o] != UNKNOWN_PROVIDER]
-            zs = [(b.m.prob.add_variable(_name("z", prov, w, o), lowBound=0, upBound=1), 1) for o in surv]
+            zs = [(b.m.prob.add_variable((head + suffix[(w, o)])[:200], lowBound=0, upBound=1), 1) for o in surv]
             z.update(((w, o), v) for o, (v, _) in zip(surv, zs))
             slack = b.slack("failover_demand", (prov, w), phi, "share of peak")
             b.reg("failover_demand", (prov, w), row(zs + _slack_term(slack, phi), EQ, phi))
