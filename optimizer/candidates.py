@@ -615,16 +615,18 @@ def _undominated(members: list[Pool], traits: tuple[Trait, ...]) -> list[Pool]:
         for w, c in p.capacity.items():
             cap[i, col[w]] = c
     price = np.array([p.hourly_usd for p in members])
-    rows: list[int] = []  # survivors, as indexes into members
+    rows = np.empty(len(members), dtype=np.intp)  # survivors, as indexes into members: the first k
+    k = 0
     for i, b in enumerate(members):
-        if rows:
-            r = np.asarray(rows)
+        if k:
+            r = rows[:k]
             idx = [col[w] for w in b.capacity]
             ok = (price[r] <= price[i]) & (cap[np.ix_(r, idx)] >= cap[i, idx]).all(axis=1)
             if any(all(t.ok(members[j], b) for t in traits) for j in r[ok]):
                 continue
-        rows.append(i)
-    return [members[i] for i in rows]
+        rows[k] = i
+        k += 1
+    return [members[i] for i in rows[:k]]
 
 
 def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], policy, excluded) -> list[FixedOption]:
