@@ -300,8 +300,9 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
     pools: list[Pool] = []
     model_names = {m.name: m for ms in models_of.values() for m in ms} if self_host else {}
     for model in model_names.values():
-        users = [w for w in serving if any(m.name == model.name for m in models_of[w.name])]
+        users = _Users([w for w in serving if any(m.name == model.name for m in models_of[w.name])])
         perf: dict[tuple, tuple] = {}
+        uses: Counter = Counter()  # perf key -> offers it was priced on (each counts its unfit workloads)
         for offer in offers:
             if gpu is not None and offer.gpu != gpu:
                 continue
@@ -310,12 +311,17 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
             for tp in TP_DEGREES:
                 if tp > offer.gpus_per_instance or offer.gpus_per_instance % tp:
                     continue
-                for precision in sorted({p for w in users for p in w.precisions}):
+                for precision in sorted({p for w in users.users for p in w.precisions}):
                     key = (offer.gpu, tp, precision)
                     if key not in perf:
-                        perf[key] = _replica_perf(model, gspec, tp, precision, users, measured, implied, policy)
+                        perf[key] = _replica_perf(model, gspec, tp, precision, users.users, measured, implied,
+                                                  policy)
+                        _count_unfit(model, perf[key][3], 1, excluded, why_not)
+                    uses[key] += 1
                     pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded,
                                         why_not, energy)
+        for key, n in uses.items():
+            _count_unfit(model, perf[key][3], n - 1, excluded, why_not)
     pools, pruned = _prune(pools, active_traits(problem))
     for p in pools:
         for w in p.capacity:
@@ -486,11 +492,41 @@ def _replica_perf(model, gpu, tp, precision, users, measured, implied, policy) -
     return rps, points, meas, why, bands
 
 
-def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded, why_not, energy=None) -> list[Pool]:
-    rps, points, meas, why, bands = perf
+class _Users:
+    """The workloads that may use one model, with the answers `_pools_for` needs for every offer computed once:
+    who may run on spot, and who may run in each jurisdiction (`ServingWorkload.allows`), in the workloads'
+    order."""
+
+    def __init__(self, users: list[ServingWorkload]):
+        self.users = users
+        self.spot = frozenset(w.name for w in users if w.spot)
+        self._allowed: dict[str, frozenset] = {}
+
+    def allowed_in(self, jurisdiction: str) -> frozenset:
+        """Names of the workloads whose residency admits `jurisdiction`."""
+        if jurisdiction not in self._allowed:
+            self._allowed[jurisdiction] = frozenset(w.name for w in self.users if w.allows((jurisdiction,)))
+        return self._allowed[jurisdiction]
+
+
+def _count_unfit(model, why: dict, n: int, excluded, why_not) -> None:
+    """Count the workloads that cannot use a configuration (`why`: workload -> filter family) n times, once for
+    each offer it was priced on. The first count is made when the configuration is first met, so that every
+    family enters a workload's counter in the order the offers meet it; the other n - 1 are added in one step
+    at the end of the model (adding to a key already there keeps that order)."""
+    if n <= 0:
+        return
     for wn, fam in why.items():
-        excluded[wn][fam] += 1
-        why_not[(wn, "model", model.name)][fam] += 1
+        excluded[wn][fam] += n
+        why_not[(wn, "model", model.name)][fam] += n
+
+
+def _pools_for(model, offer, gpu, tp, precision, users: _Users, perf, policy, excluded, why_not,
+               energy=None) -> list[Pool]:
+    """The pools of one configuration on one offer, one per capacity type, each serving the workloads that may
+    use it (spot eligibility and residency); every workload left out is counted under its filter family (those
+    the configuration cannot serve at all by the caller, `_count_unfit`)."""
+    rps, points, meas, _, bands = perf
     rpi = offer.gpus_per_instance // tp
     if not rps:
         return []
@@ -500,37 +536,33 @@ def _pools_for(model, offer, gpu, tp, precision, users, perf, policy, excluded, 
             excluded[wn]["carbon_unknown"] += 1
             why_not[(wn, "model", model.name)][f"carbon_unknown: {why}"] += 1
         return []
+    resident = users.allowed_in(offer.jurisdiction)
     out = []
     for ct in policy.capacity_types:
         price = offer.hourly_usd(ct)
         if price is None:
             continue
-        cap = {k: instance_capacity(r, offer, tp, ct, policy) for k, r in rps.items()}
-        pts = points
+        names = list(rps)
         if ct == "spot":
-            allowed = {w.name for w in users if w.spot}
-            for wn in cap:
-                if wn not in allowed:
+            for wn in names:
+                if wn not in users.spot:
                     excluded[wn]["spot_allowed"] += 1
                     why_not[(wn, "model", model.name)]["spot_allowed"] += 1
-            cap = {k: v for k, v in cap.items() if k in allowed}
-            pts = {k: v for k, v in points.items() if k in allowed}
-            if not cap:
+            names = [wn for wn in names if wn in users.spot]
+            if not names:
                 continue
-        res_ok = {}
-        by_name = {u.name: u for u in users}
-        for wn, c in cap.items():
-            if by_name[wn].allows((offer.jurisdiction,)):
-                res_ok[wn] = c
-            else:
+        for wn in names:
+            if wn not in resident:
                 excluded[wn]["residency"] += 1
                 why_not[(wn, "model", model.name)]["residency"] += 1
-        if not res_ok:
+        names = [wn for wn in names if wn in resident]
+        if not names:
             continue
+        res_ok = {wn: instance_capacity(rps[wn], offer, tp, ct, policy) for wn in names}
         pid = f"{offer.offer_id}|{model.name}|{precision}|tp{tp}|{ct}"
         out.append(Pool(pid, model, offer, gpu, precision, tp, ct, price, rpi, res_ok,
-                        {k: pts[k] for k in res_ok}, frozenset(meas & set(res_ok)), {k: bands[k] for k in res_ok},
-                        energy))
+                        {k: points[k] for k in names}, frozenset(meas.intersection(names)),
+                        {k: bands[k] for k in names}, energy))
     return out
 
 
@@ -583,16 +615,18 @@ def _undominated(members: list[Pool], traits: tuple[Trait, ...]) -> list[Pool]:
         for w, c in p.capacity.items():
             cap[i, col[w]] = c
     price = np.array([p.hourly_usd for p in members])
-    rows: list[int] = []  # survivors, as indexes into members
+    rows = np.empty(len(members), dtype=np.intp)  # survivors, as indexes into members: the first k
+    k = 0
     for i, b in enumerate(members):
-        if rows:
-            r = np.asarray(rows)
+        if k:
+            r = rows[:k]
             idx = [col[w] for w in b.capacity]
             ok = (price[r] <= price[i]) & (cap[np.ix_(r, idx)] >= cap[i, idx]).all(axis=1)
             if any(all(t.ok(members[j], b) for t in traits) for j in r[ok]):
                 continue
-        rows.append(i)
-    return [members[i] for i in rows]
+        rows[k] = i
+        k += 1
+    return [members[i] for i in rows[:k]]
 
 
 def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], policy, excluded) -> list[FixedOption]:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pulp
 
@@ -73,9 +74,26 @@ class Model:
 _NOT_NAME = re.compile(r"[^0-9A-Za-z]")
 
 
+@lru_cache(maxsize=1 << 16)
+def _safe(part: str) -> str:
+    """One part of a name with every character but ASCII letters and digits as '_' (parts recur: pool ids,
+    workloads and providers appear in thousands of names, so each is rewritten once)."""
+    return _NOT_NAME.sub("_", part)
+
+
 def _name(*parts) -> str:
-    """A solver-safe name: every character but ASCII letters and digits becomes '_' (at most 200 characters)."""
-    return _NOT_NAME.sub("_", "_".join(str(p) for p in parts))[:200]
+    """A solver-safe name: every character but ASCII letters and digits becomes '_' (at most 200 characters).
+    The parts are rewritten one by one (`_safe`; a counter's digits need no rewriting) and joined by '_', the
+    same string as rewriting the joined parts, since '_' stays '_'."""
+    return "_".join([str(p) if type(p) is int and p >= 0 else _safe(str(p)) for p in parts])[:200]
+
+
+def row(terms, sense: int, rhs: float | None = None) -> pulp.LpConstraint:
+    """The row sum_i a_i v_i <sense> rhs from (v_i, a_i) pairs in order, built as one dictionary. The same row
+    as PuLP's operators write for lpSum(a_i * v_i) <sense> rhs, without an expression object per term: terms
+    with a_i = 0 are left out (as a_i * v_i leaves them out), a variable on the right-hand side enters as
+    (v, -1), and each variable appears once."""
+    return pulp.LpConstraint(pulp.LpAffineExpression([(v, a) for v, a in terms if a != 0]), sense, rhs=rhs)
 
 
 class _Builder:
@@ -90,7 +108,11 @@ class _Builder:
 
     def reg(self, family: str, key, con):
         self._k += 1
-        self.m.prob += con, _name(family, self._k)
+        name = f"{_safe(family)}_{self._k}"[:200]  # _name(family, k), k's digits need no rewriting
+        if isinstance(con, pulp.LpConstraint):
+            self.m.prob.addConstraint(con, name)  # what `prob += con, name` does for a row
+        else:
+            self.m.prob += con, name
         self.m.registry[(family, key)] = con
 
     def slack(self, family: str, key, scale: float, unit: str):
@@ -232,44 +254,57 @@ def add_failover(b: _Builder) -> None:
     sum_w z_pwc <= |W_c| n_c (failover_link: failover traffic needs an instance; one row per pool and scenario,
     the same integer solutions as z_pwc <= n_c for each w, since z <= 1 <= n whenever n >= 1);  for every
     surviving API group g: sum 60 lam_w z_pwa / RPM_g <= 1 (and TPM_g).
-    An option survives p when its failover provider is known and is not p (`Pool.failover_provider`)."""
+    An option survives p when its failover provider is known and is not p (`Pool.failover_provider`).
+    These are most of a failover model's rows, so they are written with `row` (one dictionary per row)."""
     fo = b.p.policy.failover
     if fo is None or "failover_demand" in b.relax:
         return
     phi = fo.fraction
+    LE, EQ = pulp.LpConstraintLE, pulp.LpConstraintEQ
+    owner = _failover_owners(b)
+    loads = {pool.id: [(w, load_coef(b, pool, w)) for w in pool.capacity] for pool in b.c.pools}
+    suffix = {(w, o): f"{_safe(w)}_{_safe(o)}" for w, opts in b.c.eligible.items() for o in opts}
     for prov in (b.c.providers() if b.scenarios is None else sorted(b.scenarios)):
+        z = {}
+        head = f"z_{_safe(prov)}_"  # z names: _name("z", prov, w, o), the parts rewritten once
         for w, opts in b.c.eligible.items():
-            surv = [o for o in opts if _survives(b, o, prov)]
-            for o in surv:
-                b.m.z[(prov, w, o)] = b.m.prob.add_variable(_name("z", prov, w, o), lowBound=0, upBound=1)
-            b.reg("failover_demand", (prov, w), pulp.lpSum(b.m.z[(prov, w, o)] for o in surv)
-                  + phi * b.slack("failover_demand", (prov, w), phi, "share of peak") == phi)
+            surv = [o for o in opts if owner[o] != prov and owner[o] != UNKNOWN_PROVIDER]
+            zs = [(b.m.prob.add_variable((head + suffix[(w, o)])[:200], lowBound=0, upBound=1), 1) for o in surv]
+            z.update(((w, o), v) for o, (v, _) in zip(surv, zs))
+            slack = b.slack("failover_demand", (prov, w), phi, "share of peak")
+            b.reg("failover_demand", (prov, w), row(zs + _slack_term(slack, phi), EQ, phi))
         for pool in b.c.pools:
-            keys = [w for w in pool.capacity if (prov, w, pool.id) in b.m.z]
+            keys = [(z[(w, pool.id)], a) for w, a in loads[pool.id] if (w, pool.id) in z]
             if not keys:
                 continue
-            b.reg("failover_capacity", (prov, pool.id),
-                  pulp.lpSum(load_coef(b, pool, w) * b.m.z[(prov, w, pool.id)] for w in keys) <= b.m.n[pool.id])
-            b.reg("failover_link", (prov, pool.id),
-                  pulp.lpSum(b.m.z[(prov, w, pool.id)] for w in keys) <= len(keys) * b.m.n[pool.id])
+            n = b.m.n[pool.id]
+            b.reg("failover_capacity", (prov, pool.id), row(keys + [(n, -1)], LE))
+            b.reg("failover_link", (prov, pool.id), row([(v, 1) for v, _ in keys] + [(n, -len(keys))], LE))
+        b.m.z.update(((prov, w, o), v) for (w, o), v in z.items())
         for g, opts in _groups(b).items():
             api = opts[0].api
-            keys = [(w, a.id) for a in opts for w in a.usd_per_request if (prov, w, a.id) in b.m.z]
+            keys = [(w, a.id) for a in opts for w in a.usd_per_request if (w, a.id) in z]
             if not keys:
                 continue
             if api.rpm:
-                b.reg("failover_rpm", (prov, g), pulp.lpSum(
-                    coef(60 * b.lam[w] / api.rpm) * b.m.z[(prov, w, o)] for w, o in keys)
-                      <= 1 + b.slack("failover_rpm", (prov, g), api.rpm, "RPM"))
+                slack = b.slack("failover_rpm", (prov, g), api.rpm, "RPM")
+                b.reg("failover_rpm", (prov, g), row([(z[k], coef(60 * b.lam[k[0]] / api.rpm)) for k in keys]
+                                                     + _slack_term(slack, -1), LE, 1))
             if api.tpm:
-                b.reg("failover_tpm", (prov, g), pulp.lpSum(
-                    coef(60 * b.lam[w] * _tokens(b, w) / api.tpm) * b.m.z[(prov, w, o)] for w, o in keys)
-                      <= 1 + b.slack("failover_tpm", (prov, g), api.tpm, "TPM"))
+                slack = b.slack("failover_tpm", (prov, g), api.tpm, "TPM")
+                b.reg("failover_tpm", (prov, g), row([(z[k], coef(60 * b.lam[k[0]] * _tokens(b, k[0]) / api.tpm))
+                                                      for k in keys]
+                                                     + _slack_term(slack, -1), LE, 1))
 
 
-def _survives(b: _Builder, oid: str, prov: str) -> bool:
-    fp = b.c.option(oid).failover_provider
-    return fp != prov and fp != UNKNOWN_PROVIDER
+def _slack_term(slack, a: float) -> list:
+    """[(slack, a)] for an elastic slack variable, [] for the 0 that `_Builder.slack` gives otherwise."""
+    return [(slack, a)] if isinstance(slack, pulp.LpVariable) else []
+
+
+def _failover_owners(b: _Builder) -> dict:
+    """Option id -> its failover provider (the provider whose loss takes it down), looked up once per build."""
+    return {o: b.c.option(o).failover_provider for opts in b.c.eligible.values() for o in opts}
 
 
 def add_fixed_choice(b: _Builder) -> None:

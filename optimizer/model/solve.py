@@ -103,41 +103,59 @@ def solve(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None 
 
 def highs_model(prob: pulp.LpProblem):
     """The HiGHS LP of a PuLP problem, built in one pass (PuLP's own interface adds columns and rows one call at a
-    time, which takes longer than the solve on large models): (HighsLp, variables in column order)."""
+    time, which takes longer than the solve on large models): (HighsLp, variables in column order).
+    Every row's entries are read in their order into flat arrays (`_row_entries`); zero entries are dropped."""
     import highspy
     import numpy as np
 
     inf = highspy.kHighsInf
     variables = prob.variables()
-    index = {v.name: i for i, v in enumerate(variables)}
     lp = highspy.HighsLp()
     lp.num_col_ = len(variables)
     sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0
-    obj = prob.objective or {}
-    lp.col_cost_ = np.array([sign * obj.get(v, 0.0) for v in variables], dtype=float)
+    column = {v.hash: i for i, v in enumerate(variables)}
+    cost = np.full(len(variables), sign * 0.0)
+    for v, a in (prob.objective or {}).items():
+        cost[column[v.hash]] = sign * a
+    lp.col_cost_ = cost
     lp.col_lower_ = np.array([-inf if v.lowBound is None else v.lowBound for v in variables], dtype=float)
     lp.col_upper_ = np.array([inf if v.upBound is None else v.upBound for v in variables], dtype=float)
-    starts, idx, vals, lo, up = [0], [], [], [], []
-    for c in prob.constraints():
-        for v, a in c.items():
-            if a != 0:
-                idx.append(index[v.name])
-                vals.append(a)
-        starts.append(len(idx))
-        lb, ub = c.getLb(), c.getUb()
-        lo.append(-inf if lb is None else lb)
-        up.append(inf if ub is None else ub)
-    lp.num_row_ = len(lo)
-    lp.row_lower_ = np.array(lo, dtype=float)
-    lp.row_upper_ = np.array(up, dtype=float)
+    constraints = prob.constraints()
+    starts, idx, vals = _row_entries(constraints, column)
+    sense = np.fromiter((c.sense for c in constraints), dtype=np.int64, count=len(constraints))
+    rhs = np.fromiter((-c.constant for c in constraints), dtype=float, count=len(constraints))  # -0 stays 0
+    lp.num_row_ = len(constraints)
+    lp.row_lower_ = np.where(sense != pulp.LpConstraintLE, rhs, -inf)
+    lp.row_upper_ = np.where(sense != pulp.LpConstraintGE, rhs, inf)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
-    lp.a_matrix_.index_ = np.array(idx, dtype=np.int32)
-    lp.a_matrix_.value_ = np.array(vals, dtype=float)
+    lp.a_matrix_.start_ = starts
+    lp.a_matrix_.index_ = idx
+    lp.a_matrix_.value_ = vals
     if any(v.cat == pulp.const.LpInteger for v in variables):
         lp.integrality_ = [highspy.HighsVarType.kInteger if v.cat == pulp.const.LpInteger
                            else highspy.HighsVarType.kContinuous for v in variables]
     return lp, variables
+
+
+def _row_entries(constraints: list, column: dict):
+    """The row-wise matrix of `constraints` (row starts, column indexes, values), entries in each row's order and
+    zero entries left out; `column` maps a variable's hash to its column. The entries of all rows are read in one
+    sweep (map and chain run in C) instead of one Python step per entry."""
+    import numpy as np
+    from itertools import chain
+    from operator import attrgetter
+
+    exprs = [c.expr for c in constraints]
+    lengths = np.fromiter(map(len, exprs), dtype=np.int64, count=len(exprs))
+    total = int(lengths.sum())
+    cols = np.fromiter(map(column.__getitem__, map(attrgetter("hash"), chain.from_iterable(exprs))),
+                       dtype=np.int32, count=total)
+    vals = np.fromiter(chain.from_iterable(e.values() for e in exprs), dtype=float, count=total)
+    nonzero = vals != 0
+    per_row = np.bincount(np.repeat(np.arange(len(exprs)), lengths)[nonzero], minlength=len(exprs))
+    starts = np.zeros(len(exprs) + 1, dtype=np.int32)
+    np.cumsum(per_row, out=starts[1:])
+    return starts, cols[nonzero], vals[nonzero]
 
 
 def _highs(time_limit: float, verbose: bool, since: float):

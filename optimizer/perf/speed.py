@@ -335,8 +335,17 @@ def capacity_under_slo(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, 
     if hi < 1:
         return None
 
+    points: dict[int, ServingPoint] = {}
+
+    def point(b: int) -> ServingPoint:
+        """The operating point at batch b, computed once per call (the search and the scan below meet the same
+        batches again)."""
+        if b not in points:
+            points[b] = serving_point(model, gpu, precision, tp, isl, osl, b, kv_dtype, eff=eff)
+        return points[b]
+
     def service_ok(b: int) -> bool:
-        p = serving_point(model, gpu, precision, tp, isl, osl, b, kv_dtype, eff=eff)
+        p = point(b)
         return p.ttft_ms <= ttft_ms and p.tpot_ms <= tpot_ms
 
     if not service_ok(1):
@@ -349,8 +358,8 @@ def capacity_under_slo(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, 
         else:
             hi = mid - 1
     if utilization <= 0:
-        return serving_point(model, gpu, precision, tp, isl, osl, lo, kv_dtype, eff=eff)
-    top = serving_point(model, gpu, precision, tp, isl, osl, lo, kv_dtype, eff=eff)
+        return point(lo)
+    top = point(lo)
     best = at_load(top, ttft_ms, utilization, wait_quantile, arrival_cv2)
     if best is not None and best.requests_per_s >= top.requests_per_s * (1 - 1e-9):
         return best  # the queue does not bind at the largest batch: nothing can do better
@@ -358,8 +367,7 @@ def capacity_under_slo(model: ModelSpec, gpu: GpuSpec, precision: str, tp: int, 
     b = lo
     for _ in range(8):
         b = max(1, b - max(1, lo // 8))
-        p = at_load(serving_point(model, gpu, precision, tp, isl, osl, b, kv_dtype, eff=eff), ttft_ms, utilization,
-                    wait_quantile, arrival_cv2)
+        p = at_load(point(b), ttft_ms, utilization, wait_quantile, arrival_cv2)
         if p is not None and (best is None or p.requests_per_s > best.requests_per_s):
             best = p
         if b == 1:
@@ -373,15 +381,13 @@ def at_load(p: ServingPoint, ttft_ms: float, utilization: float,
     requests_per_s, whose TTFT including the queueing delay meets `ttft_ms`. The returned point's requests_per_s
     is that rate / utilization (so that capacity = requests_per_s x utilization, as the planner counts it) and
     its ttft_ms includes the wait (queue_ms). None when no load meets the target."""
-    from .queueing import queue_wait_s
+    from .queueing import wait_at_load
 
     slack_s = (ttft_ms - p.ttft_ms) / 1e3
     if slack_s <= 0 or p.requests_per_s <= 0:
         return None
     service = p.batch / p.requests_per_s
-
-    def wait(rho: float) -> float:
-        return queue_wait_s(p.batch, rho * p.requests_per_s, service, quantile=wait_quantile, ca2=arrival_cv2)
+    wait = wait_at_load(p.batch, p.requests_per_s, service, quantile=wait_quantile, ca2=arrival_cv2)
 
     rho = min(utilization, 1.0)
     if rho >= 1.0 or wait(rho) > slack_s:
