@@ -172,16 +172,21 @@ START_LP_SHARE = 0.7
 def rounded_relaxation_start(model: Model, limit: float) -> tuple[dict[str, float] | None, float | None]:
     """A MIP start for a failover model under a time limit (without one, HiGHS can spend the whole limit without a
     decent incumbent: a $128M plan against a $3.6M bound at 30 s on the 24-workload benchmark). Solve the LP
-    relaxation, then round it to a plan: n_c -> ceil(n_c) (every row with n_c on its right-hand side, capacity,
-    share and failover links, still holds, and x, z keep their values), y -> 1 if any instance runs, and each fixed
-    workload's u to its largest option. Rows that more instances can break (budget, spot and carbon caps,
-    availability) may make it infeasible: HiGHS then ignores it. Also returns the LP's objective, a lower bound
-    on the MIP (None when the LP does not solve in its share of the time)."""
-    import math
+    relaxation, then round it to a plan (`rounded_start`). Also returns the LP's objective, a lower bound on the
+    MIP (None when the LP does not solve in its share of the time)."""
     relaxed = relaxation_values(model.prob, START_LP_SHARE * limit)
     if relaxed is None:
         return None, None
     values, lp_bound = relaxed
+    return rounded_start(model, values), lp_bound
+
+
+def rounded_start(model: Model, values: dict[str, float]) -> dict[str, float]:
+    """The LP relaxation `values` rounded to a plan: n_c -> ceil(n_c) (every row with n_c on its right-hand side,
+    capacity, share and failover links, still holds, and x, z keep their values), y -> 1 if any instance runs, and
+    each fixed workload's u to its largest option. Rows that more instances can break (budget, spot and carbon caps,
+    availability) may make it infeasible: HiGHS then ignores it."""
+    import math
     start = dict(values)
     any_on = False
     for var in model.n.values():
@@ -197,7 +202,58 @@ def rounded_relaxation_start(model: Model, limit: float) -> tuple[dict[str, floa
         best = max(vars_, key=lambda v: values.get(v.name, 0.0))
         for var in vars_:
             start[var.name] = 1.0 if var is best else 0.0
-    return start, lp_bound
+    return start
+
+
+# of what a solve has left after the LP relaxation, the most the restricted MIP (model/neighbourhood.py) may take:
+# on the 24-workload benchmark it proves its optimum in about 4 s; the full model gets the rest, started from it
+RESTRICTED_SHARE = 0.5
+RESTRICTED_MIN_S = 2.0  # with less left after the LP, the full model gets it all, from the rounded start
+
+
+def neighbourhood_start(problem: Problem, cands: Candidates, model: Model, options: SolveOptions, limit: float):
+    """A MIP start for a failover model under a time limit, and what proves it (model/neighbourhood.py has the
+    measurements and the algebra): the LP relaxation (its objective a lower bound), its rounding (`rounded_start`),
+    then the MIP restricted to the pools of the LP's support and the cheapest pool per (workload, provider), started
+    from the rounding, within RESTRICTED_SHARE of the time left (skipped with under RESTRICTED_MIN_S left). Returns
+    (start, LP bound, the restricted MIP's SolveResult or None); the start is the restricted MIP's plan when it
+    found one (feasible for the full model: a restriction), else the rounding; (None, None, None) when the LP
+    does not solve in its share of the time."""
+    from .model.neighbourhood import lp_neighbourhood, restricted
+    t0 = time.perf_counter()
+    relaxed = relaxation_values(model.prob, START_LP_SHARE * limit)
+    if relaxed is None:
+        return None, None, None
+    values, lp_bound = relaxed
+    start = rounded_start(model, values)
+    left = limit - (time.perf_counter() - t0)
+    if left < RESTRICTED_MIN_S:
+        return start, lp_bound, None
+    keep = lp_neighbourhood(model, cands, {w.name: w.peak for w in problem.serving}, values)
+    sub_limit = RESTRICTED_SHARE * left
+    res, plan = restricted(model, keep, lambda prob: solve(prob, options.solver, sub_limit, options.gap,
+                                                           options.verbose, start=start))
+    log.debug("restricted MIP over %d of %d pools: %s %s in %.1f s", len(keep), len(model.n), res.status.value,
+              res.objective, res.seconds)
+    if plan is None:
+        return start, lp_bound, None
+    return plan, lp_bound, res
+
+
+def better_of(model: Model, res: SolveResult, heuristic: SolveResult | None, plan: dict | None) -> SolveResult:
+    """`res`, or the restricted MIP's plan when the full solve ended (time limit) without a plan or with a worse
+    one (CBC takes no MIP start; HiGHS may stop before it reads one): its values are set on the model's variables,
+    with the full solve's bound, never OPTIMAL by itself (`keep_bound` may prove it with the LP bound)."""
+    if (heuristic is None or plan is None or heuristic.objective is None
+            or res.status not in (Status.FEASIBLE, Status.NO_SOLUTION)
+            or (res.objective is not None and res.objective <= heuristic.objective + 1e-9 * abs(heuristic.objective))):
+        return res
+    from .model.solve import rel_gap
+    for var in model.prob.variables():
+        var.varValue = plan.get(var.name)
+    bound = res.bound if res.bound is not None and res.bound <= heuristic.objective else None
+    return replace(res, status=Status.FEASIBLE, objective=heuristic.objective, bound=bound,
+                   gap=rel_gap(heuristic.objective, bound))
 
 
 def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: frozenset, start: dict | None = None):
@@ -207,11 +263,12 @@ def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: fr
         model = build_model(problem, cands, relax=relax)
         limit = solve_limit(options, FINISH_SHARE * options.time_limit if options.time_limit else 0.0)
         t0 = time.perf_counter()
-        lp_bound = None
-        if start is None and model.z and model.hourly is None and options.solver == "highs" and limit is not None:
-            start, lp_bound = rounded_relaxation_start(model, limit)
+        lp_bound = heuristic = None
+        if start is None and model.z and model.hourly is None and limit is not None:
+            start, lp_bound, heuristic = neighbourhood_start(problem, cands, model, options, limit)
             limit = max(MIN_SOLVE_S, limit - (time.perf_counter() - t0))
-        res = keep_bound(solve(model.prob, options.solver, limit, options.gap, options.verbose, start=start), lp_bound)
+        res = solve(model.prob, options.solver, limit, options.gap, options.verbose, start=start)
+        res = keep_bound(better_of(model, res, heuristic, start), lp_bound)
     else:
         model, res = _solve_with_lazy_failover(problem, cands, options, relax)
     return model, res
