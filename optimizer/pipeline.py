@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from . import mixing
 from .candidates import Candidates, build_candidates
@@ -211,33 +212,57 @@ RESTRICTED_SHARE = 0.5
 RESTRICTED_MIN_S = 2.0  # with less left after the LP, the full model gets it all, from the rounded start
 
 
-def neighbourhood_start(problem: Problem, cands: Candidates, model: Model, options: SolveOptions, limit: float):
+class FailoverStart(NamedTuple):
+    start: dict | None  # variable name -> value: a MIP start for the full model
+    lp_bound: float | None  # the LP relaxation's objective, a lower bound
+    heuristic: SolveResult | None  # the restricted MIP's result, when it found a plan
+    full_model: bool  # whether the full model is worth solving in the time left (`full_model_has_time`)
+
+
+def neighbourhood_start(problem: Problem, cands: Candidates, model: Model, options: SolveOptions,
+                        limit: float) -> FailoverStart:
     """A MIP start for a failover model under a time limit, and what proves it (model/neighbourhood.py has the
     measurements and the algebra): the LP relaxation (its objective a lower bound), its rounding (`rounded_start`),
     then the MIP restricted to the pools of the LP's support and the cheapest pool per (workload, provider), started
-    from the rounding, within RESTRICTED_SHARE of the time left (skipped with under RESTRICTED_MIN_S left). Returns
-    (start, LP bound, the restricted MIP's SolveResult or None); the start is the restricted MIP's plan when it
-    found one (feasible for the full model: a restriction), else the rounding; (None, None, None) when the LP
+    from the rounding, within RESTRICTED_SHARE of the time left, or all of it when the full model has no time to
+    improve on it (`full_model_has_time`); skipped with under RESTRICTED_MIN_S left. The start is the restricted
+    MIP's plan when it found one (feasible for the full model: a restriction), else the rounding; none when the LP
     does not solve in its share of the time."""
     from .model.neighbourhood import lp_neighbourhood, restricted
     t0 = time.perf_counter()
     relaxed = relaxation_values(model.prob, START_LP_SHARE * limit)
     if relaxed is None:
-        return None, None, None
+        return FailoverStart(None, None, None, True)
     values, lp_bound = relaxed
     start = rounded_start(model, values)
-    left = limit - (time.perf_counter() - t0)
+    lp_s = time.perf_counter() - t0
+    left = limit - lp_s
     if left < RESTRICTED_MIN_S:
-        return start, lp_bound, None
+        return FailoverStart(start, lp_bound, None, True)
     keep = lp_neighbourhood(model, cands, {w.name: w.peak for w in problem.serving}, values)
-    sub_limit = RESTRICTED_SHARE * left
+    full = full_model_has_time(left, lp_s)
+    sub_limit = RESTRICTED_SHARE * left if full else left
     res, plan = restricted(model, keep, lambda prob: solve(prob, options.solver, sub_limit, options.gap,
                                                            options.verbose, start=start))
     log.debug("restricted MIP over %d of %d pools: %s %s in %.1f s", len(keep), len(model.n), res.status.value,
               res.objective, res.seconds)
     if plan is None:
-        return start, lp_bound, None
-    return plan, lp_bound, res
+        return FailoverStart(start, lp_bound, None, True)
+    return FailoverStart(plan, lp_bound, res, full)
+
+
+def full_model_has_time(left: float, lp_seconds: float) -> bool:
+    """Whether a full failover model can still improve on the restricted MIP in `left` seconds: only after its root
+    LP, which takes about as long as the LP relaxation did (`lp_seconds`), and RESTRICTED_MIN_S more; otherwise
+    the restricted MIP gets all the time (measured at 40 workloads, T = 30: 7 s for the LP, 10 s left)."""
+    return left >= lp_seconds + RESTRICTED_MIN_S
+
+
+def heuristic_only(heuristic: SolveResult) -> SolveResult:
+    """The restricted MIP's result as the full model's when the full model is not solved: feasible (a
+    restriction's plan), with no bound of its own (its optimality is the restricted model's; `keep_bound` adds the
+    LP relaxation's, which may prove it)."""
+    return replace(heuristic, status=Status.FEASIBLE, bound=None, gap=None)
 
 
 def better_of(model: Model, res: SolveResult, heuristic: SolveResult | None, plan: dict | None) -> SolveResult:
@@ -265,8 +290,14 @@ def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: fr
         t0 = time.perf_counter()
         lp_bound = heuristic = None
         if start is None and model.z and model.hourly is None and limit is not None:
-            start, lp_bound, heuristic = neighbourhood_start(problem, cands, model, options, limit)
-            limit = max(MIN_SOLVE_S, limit - (time.perf_counter() - t0))
+            fs = neighbourhood_start(problem, cands, model, options, limit)
+            start, lp_bound, heuristic = fs.start, fs.lp_bound, fs.heuristic
+            left = limit - (time.perf_counter() - t0)
+            if heuristic is not None and not fs.full_model:
+                for var in model.prob.variables():  # the restricted MIP's plan is the answer
+                    var.varValue = start.get(var.name)
+                return model, keep_bound(heuristic_only(heuristic), lp_bound)
+            limit = max(MIN_SOLVE_S, left)
         res = solve(model.prob, options.solver, limit, options.gap, options.verbose, start=start)
         res = keep_bound(better_of(model, res, heuristic, start), lp_bound)
     else:

@@ -38,7 +38,7 @@ def test_restricted_mip_is_a_feasible_upper_bound_and_the_timed_solve_reaches_th
     assert full.status == lazy.status == Status.OPTIMAL
     assert lazy.objective == pytest.approx(full.objective, abs=1e-6)
     model = build_model(prob, cands)
-    start, lp_bound, heur = neighbourhood_start(prob, cands, model, SolveOptions(solver=solver), 60)
+    start, lp_bound, heur, _ = neighbourhood_start(prob, cands, model, SolveOptions(solver=solver), 60)
     assert heur is not None and heur.status == Status.OPTIMAL
     assert lp_bound <= full.objective + 1e-6 <= heur.objective + 2e-6  # LP <= MILP <= restricted MILP
     assert satisfies_every_row(model, start) == []  # a restriction: its plan is feasible for the full model
@@ -93,7 +93,7 @@ def test_better_of_takes_the_heuristic_plan_when_the_full_solve_found_none(tmp_p
     prob = parse_problem(p, "hand.yaml")
     cands = build_candidates(prob, cat)
     model = build_model(prob, cands)
-    start, lp_bound, heur = neighbourhood_start(prob, cands, model, SolveOptions(), 30)
+    start, lp_bound, heur, _ = neighbourhood_start(prob, cands, model, SolveOptions(), 30)
     none = SolveResult(Status.NO_SOLUTION, None, None, None, 1.0, "highs")
     got = better_of(model, none, heur, start)
     assert got.status == Status.FEASIBLE and got.objective == pytest.approx(heur.objective)
@@ -102,3 +102,42 @@ def test_better_of_takes_the_heuristic_plan_when_the_full_solve_found_none(tmp_p
     # a full solve that did better is kept as it is
     better = SolveResult(Status.FEASIBLE, heur.objective - 1.0, heur.objective - 2.0, 1e-3, 1.0, "highs")
     assert better_of(model, better, heur, start) is better
+
+
+def test_every_failover_example_reaches_the_lazy_methods_optimum_under_a_time_limit(default_catalog):
+    """On every shipped example with failover, the time-limited path (LP, restricted MIP, full model from its plan)
+    and the exact lazy scenario loop (no limit) prove the same optimum, and both plans pass verify."""
+    from pathlib import Path
+
+    from optimizer.problem import load_problem
+    found = 0
+    for f in sorted(Path(__file__).resolve().parents[1].joinpath("problems").glob("*.yaml")):
+        prob = load_problem(f)
+        if prob.policy.failover is None or prob.horizon is not None:
+            continue
+        found += 1
+        lazy = plan(prob, default_catalog, SolveOptions())
+        timed = plan(prob, default_catalog, SolveOptions(time_limit=120))
+        assert lazy.status == timed.status == "optimal", f.name
+        assert timed.monthly_cost_usd == pytest.approx(lazy.monthly_cost_usd, rel=2e-4), f.name  # both within 1e-4
+        assert verify_plan(timed, prob, default_catalog).ok and verify_plan(lazy, prob, default_catalog).ok, f.name
+    assert found >= 2  # portfolio.yaml and seed_chatbot_8m.yaml (the rent-vs-buy one has a horizon)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_without_time_for_the_full_model_the_restricted_plan_is_the_answer(tmp_path, seed, monkeypatch):
+    """When the full model has no time left to improve on it, the restricted MIP's plan is returned: feasible (it
+    passes verify), never below the full optimum, OPTIMAL only when the LP bound proves it."""
+    import optimizer.pipeline as pl
+    prob, cat = failover_instance(tmp_path, seed)
+    full = solve(build_model(prob, build_candidates(prob, cat)).prob)
+    monkeypatch.setattr(pl, "full_model_has_time", lambda left, lp_s: False)
+    calls = []
+    real = pl.solve
+    monkeypatch.setattr(pl, "solve", lambda *a, **k: calls.append(1) or real(*a, **k))
+    _, model, res = pl.solve_problem(prob, cat, SolveOptions(time_limit=60))
+    assert len(calls) == 1  # the restricted MIP only
+    assert res.objective >= full.objective - 1e-6 and res.bound <= full.objective + 1e-6
+    assert res.status == (Status.OPTIMAL if res.gap <= 1e-4 else Status.FEASIBLE)
+    p = plan(prob, cat, SolveOptions(time_limit=60))
+    assert verify_plan(p, prob, cat).ok and p.monthly_cost_usd == pytest.approx(res.objective, rel=1e-6)
