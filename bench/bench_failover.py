@@ -37,8 +37,8 @@ from large_problem import large_problem  # noqa: E402
 BEFORE = r"""
 import sys
 import optimizer.pipeline as pl
-pl.neighbourhood_start = lambda problem, cands, model, options, limit: (*pl.rounded_relaxation_start(model, limit),
-                                                                        None)
+pl.neighbourhood_start = lambda problem, cands, model, options, limit: pl.FailoverStart(
+    *pl.rounded_relaxation_start(model, limit), None, True)
 from optimizer.cli import main
 sys.exit(main())
 """

@@ -99,8 +99,13 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
         if left is not None and model.hourly is None and left - FINISH_SHARE * options.time_limit < setup_s + 1.0:
             res = scaled_up(model, cands, over, res)  # no time to rebuild and re-solve: the scaled plan is feasible
             break
-        before = res
+        before, before_model = res, model
         model, res = _solve(problem, cands, options, relax, start=derated_start(model, over))
+        if res.status == Status.NO_SOLUTION and options.time_limit is not None:
+            # the re-solve ran out of time before it read its start (measured at 40 workloads with failover,
+            # --time-limit 30): the model before, scaled up, is still a feasible plan
+            model, res = before_model, scaled_up(before_model, cands, over, before)
+            break
         res = keep_bound(res, before)
     if res.status == Status.INFEASIBLE:
         raise explain_infeasible(problem, cands, options)
