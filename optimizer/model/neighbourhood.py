@@ -6,6 +6,10 @@ and the gap that time-limited runs reported (3.4-4.8%) was the incumbent's, not 
 needs 38 s before its sub-MIP heuristic finds a plan within 1%; the LP rounding (`rounded_relaxation_start`) is 2-5%
 above it. The restricted MIP below, over 187 of the 4,387 pools, solves to optimality in about 4 s at 1.0% above the
 LP bound: a RINS-like ("relaxation induced neighbourhood") heuristic whose plan is then the full model's MIP start.
+`solve --time-limit T` with it (bench/bench_failover.py, one run, shared 2-core machine): 24 workloads $3,576,720 at
+0.76% (T = 30) and $3,568,696 at 0.28% (T = 60), against $3,731,836 at 4.83% / 4.59% from the rounded LP start;
+40 workloads 2.99% / 2.53% (3.93% / 3.70%; most of what is left is the shared-queue scale-up after the solve);
+80 workloads 0.88% at T = 60 (3.44%).
 
 Algebra. With n-bar the LP relaxation's instances and, for workload w and provider p, C(w, p) the pools of p that
 may serve w, the neighbourhood is
