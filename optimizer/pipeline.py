@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from . import mixing
 from .candidates import Candidates, build_candidates
@@ -98,8 +99,13 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
         if left is not None and model.hourly is None and left - FINISH_SHARE * options.time_limit < setup_s + 1.0:
             res = scaled_up(model, cands, over, res)  # no time to rebuild and re-solve: the scaled plan is feasible
             break
-        before = res
+        before, before_model = res, model
         model, res = _solve(problem, cands, options, relax, start=derated_start(model, over))
+        if res.status == Status.NO_SOLUTION and options.time_limit is not None:
+            # the re-solve ran out of time before it read its start (measured at 40 workloads with failover,
+            # --time-limit 30): the model before, scaled up, is still a feasible plan
+            model, res = before_model, scaled_up(before_model, cands, over, before)
+            break
         res = keep_bound(res, before)
     else:  # MAX_ROUNDS re-solves, and the last may still move a workload onto another shared pool: scale it up
         over = mixing.violations(problem, cands, model) if res.status in (Status.OPTIMAL, Status.FEASIBLE) else {}
@@ -179,16 +185,21 @@ START_LP_SHARE = 0.7
 def rounded_relaxation_start(model: Model, limit: float) -> tuple[dict[str, float] | None, float | None]:
     """A MIP start for a failover model under a time limit (without one, HiGHS can spend the whole limit without a
     decent incumbent: a $128M plan against a $3.6M bound at 30 s on the 24-workload benchmark). Solve the LP
-    relaxation, then round it to a plan: n_c -> ceil(n_c) (every row with n_c on its right-hand side, capacity,
-    share and failover links, still holds, and x, z keep their values), y -> 1 if any instance runs, and each fixed
-    workload's u to its largest option. Rows that more instances can break (budget, spot and carbon caps,
-    availability) may make it infeasible: HiGHS then ignores it. Also returns the LP's objective, a lower bound
-    on the MIP (None when the LP does not solve in its share of the time)."""
-    import math
+    relaxation, then round it to a plan (`rounded_start`). Also returns the LP's objective, a lower bound on the
+    MIP (None when the LP does not solve in its share of the time)."""
     relaxed = relaxation_values(model.prob, START_LP_SHARE * limit)
     if relaxed is None:
         return None, None
     values, lp_bound = relaxed
+    return rounded_start(model, values), lp_bound
+
+
+def rounded_start(model: Model, values: dict[str, float]) -> dict[str, float]:
+    """The LP relaxation `values` rounded to a plan: n_c -> ceil(n_c) (every row with n_c on its right-hand side,
+    capacity, share and failover links, still holds, and x, z keep their values), y -> 1 if any instance runs, and
+    each fixed workload's u to its largest option. Rows that more instances can break (budget, spot and carbon caps,
+    availability) may make it infeasible: HiGHS then ignores it."""
+    import math
     start = dict(values)
     any_on = False
     for var in model.n.values():
@@ -204,7 +215,82 @@ def rounded_relaxation_start(model: Model, limit: float) -> tuple[dict[str, floa
         best = max(vars_, key=lambda v: values.get(v.name, 0.0))
         for var in vars_:
             start[var.name] = 1.0 if var is best else 0.0
-    return start, lp_bound
+    return start
+
+
+# of what a solve has left after the LP relaxation, the most the restricted MIP (model/neighbourhood.py) may take:
+# on the 24-workload benchmark it proves its optimum in about 4 s; the full model gets the rest, started from it
+RESTRICTED_SHARE = 0.5
+RESTRICTED_MIN_S = 2.0  # with less left after the LP, the full model gets it all, from the rounded start
+
+
+class FailoverStart(NamedTuple):
+    start: dict | None  # variable name -> value: a MIP start for the full model
+    lp_bound: float | None  # the LP relaxation's objective, a lower bound
+    heuristic: SolveResult | None  # the restricted MIP's result, when it found a plan
+    full_model: bool  # whether the full model is worth solving in the time left (`full_model_has_time`)
+
+
+def neighbourhood_start(problem: Problem, cands: Candidates, model: Model, options: SolveOptions,
+                        limit: float) -> FailoverStart:
+    """A MIP start for a failover model under a time limit, and what proves it (model/neighbourhood.py has the
+    measurements and the algebra): the LP relaxation (its objective a lower bound), its rounding (`rounded_start`),
+    then the MIP restricted to the pools of the LP's support and the cheapest pool per (workload, provider), started
+    from the rounding, within RESTRICTED_SHARE of the time left, or all of it when the full model has no time to
+    improve on it (`full_model_has_time`); skipped with under RESTRICTED_MIN_S left. The start is the restricted
+    MIP's plan when it found one (feasible for the full model: a restriction), else the rounding; none when the LP
+    does not solve in its share of the time."""
+    from .model.neighbourhood import lp_neighbourhood, restricted
+    t0 = time.perf_counter()
+    relaxed = relaxation_values(model.prob, START_LP_SHARE * limit)
+    if relaxed is None:
+        return FailoverStart(None, None, None, True)
+    values, lp_bound = relaxed
+    start = rounded_start(model, values)
+    lp_s = time.perf_counter() - t0
+    left = limit - lp_s
+    if left < RESTRICTED_MIN_S:
+        return FailoverStart(start, lp_bound, None, True)
+    keep = lp_neighbourhood(model, cands, {w.name: w.peak for w in problem.serving}, values)
+    full = full_model_has_time(left, lp_s)
+    sub_limit = RESTRICTED_SHARE * left if full else left
+    res, plan = restricted(model, keep, lambda prob: solve(prob, options.solver, sub_limit, options.gap,
+                                                           options.verbose, start=start))
+    log.debug("restricted MIP over %d of %d pools: %s %s in %.1f s", len(keep), len(model.n), res.status.value,
+              res.objective, res.seconds)
+    if plan is None:
+        return FailoverStart(start, lp_bound, None, True)
+    return FailoverStart(plan, lp_bound, res, full)
+
+
+def full_model_has_time(left: float, lp_seconds: float) -> bool:
+    """Whether a full failover model can still improve on the restricted MIP in `left` seconds: only after its root
+    LP, which takes about as long as the LP relaxation did (`lp_seconds`), and RESTRICTED_MIN_S more; otherwise
+    the restricted MIP gets all the time (measured at 40 workloads, T = 30: 7 s for the LP, 10 s left)."""
+    return left >= lp_seconds + RESTRICTED_MIN_S
+
+
+def heuristic_only(heuristic: SolveResult) -> SolveResult:
+    """The restricted MIP's result as the full model's when the full model is not solved: feasible (a
+    restriction's plan), with no bound of its own (its optimality is the restricted model's; `keep_bound` adds the
+    LP relaxation's, which may prove it)."""
+    return replace(heuristic, status=Status.FEASIBLE, bound=None, gap=None)
+
+
+def better_of(model: Model, res: SolveResult, heuristic: SolveResult | None, plan: dict | None) -> SolveResult:
+    """`res`, or the restricted MIP's plan when the full solve ended (time limit) without a plan or with a worse
+    one (CBC takes no MIP start; HiGHS may stop before it reads one): its values are set on the model's variables,
+    with the full solve's bound, never OPTIMAL by itself (`keep_bound` may prove it with the LP bound)."""
+    if (heuristic is None or plan is None or heuristic.objective is None
+            or res.status not in (Status.FEASIBLE, Status.NO_SOLUTION)
+            or (res.objective is not None and res.objective <= heuristic.objective + 1e-9 * abs(heuristic.objective))):
+        return res
+    from .model.solve import rel_gap
+    for var in model.prob.variables():
+        var.varValue = plan.get(var.name)
+    bound = res.bound if res.bound is not None and res.bound <= heuristic.objective else None
+    return replace(res, status=Status.FEASIBLE, objective=heuristic.objective, bound=bound,
+                   gap=rel_gap(heuristic.objective, bound))
 
 
 def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: frozenset, start: dict | None = None):
@@ -214,11 +300,18 @@ def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: fr
         model = build_model(problem, cands, relax=relax)
         limit = solve_limit(options, FINISH_SHARE * options.time_limit if options.time_limit else 0.0)
         t0 = time.perf_counter()
-        lp_bound = None
-        if start is None and model.z and model.hourly is None and options.solver == "highs" and limit is not None:
-            start, lp_bound = rounded_relaxation_start(model, limit)
-            limit = max(MIN_SOLVE_S, limit - (time.perf_counter() - t0))
-        res = keep_bound(solve(model.prob, options.solver, limit, options.gap, options.verbose, start=start), lp_bound)
+        lp_bound = heuristic = None
+        if start is None and model.z and model.hourly is None and limit is not None:
+            fs = neighbourhood_start(problem, cands, model, options, limit)
+            start, lp_bound, heuristic = fs.start, fs.lp_bound, fs.heuristic
+            left = limit - (time.perf_counter() - t0)
+            if heuristic is not None and not fs.full_model:
+                for var in model.prob.variables():  # the restricted MIP's plan is the answer
+                    var.varValue = start.get(var.name)
+                return model, keep_bound(heuristic_only(heuristic), lp_bound)
+            limit = max(MIN_SOLVE_S, left)
+        res = solve(model.prob, options.solver, limit, options.gap, options.verbose, start=start)
+        res = keep_bound(better_of(model, res, heuristic, start), lp_bound)
     else:
         model, res = _solve_with_lazy_failover(problem, cands, options, relax)
     return model, res

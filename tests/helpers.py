@@ -109,3 +109,22 @@ def check_golden(name: str, text: str) -> None:
         path.write_text(text)
     assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
     assert text == path.read_text()
+
+
+def failover_instance(tmp_path: Path, seed: int):
+    """A random small failover instance (seed 100 + `seed`): two workloads, four providers of two offers each, an API
+    with an RPM limit, failover 0.5 or 1.0. Returns (problem, catalog)."""
+    import random
+
+    from optimizer.problem import parse_problem
+    rng = random.Random(100 + seed)
+    offers = [offer(f"p{i}:r:x{k}", f"p{i}", "r", "us", k, round(rng.uniform(0.5, 3.0) * k, 2))
+              for i in range(4) for k in rng.sample([1, 2, 4], 2)]
+    apis = [api("apix/tiny-8b", "apix", "global", 0.2, 0.4, rpm=rng.choice([300, 900]))]
+    problem = {"workloads": [serving("a", peak=rng.uniform(5, 30), req=2_000_000, apis=["tiny-8b"]),
+                             serving("b", peak=rng.uniform(5, 30), req=1_000_000)],
+               "measured": [measured("a", rps=rng.uniform(2, 6)), measured("b", rps=rng.uniform(2, 6))],
+               "policy": {"max_utilization": 1.0, "ops_overhead_monthly_usd": 300,
+                          "failover": {"fraction": rng.choice([0.5, 1.0])}}}
+    folder = write_catalog(tmp_path / "cat", offers=offers, apis=apis)
+    return parse_problem(problem, "failover.yaml"), load_catalog(folder)

@@ -103,3 +103,38 @@ def test_out_of_time_the_derated_pools_are_scaled_up_instead_of_re_solved(defaul
         assert round(model.n[pid].value()) == 20 * n0[pid]  # ceil(n / 0.05)
     p = plan(prob, default_catalog, late)
     assert p.status == "feasible" and p.verification["violations"] == []
+
+
+def test_a_derating_re_solve_out_of_time_keeps_the_scaled_up_plan(default_catalog, monkeypatch):
+    """When the derating re-solve ends without a plan (its time ran out before it read its start), the plan before
+    it with ceil(n / d) instances of each derated pool is returned: feasible, never optimal, verified."""
+    import optimizer.pipeline as pl
+    from optimizer.model.solve import SolveResult, Status
+    from optimizer.pipeline import SolveOptions
+    prob = _two_lengths()
+    cands0, model0, res0 = solve_problem(prob, default_catalog)
+    base = {p.id: p.capacity for p in cands0.pools}
+
+    def headroom(problem, pool, loads, capacity=None):
+        w = next(iter(pool.capacity))
+        return min(1.0, 0.05 * base[pool.id][w] / pool.capacity[w])
+
+    monkeypatch.setattr(mixing, "headroom", headroom)
+    real, calls = pl._solve, []
+
+    def starved(problem, cands, options, relax, start=None):
+        calls.append(start)
+        model, res = real(problem, cands, options, relax, start)
+        if start is not None:  # the re-solve: no plan in its time
+            return model, SolveResult(Status.NO_SOLUTION, None, None, None, 0.5, res.solver)
+        return model, res
+
+    monkeypatch.setattr(pl, "_solve", starved)
+    shared = [p.id for p in cands0.pools if sum((model0.x[(w, p.id)].value() or 0) > 1e-7 for w in p.capacity) >= 2]
+    assert shared
+    cands, model, res = pl.solve_problem(prob, default_catalog, SolveOptions(time_limit=60))
+    assert len(calls) == 2 and calls[1] is not None
+    assert res.status == Status.FEASIBLE and res.objective > res0.objective
+    assert not mixing.violations(prob, cands, model)
+    p = plan(prob, default_catalog, SolveOptions(time_limit=60))
+    assert p.status == "feasible" and p.verification["violations"] == []

@@ -6,7 +6,7 @@ import random
 
 import pulp
 import pytest
-from helpers import api, measured, offer, serving, write_catalog
+from helpers import api, failover_instance, measured, offer, serving, write_catalog
 
 from optimizer.candidates import build_candidates
 from optimizer.catalog import load_catalog
@@ -139,24 +139,14 @@ def test_lp_relaxation_bounds_milp_on_examples(default_catalog):
 def test_lazy_failover_scenarios_match_the_full_model(tmp_path, seed):
     """Generating failover scenarios lazily (only providers that carry traffic) gives the full model's optimum."""
     from optimizer.planner import solve_problem
-    rng = random.Random(100 + seed)
-    offers = [offer(f"p{i}:r:x{k}", f"p{i}", "r", "us", k, round(rng.uniform(0.5, 3.0) * k, 2))
-              for i in range(4) for k in rng.sample([1, 2, 4], 2)]
-    apis = [api("apix/tiny-8b", "apix", "global", 0.2, 0.4, rpm=rng.choice([300, 900]))]
-    problem = {"workloads": [serving("a", peak=rng.uniform(5, 30), req=2_000_000, apis=["tiny-8b"]),
-                             serving("b", peak=rng.uniform(5, 30), req=1_000_000)],
-               "measured": [measured("a", rps=rng.uniform(2, 6)), measured("b", rps=rng.uniform(2, 6))],
-               "policy": {"max_utilization": 1.0, "ops_overhead_monthly_usd": 300,
-                          "failover": {"fraction": rng.choice([0.5, 1.0])}}}
-    folder = write_catalog(tmp_path / "cat", offers=offers, apis=apis)
-    prob = parse_problem(problem, "failover.yaml")
-    cat = load_catalog(folder)
+    prob, cat = failover_instance(tmp_path, seed)
     _, _, lazy = solve_problem(prob, cat, SolveOptions())
     full = solve(build_model(prob, build_candidates(prob, cat)).prob)
     assert lazy.status == full.status == Status.OPTIMAL
     assert lazy.objective == pytest.approx(full.objective, abs=1e-6)
-    # under a time limit: one model with every scenario, started from the rounded LP relaxation; same optimum, and
-    # the start is a feasible plan whose LP objective bounds the optimum from below
+    # under a time limit: one model with every scenario, started from the restricted MIP (tests/
+    # test_failover_neighbourhood.py); same optimum, and the rounded LP start (its fallback) is a feasible plan whose
+    # LP objective bounds the optimum from below
     _, model, timed = solve_problem(prob, cat, SolveOptions(time_limit=60))
     assert timed.status == Status.OPTIMAL and timed.objective == pytest.approx(full.objective, abs=1e-6)
     from optimizer.pipeline import rounded_relaxation_start
