@@ -163,7 +163,8 @@ class _Checker:
                    f"total {p.total_usd:.2f} recomputed {total:.2f}")
         self.check(abs(p.committed_past_horizon_usd - tail) <= CENT * (1 + len(p.commitments)), "commitment", "plan",
                    f"past the horizon {p.committed_past_horizon_usd:.2f} recomputed {tail:.2f}")
-        self.check(abs(p.residual_value_usd - resid) <= CENT * (1 + len(p.purchases)), "owned", "plan",
+        # each purchase's book value per server is rounded to the cent, then multiplied by its servers
+        self.check(abs(p.residual_value_usd - resid) <= CENT * (1 + sum(b.servers for b in p.purchases)), "owned", "plan",
                    f"residual value {p.residual_value_usd:.2f} recomputed {resid:.2f}")
         self.check(abs(p.npv_usd - npv) <= CENT * (2 + h.months) + REL * abs(npv), "npv", "plan",
                    f"NPV {p.npv_usd:.2f} recomputed {npv:.2f}")

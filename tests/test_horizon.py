@@ -384,3 +384,20 @@ def test_fixed_block_needs_rented_capacity(default_catalog):
     pr = with_fixed(problem([0.5 * SECONDS] * 2, r1=0.9), FT, capacity_types=["reserved_1y"])
     with pytest.raises(ProblemError, match="no on-demand or spot option"):
         plan_horizon(pr, default_catalog)
+
+
+def test_residual_value_check_allows_a_cent_per_server(default_catalog):
+    """A purchase's book value per server is rounded to the cent and multiplied by its servers: nine servers at
+    $6,666.67 (2/3 of $10,000) are $60,000.03 against $60,000.00 exactly, which is not a violation (hypothesis
+    found a plan 3 cents off under the old tolerance of a cent per purchase)."""
+    own = {**OWN, "depreciation_months": 3}
+    p = plan_horizon(problem([0.5 * SECONDS] * 6, od=4.0, owned=own), default_catalog)
+    (b,) = p.purchases
+    bv = own["server_price_usd"] * 2 / 3
+    crafted = p.model_copy(update={
+        "purchases": [b.model_copy(update={"servers": 9, "order_month": 6, "delivery_month": 6,  # age 1 at the end
+                                           "book_value_end_usd": round(bv, 2)})],
+        "residual_value_usd": round(round(bv, 2) * 9, 2)})
+    pr = problem([0.5 * SECONDS] * 6, od=4.0, owned=own)
+    msgs = [v.message for v in verify_horizon(crafted, pr, default_catalog).violations if v.check == "owned"]
+    assert not any("residual value" in m for m in msgs), msgs
