@@ -29,6 +29,17 @@ def satisfies_every_row(model, values: dict) -> list[str]:
     return bad
 
 
+def two_clouds(tmp_path):
+    """The hand-solvable failover problem of tests/test_known_answers.py: 30 req/s, 10 per replica, cloudA $1/h and
+    cloudB $1.50/h, failover 0.5 (optimum A=2, B=2 at $5/h): (problem, catalog, candidates, full model)."""
+    p = {"workloads": [serving(peak=30.0)], "measured": [measured(rps=10.0)],
+         "policy": {"max_utilization": 1.0, "failover": {"fraction": 0.5}}}
+    cat = load_catalog(write_catalog(tmp_path / "cat", apis=[], offers=[OFFERS[0], OFFERS[2]]))
+    prob = parse_problem(p, "hand.yaml")
+    cands = build_candidates(prob, cat)
+    return prob, cat, cands, build_model(prob, cands)
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_restricted_mip_is_a_feasible_upper_bound_and_the_timed_solve_reaches_the_optimum(tmp_path, seed, solver):
     prob, cat = failover_instance(tmp_path, seed)
@@ -53,12 +64,7 @@ def test_restricted_mip_is_a_feasible_upper_bound_and_the_timed_solve_reaches_th
 def test_neighbourhood_keeps_the_lp_support_and_the_cheapest_pool_of_each_provider(tmp_path):
     # 30 req/s, 10 per replica; cloudA $1/h, cloudB $1.50/h, failover 0.5 (tests/test_known_answers.py): the optimum
     # is A=2, B=2 at $5/h. Each provider's cheapest pool per unit of peak is in N whatever the LP uses.
-    p = {"workloads": [serving(peak=30.0)], "measured": [measured(rps=10.0)],
-         "policy": {"max_utilization": 1.0, "failover": {"fraction": 0.5}}}
-    cat = load_catalog(write_catalog(tmp_path / "cat", apis=[], offers=[OFFERS[0], OFFERS[2]]))
-    prob = parse_problem(p, "hand.yaml")
-    cands = build_candidates(prob, cat)
-    model = build_model(prob, cands)
+    prob, cat, cands, model = two_clouds(tmp_path)
     values, lp = relaxation_values(model.prob, 30)
     keep = lp_neighbourhood(model, cands, {"w": 30.0}, values)
     assert {cands.pool(pid).failover_provider for pid in keep} == {"clouda", "cloudb"}
@@ -72,12 +78,7 @@ def test_neighbourhood_keeps_the_lp_support_and_the_cheapest_pool_of_each_provid
 
 
 def test_restricted_fixes_pools_outside_the_neighbourhood_to_zero_and_restores_their_bounds(tmp_path):
-    p = {"workloads": [serving(peak=30.0)], "measured": [measured(rps=10.0)],
-         "policy": {"max_utilization": 1.0, "failover": {"fraction": 0.5}}}
-    cat = load_catalog(write_catalog(tmp_path / "cat", apis=[], offers=[OFFERS[0], OFFERS[2]]))
-    prob = parse_problem(p, "hand.yaml")
-    cands = build_candidates(prob, cat)
-    model = build_model(prob, cands)
+    prob, cat, cands, model = two_clouds(tmp_path)
     before = {pid: var.upBound for pid, var in model.n.items()}
     only_a = {pid for pid in model.n if cands.pool(pid).failover_provider == "clouda"}
     res, values = restricted(model, only_a, lambda prob_: solve(prob_))
@@ -87,12 +88,7 @@ def test_restricted_fixes_pools_outside_the_neighbourhood_to_zero_and_restores_t
 
 
 def test_better_of_takes_the_heuristic_plan_when_the_full_solve_found_none(tmp_path):
-    p = {"workloads": [serving(peak=30.0)], "measured": [measured(rps=10.0)],
-         "policy": {"max_utilization": 1.0, "failover": {"fraction": 0.5}}}
-    cat = load_catalog(write_catalog(tmp_path / "cat", apis=[], offers=[OFFERS[0], OFFERS[2]]))
-    prob = parse_problem(p, "hand.yaml")
-    cands = build_candidates(prob, cat)
-    model = build_model(prob, cands)
+    prob, cat, cands, model = two_clouds(tmp_path)
     start, lp_bound, heur, _ = neighbourhood_start(prob, cands, model, SolveOptions(), 30)
     none = SolveResult(Status.NO_SOLUTION, None, None, None, 1.0, "highs")
     got = better_of(model, none, heur, start)

@@ -21,6 +21,12 @@ def _two_lengths(**policy):
         policy=dict(include_gpus=["MI300X"], include_providers=["runpod"], **policy)))
 
 
+def five_percent_headroom(monkeypatch) -> None:
+    """Force the shared queue to allow 5% of each pool's capacity planned alone (`mixing.headroom` measures d
+    against that capacity, the `capacity` it is given)."""
+    monkeypatch.setattr(mixing, "headroom", lambda problem, pool, loads, capacity=None: 0.05)
+
+
 def test_a_shared_pool_runs_within_its_mixed_headroom(default_catalog):
     prob = _two_lengths()
     cands, model, res = solve_problem(prob, default_catalog)
@@ -37,12 +43,7 @@ def test_the_pipeline_derates_a_pool_to_its_headroom(default_catalog, monkeypatc
     shared0 = [p for p in cands0.pools if sum((model0.x[(w, p.id)].value() or 0) > 1e-7 for w in p.capacity) >= 2]
     assert shared0, "the additive optimum shares one pool between the two workloads"
     base = {p.id: p.capacity for p in cands0.pools}
-
-    def headroom(problem, pool, loads, capacity=None):  # the queue allows 5% of the capacity planned alone
-        w = next(iter(pool.capacity))
-        return min(1.0, 0.05 * base[pool.id][w] / pool.capacity[w])
-
-    monkeypatch.setattr(mixing, "headroom", headroom)
+    five_percent_headroom(monkeypatch)
     cands, model, res = solve_problem(prob, default_catalog)
     assert cands.derated and all(f == pytest.approx(0.05) for f in cands.derated.values())
     assert shared0[0].id in cands.derated
@@ -85,13 +86,7 @@ def test_out_of_time_the_derated_pools_are_scaled_up_instead_of_re_solved(defaul
     from optimizer.pipeline import SolveOptions
     prob = _two_lengths()
     cands0, model0, res0 = solve_problem(prob, default_catalog)
-    base = {p.id: p.capacity for p in cands0.pools}
-
-    def headroom(problem, pool, loads, capacity=None):
-        w = next(iter(pool.capacity))
-        return min(1.0, 0.05 * base[pool.id][w] / pool.capacity[w])
-
-    monkeypatch.setattr(mixing, "headroom", headroom)
+    five_percent_headroom(monkeypatch)
     shared = [p.id for p in cands0.pools if sum((model0.x[(w, p.id)].value() or 0) > 1e-7 for w in p.capacity) >= 2]
     n0 = {pid: round(model0.n[pid].value()) for pid in shared}
     # a deadline already nearly spent: the first solve gets its minimum, the derating cannot be re-solved
@@ -113,13 +108,7 @@ def test_a_derating_re_solve_out_of_time_keeps_the_scaled_up_plan(default_catalo
     from optimizer.pipeline import SolveOptions
     prob = _two_lengths()
     cands0, model0, res0 = solve_problem(prob, default_catalog)
-    base = {p.id: p.capacity for p in cands0.pools}
-
-    def headroom(problem, pool, loads, capacity=None):
-        w = next(iter(pool.capacity))
-        return min(1.0, 0.05 * base[pool.id][w] / pool.capacity[w])
-
-    monkeypatch.setattr(mixing, "headroom", headroom)
+    five_percent_headroom(monkeypatch)
     real, calls = pl._solve, []
 
     def starved(problem, cands, options, relax, start=None):
