@@ -75,6 +75,14 @@ class _Checker:
         oid = pool_id.rsplit("|", 4)[0]
         return self.owned_offers.get(oid) if oid.startswith(OWNED_PROVIDER + ":") else self.offers.get(oid)
 
+    def delivered(self, month: int) -> dict:
+        """Owned servers on site in `month` by pool, from the plan's purchases (order month + lead time)."""
+        out: dict = {}
+        for b in self.plan.purchases:
+            if b.delivery_month <= month:
+                out[b.pool] = out.get(b.pool, 0) + b.servers
+        return out
+
     def capacity(self, pool_id: str, w: str, line: str) -> float | None:
         if (pool_id, w) in self.cap:
             return self.cap[(pool_id, w)]
@@ -234,7 +242,7 @@ class _Checker:
         for pid, f in fleet.items():
             if f.capacity_type != "owned":
                 continue
-            k = sum(b.servers for b in self.plan.purchases if b.pool == pid and b.delivery_month <= mo.month)
+            k = self.delivered(mo.month).get(pid, 0)
             self.check(f.instances <= k, "owned", f"month {mo.month} {pid}",
                        f"{f.instances} servers in use, {k} delivered")
 
@@ -262,10 +270,7 @@ class _Checker:
         deliveries (not the plan's); every month under policy.max_co2e_kg_month is within it with no unknown line.
         A plan of schema 1.0 (no energy) is checked only against the cap."""
         h, cap = self.problem.horizon, self.problem.policy.max_co2e_kg_month
-        delivered: dict = {}
-        for b in self.plan.purchases:
-            if b.delivery_month <= mo.month:
-                delivered[b.pool] = delivered.get(b.pool, 0) + b.servers
+        delivered = self.delivered(mo.month)
         quote = {b.pool: self.owned_quote.get(b.server) for b in self.plan.purchases}
         fresh = mo.model_copy(update={"owned_delivered": delivered,
                                       "requests": {w.name: volume(w, h, t) for w in self.problem.serving}})
@@ -374,11 +379,7 @@ class _Checker:
                 continue
             if b.order_month == mo.month:
                 cost["owned_capex"] += q.server_price_usd * b.servers
-        by_pool: dict = {}
-        for b in self.plan.purchases:
-            if b.delivery_month <= mo.month:
-                by_pool[b.pool] = by_pool.get(b.pool, 0) + b.servers
-        for pid, k in by_pool.items():
+        for pid, k in self.delivered(mo.month).items():
             q = next(self.owned_quote[b.server] for b in self.plan.purchases if b.pool == pid)
             used = fleet[pid].instances if pid in fleet else 0
             cost["owned_opex"] += q.running_usd_month * used + q.idle_usd_month * (k - used)
