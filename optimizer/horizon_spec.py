@@ -164,3 +164,8 @@ def volume(w, horizon: Horizon | None, t: int) -> float:
 def peak(w, horizon: Horizon | None, t: int) -> float:
     """Peak requests/s in month t: the workload's peak scaled with its volume."""
     return w.peak * volume(w, horizon, t) / w.requests_per_month
+
+
+def spike_requests(w, horizon: Horizon, t: int) -> float:
+    """Requests in month t beyond the peak during spikes: (spike_factor - 1) x peak x 3,600 x spike hours."""
+    return (w.spike_factor - 1) * peak(w, horizon, t) * 3600 * horizon.spike_hours_per_month

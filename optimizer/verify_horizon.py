@@ -28,7 +28,7 @@ from .catalog.inline import with_problem_models
 from .explain.energy import month_energy
 from .horizon_candidates import OWNED_PROVIDER, TERM_MONTHS, owned_as_quote
 from .horizon_result import HorizonPlan
-from .horizon_spec import peak, volume
+from .horizon_spec import peak, spike_requests, volume
 from .problem import Problem
 from .units import HOURS_PER_MONTH
 from .verify import CENT, REL, Violation  # the same tolerances and violation records as single-month plans
@@ -274,8 +274,7 @@ class _Checker:
         quote = {b.pool: self.owned_quote.get(b.server) for b in self.plan.purchases}
         fresh = mo.model_copy(update={"owned_delivered": delivered,
                                       "requests": {w.name: volume(w, h, t) for w in self.problem.serving}})
-        spike = {w.name: (w.spike_factor - 1) * peak(w, h, t) * 3600 * h.spike_hours_per_month
-                 for w in self.problem.serving}
+        spike = {w.name: spike_requests(w, h, t) for w in self.problem.serving}
         e = month_energy(fresh, catalog=self.catalog, max_utilization=self.problem.policy.max_utilization,
                          spike_requests=spike, capacity=lambda pid, w: self.capacity(pid, w, f"month {mo.month} {pid}"),
                          owned_quote=quote.get, api=self.apis.get, cap=cap)
@@ -370,8 +369,7 @@ class _Checker:
             w = self.serving[s.workload]
             mode = "batch" if s.option.endswith(":batch") else "realtime"
             pi = api_usd_per_request(a, w, mode)
-            spike_req = (w.spike_factor - 1) * peak(w, h, t) * 3600 * h.spike_hours_per_month
-            cost["api"] += pi * (volume(w, h, t) * s.share + spike_req * s.spike_share)
+            cost["api"] += pi * (volume(w, h, t) * s.share + spike_requests(w, h, t) * s.spike_share)
         staffed = set()
         for b in self.plan.purchases:
             q = self.owned_quote.get(b.server)

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 import pulp
 
 from ..horizon_candidates import TERM_MONTHS, HorizonCandidates
-from ..horizon_spec import peak, volume
+from ..horizon_spec import peak, spike_requests, volume
 from ..perf.energy import api_estimate, busy_hours_per_request
 from ..problem import Problem
 from ..units import HOURS_PER_MONTH
@@ -107,7 +107,7 @@ def horizon_params(problem: Problem, hc: HorizonCandidates) -> HorizonParams:
         for t in range(T):
             V[(w.name, t)] = volume(w, h, t)
             lam[(w.name, t)] = peak(w, h, t)
-            SP[(w.name, t)] = (w.spike_factor - 1) * lam[(w.name, t)] * 3600 * h.spike_hours_per_month
+            SP[(w.name, t)] = spike_requests(w, h, t)
     U = {}
     for p in hc.pools:
         need = max(sum(sig[w] * lam[(w, t)] / k for w, k in p.capacity.items() if k > 0) for t in range(T))
