@@ -92,9 +92,7 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
         over = mixing.violations(problem, cands, model)  # d relative to the capacity the model had
         if not over:
             break
-        for pid, d in over.items():
-            factors[pid] = factors.get(pid, 1.0) * d
-        cands = mixing.derate(base, factors)
+        cands = mixing.derate(base, with_factors(factors, over))
         left = time_left(options)
         if left is not None and model.hourly is None and left - FINISH_SHARE * options.time_limit < setup_s + 1.0:
             res = scaled_up(model, cands, over, res)  # no time to rebuild and re-solve: the scaled plan is feasible
@@ -110,9 +108,7 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
     else:  # MAX_ROUNDS re-solves, and the last may still move a workload onto another shared pool: scale it up
         over = mixing.violations(problem, cands, model) if res.status in (Status.OPTIMAL, Status.FEASIBLE) else {}
         if over and model.hourly is None:
-            for pid, d in over.items():
-                factors[pid] = factors.get(pid, 1.0) * d
-            cands = mixing.derate(base, factors)
+            cands = mixing.derate(base, with_factors(factors, over))
             res = scaled_up(model, cands, over, res)
     if res.status == Status.INFEASIBLE:
         raise explain_infeasible(problem, cands, options)
@@ -124,6 +120,13 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
         raise SolverError(f"{res.solver} stopped with status {res.status.value} after {res.seconds:.1f} s",
                           fix="raise --time-limit, or loosen --gap")
     return cands, model, res
+
+
+def with_factors(factors: dict[str, float], over: dict[str, float]) -> dict[str, float]:
+    """Each pool's derating factor times its new one (`over`, relative to the capacity the model had), in place."""
+    for pid, d in over.items():
+        factors[pid] = factors.get(pid, 1.0) * d
+    return factors
 
 
 def scaled_up(model: Model, cands: Candidates, over: dict[str, float], res: SolveResult) -> SolveResult:
