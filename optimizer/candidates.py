@@ -178,6 +178,7 @@ class Candidates:
     why_not: dict = field(default_factory=dict)  # (workload, "api"|"model", name) -> Counter(reason -> options)
     named: dict = field(default_factory=dict)  # "models"/"apis" -> workload -> the names it may use
     derated: dict = field(default_factory=dict)  # pool id -> capacity factor for a shared queue (mixing.py)
+    seconds: float = 0.0  # how long building them took (set by pipeline.solve_problem; planner.plan's extras read it)
 
     def pool(self, pid: str) -> Pool:
         return self._pools[pid]

@@ -69,7 +69,7 @@ def extract_plan(problem: Problem, catalog: Catalog, cands: Candidates, m: Model
     hourly = m.hourly  # hour by hour: instances are the day's maximum, cost the instance-hours run
     billed_h: dict[str, float] = {}
     for pool in cands.pools:
-        k = n[pool.id]
+        k = n.get(pool.id, 0)
         if hourly is not None:
             from .model.hourly import pool_month
             k, billed_h[pool.id], _ = pool_month(hourly, pool)

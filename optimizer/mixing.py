@@ -68,7 +68,7 @@ def violations(problem: Problem, cands: Candidates, model) -> dict[str, float]:
         base = {w: k / f for w, k in pool.capacity.items()}
         states = []
         if hp is None:
-            n = _val(model.n[pool.id])
+            n = _val(model.n.get(pool.id))
             loads = {w: _val(model.x.get((w, pool.id))) * lam[w] for w in pool.capacity}
             states.append((n, loads))
         else:

@@ -20,7 +20,7 @@ from . import mixing
 from .candidates import Candidates, build_candidates
 from .catalog import Catalog
 from .errors import InfeasibleError, SolverError
-from .families import FILTERS, slack_text
+from .families import FILTERS, autoscaled, slack_text
 from .model.formulation import Model, build_model
 from .model.solve import SolveResult, Status, relaxation_values, solve
 from .problem import Problem
@@ -57,11 +57,13 @@ def time_left(options: SolveOptions) -> float | None:
 EXTRA_SHARE = 0.25  # an optional re-solve (explain, point estimates, class mix) starts only with this much left
 
 
-def time_for_extra(options: SolveOptions) -> bool:
-    """Whether an optional re-solve may start: no time limit, or at least EXTRA_SHARE of it left (an extra
-    rebuilds its candidates and model, which no solver limit interrupts)."""
+def time_for_extra(options: SolveOptions, candidates_s: float = 0.0) -> bool:
+    """Whether an optional re-solve may start: no time limit, or at least EXTRA_SHARE of it left, and at least
+    twice `candidates_s` (the main run's candidate generation) plus MIN_SOLVE_S: an extra rebuilds its candidates
+    and model, which no solver limit interrupts (measured: 4.4 s of candidates at 24 failover workloads started
+    with 2.7 s of a 10 s limit left ran 2.4 s past it)."""
     left = time_left(options)
-    return left is None or left >= EXTRA_SHARE * options.time_limit
+    return left is None or left >= max(EXTRA_SHARE * options.time_limit, 2 * candidates_s + MIN_SOLVE_S)
 
 
 def solve_limit(options: SolveOptions, reserve: float = 0.0) -> float | None:
@@ -78,14 +80,19 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
     options = with_deadline(options)
     from .techniques import expand_techniques
     problem = expand_techniques(problem)  # a workload with techniques is planned as slices (idempotent)
+    t0 = time.perf_counter()
     cands = build_candidates(problem, catalog, **cand_kw)
+    cands.seconds = time.perf_counter() - t0
     precheck(problem, cands)
     t0 = time.perf_counter()
-    model, res = _solve(problem, cands, options, relax)
+    factors, model, res = _solve(problem, cands, options, relax)
     setup_s = time.perf_counter() - t0 - res.seconds  # building the model and handing it over: a re-solve's too
     # pools shared by workloads of different lengths share one queue: re-solve with the pools whose mix runs above
-    # its headroom derated (mixing.py), keeping each pool's smallest factor, until none does
-    base, factors = cands, {}
+    # its headroom derated (mixing.py), keeping each pool's smallest factor, until none does (the failover search
+    # returns a plan already derated, with its factors)
+    base = cands
+    if factors:
+        cands = mixing.derate(base, factors)
     for _ in range(mixing.MAX_ROUNDS):
         if res.status not in (Status.OPTIMAL, Status.FEASIBLE):
             break
@@ -98,7 +105,7 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
             res = scaled_up(model, cands, over, res)  # no time to rebuild and re-solve: the scaled plan is feasible
             break
         before, before_model = res, model
-        model, res = _solve(problem, cands, options, relax, start=derated_start(model, over))
+        _, model, res = _solve(problem, cands, options, relax, start=derated_start(model, over))
         if res.status == Status.NO_SOLUTION and options.time_limit is not None:
             # the re-solve ran out of time before it read its start (measured at 40 workloads with failover,
             # --time-limit 30): the model before, scaled up, is still a feasible plan
@@ -148,6 +155,16 @@ def scaled_up(model: Model, cands: Candidates, over: dict[str, float], res: Solv
                    gap=rel_gap(obj, res.bound))
 
 
+def scale_up_usd(model: Model, cands: Candidates, over: dict[str, float]) -> float:
+    """What `scaled_up` would add to the plan's monthly cost (without changing the model)."""
+    extra = 0.0
+    for pid, d in over.items():
+        var = model.n.get(pid)
+        n = round(var.value() or 0.0) if var is not None else 0
+        extra += (raised(n, d) - n) * cands.pool(pid).monthly_usd_per_instance if n else 0.0
+    return extra
+
+
 def derated_start(model: Model, over: dict[str, float]) -> dict[str, float]:
     """A MIP start for the re-solve after derating pools by `over` (pool id -> factor d < 1): the previous
     solution with each derated pool's instances scaled up to ceil(n / d), so its loads fit again (every row that
@@ -180,16 +197,15 @@ def keep_bound(res: SolveResult, before: SolveResult | float | None) -> SolveRes
     return replace(res, bound=bound, gap=gap, status=status)
 
 
-# of a solve's time limit, the most the LP relaxation behind a MIP start may take: without the start HiGHS rarely
-# finds a decent failover plan in the time (measured on bench/bench_failover.py), so the LP gets most of it
+# of a solve's time limit, the most the LP relaxation behind a MIP start may take
 START_LP_SHARE = 0.7
 
 
 def rounded_relaxation_start(model: Model, limit: float) -> tuple[dict[str, float] | None, float | None]:
-    """A MIP start for a failover model under a time limit (without one, HiGHS can spend the whole limit without a
-    decent incumbent: a $128M plan against a $3.6M bound at 30 s on the 24-workload benchmark). Solve the LP
-    relaxation, then round it to a plan (`rounded_start`). Also returns the LP's objective, a lower bound on the
-    MIP (None when the LP does not solve in its share of the time)."""
+    """A MIP start for a failover model under a time limit: the LP relaxation rounded to a plan
+    (`rounded_start`), and the LP's objective, a lower bound on the MIP (None when the LP does not solve in its
+    share of the time). The method before `failover_search` (bench/bench_failover.py compares the two): 2-5% above
+    the optimum on the benchmark, where HiGHS alone found a $128M plan against a $3.6M bound at 30 s."""
     relaxed = relaxation_values(model.prob, START_LP_SHARE * limit)
     if relaxed is None:
         return None, None
@@ -221,49 +237,164 @@ def rounded_start(model: Model, values: dict[str, float]) -> dict[str, float]:
     return start
 
 
-# of what a solve has left after the LP relaxation, the most the restricted MIP (model/neighbourhood.py) may take:
-# on the 24-workload benchmark it proves its optimum in about 4 s; the full model gets the rest, started from it
-RESTRICTED_SHARE = 0.5
-RESTRICTED_MIN_S = 2.0  # with less left after the LP, the full model gets it all, from the rounded start
+# --- failover under a time limit: a search over neighbourhoods (model/neighbourhood.py) ----------------------
+
+class Found(NamedTuple):
+    """A plan of the failover search: the derating `factors` its candidates carry (pool id -> factor, `mixing`),
+    the model whose variables hold it (a neighbourhood's or the full one) and its result."""
+    factors: dict
+    model: Model
+    res: SolveResult
+    build_s: float = 0.0  # seconds `build_model` took for that model
 
 
-class FailoverStart(NamedTuple):
-    start: dict | None  # variable name -> value: a MIP start for the full model
-    lp_bound: float | None  # the LP relaxation's objective, a lower bound
-    heuristic: SolveResult | None  # the restricted MIP's result, when it found a plan
-    full_model: bool  # whether the full model is worth solving in the time left (`full_model_has_time`)
+BUILD_SHARE = 0.6  # the full model is built only if its build and LP (`full_step_s`) take at most this share of the time left
+RESTRICTED_MIN_S = 2.0  # with less left after the LP, N1 is skipped
 
 
-def neighbourhood_start(problem: Problem, cands: Candidates, model: Model, options: SolveOptions,
-                        limit: float) -> FailoverStart:
-    """A MIP start for a failover model under a time limit, and what proves it (model/neighbourhood.py has the
-    measurements and the algebra): the LP relaxation (its objective a lower bound), its rounding (`rounded_start`),
-    then the MIP restricted to the pools of the LP's support and the cheapest pool per (workload, provider), started
-    from the rounding, within RESTRICTED_SHARE of the time left, or all of it when the full model has no time to
-    improve on it (`full_model_has_time`); skipped with under RESTRICTED_MIN_S left. The start is the restricted
-    MIP's plan when it found one (feasible for the full model: a restriction), else the rounding; none when the LP
-    does not solve in its share of the time."""
-    from .model.neighbourhood import lp_neighbourhood, restricted
+def restricted_model(problem: Problem, cands: Candidates, keep: set[str], factors: dict,
+                     relax: frozenset) -> tuple[Candidates, Model, float]:
+    """The neighbourhood's candidates (not derated), its model with `factors` applied, and the build's seconds."""
+    from .model.neighbourhood import subset
+    base = subset(cands, keep)
     t0 = time.perf_counter()
-    relaxed = relaxation_values(model.prob, START_LP_SHARE * limit)
-    if relaxed is None:
-        return FailoverStart(None, None, None, True)
-    values, lp_bound = relaxed
-    start = rounded_start(model, values)
-    lp_s = time.perf_counter() - t0
-    left = limit - lp_s
-    if left < RESTRICTED_MIN_S:
-        return FailoverStart(start, lp_bound, None, True)
-    keep = lp_neighbourhood(model, cands, {w.name: w.peak for w in problem.serving}, values)
-    full = full_model_has_time(left, lp_s)
-    sub_limit = RESTRICTED_SHARE * left if full else left
-    res, plan = restricted(model, keep, lambda prob: solve(prob, options.solver, sub_limit, options.gap,
-                                                           options.verbose, start=start))
-    log.debug("restricted MIP over %d of %d pools: %s %s in %.1f s", len(keep), len(model.n), res.status.value,
-              res.objective, res.seconds)
-    if plan is None:
-        return FailoverStart(start, lp_bound, None, True)
-    return FailoverStart(plan, lp_bound, res, full)
+    model = build_model(problem, mixing.derate(base, factors) if factors else base, relax=relax)
+    return base, model, time.perf_counter() - t0
+
+
+def restricted_solve(problem: Problem, cands: Candidates, keep: set[str], factors: dict, start: dict | None,
+                     seconds: float, options: SolveOptions, relax: frozenset, built=None) -> Found | None:
+    """The MIP over the pools in `keep` (`neighbourhood.subset`) with `factors` applied, started from `start`, in
+    at most `seconds` (`built`: `restricted_model`'s result, when the caller built it), then repaired until no shared queue runs above its headroom (`repair_rounds`). Returns a
+    plan with no shared-queue violation, feasible for the full model, or None when no plan was found. Its status
+    is never better than FEASIBLE and it has no bound of its own: it is optimal only for its neighbourhood."""
+    end = time.perf_counter() + seconds
+    base, model, build_s = built or restricted_model(problem, cands, keep, factors, relax)
+    reserve = max(REPAIR_SHARE * seconds, REPAIR_MIN_S + 2 * build_s)  # for `repair_rounds`
+    res = solve(model.prob, options.solver, max(MIN_SOLVE_S, end - time.perf_counter() - reserve),
+                max(options.gap or 0.0, RESTRICTED_GAP), options.verbose, start=start)
+    log.debug("restricted MIP over %d of %d pools (%d derated): %s %s in %.1f s", len(keep), len(cands.pools),
+              len(factors), res.status.value, res.objective, res.seconds)
+    if res.objective is None:
+        return None
+    found = Found(dict(factors), model, replace(res, status=Status.FEASIBLE, bound=None, gap=None), build_s)
+    return repair_rounds(problem, base, found, end, options, relax)
+
+
+RESTRICTED_GAP = 1e-3  # a neighbourhood's MIP stops within this gap: its optimum is not the full model's anyway
+REPAIR_SHARE = 0.2  # of a neighbourhood's time, kept for the repair rounds (`repair_rounds`), and at least
+REPAIR_MIN_S = 1.5  # seconds plus two builds of its model
+# a repair derates a pool this much below its headroom: the re-solve fills the pool to its new capacity, which
+# shifts its mix and its headroom a little (measured: 4 violations, then 2, then 2 again without it at 40 workloads)
+REPAIR_MARGIN = 0.005
+
+
+def repair_rounds(problem: Problem, base: Candidates, found: Found, end: float, options: SolveOptions,
+                  relax: frozenset) -> Found | None:
+    """`found` (a plan over `base`'s pools with `found.factors` applied) with no shared queue above its headroom.
+    The solver fills a pool to its last request, so a mix derated by a fraction of a percent (d = 0.996 for 0.2
+    instance of one workload beside 39.8 of another, measured at 40 workloads) would take a whole instance more to
+    scale up (`scaled_up`: $78k on three such pools). Instead each round derates the pools that run over, fixes the
+    instances of every pool that serves none of the workloads on them, and re-solves from the scaled-up plan: a
+    small MIP (the workloads involved re-route or rebalance; every other pool keeps its instances) whose start is
+    feasible, so a round never makes the plan worse. Re-routing shifts a mix and its headroom, so a pool over its
+    headroom again after a derating keeps only its largest workload (the others move). After mixing.MAX_ROUNDS rounds, or without the time for
+    another, the plan is scaled up instead (`scaled_found`: None if that breaks a row)."""
+    factors, model, res = dict(found.factors), found.model, found.res
+    seen: set[str] = set()  # pools derated by an earlier round
+    for _ in range(mixing.MAX_ROUNDS):
+        sub = mixing.derate(base, factors) if factors else base
+        over = mixing.violations(problem, sub, model)
+        if not over:
+            return Found(factors, model, res, found.build_s)
+        over = {pid: d * (1 - REPAIR_MARGIN) for pid, d in over.items()}
+        start = derated_start(model, over)
+        with_factors(factors, over)
+        sub = mixing.derate(base, factors)
+        if end - time.perf_counter() < 2 * found.build_s + MIN_SOLVE_S:
+            break
+        involved = {w for pid in over for w in sub.pool(pid).capacity
+                    if (model.x.get((w, pid)) is not None and (model.x[(w, pid)].value() or 0.0) > EPS)}
+        t0 = time.perf_counter()
+        fixed = build_model(problem, sub, relax=relax)
+        held = [pool for pool in sub.pools if involved.isdisjoint(pool.capacity)]
+        for pool in held:  # every other pool keeps its instances
+            var = fixed.n[pool.id]
+            var.lowBound = var.upBound = round(start.get(var.name) or 0.0)
+        closed = [(w, pool.id) for pool in sub.pools if (start.get(fixed.n[pool.id].name) or 0.0) > 0.5
+                  for w in pool.capacity if (start.get(fixed.x[(w, pool.id)].name) or 0.0) <= EPS]
+        for pid in set(over) & seen:  # over again after a derating: it keeps only its largest workload
+            on = {w: model.x[(w, pid)].value() or 0.0 for w in sub.pool(pid).capacity if (w, pid) in model.x}
+            top = max(on, key=lambda w: (on[w] * problem_peak(problem, w) / sub.pool(pid).capacity[w], w))
+            closed += [(w, pid) for w in on if w != top]
+        seen |= set(over)
+        for key in closed:  # no new mix: a pool in use takes no workload it does not serve already
+            fixed.x[key].upBound = 0
+        again = solve(fixed.prob, options.solver, max(MIN_SOLVE_S, (end - time.perf_counter()) / 2),
+                      max(options.gap or 0.0, RESTRICTED_GAP), options.verbose, start=start)
+        log.debug("repair of %d pools (%d workloads): %s %s in %.1f s (build %.1f s)", len(over), len(involved),
+                  again.status.value, again.objective, again.seconds, time.perf_counter() - t0 - again.seconds)
+        from .model.neighbourhood import infeasible_rows
+        if again.objective is None or (again.objective > res.objective + scale_up_usd(model, sub, over)
+                                       and not infeasible_rows(fixed, start)):
+            # HiGHS did not read the start in time (or not at all: a spot cap, budget or carbon cap that the added
+            # instances break makes it infeasible, and then scaling up is no answer either)
+            return scaled_found(factors, model, sub, over, res, found.build_s)
+        for pool in held:  # restore the bounds: the model may be the answer, and its bounds are reported
+            var = fixed.n[pool.id]
+            var.lowBound, var.upBound = 0, fixed.upper[pool.id]
+        for key in closed:
+            fixed.x[key].upBound = 1
+        model, res = fixed, replace(again, status=Status.FEASIBLE, bound=None, gap=None)
+    else:
+        sub = mixing.derate(base, factors) if factors else base
+        over = mixing.violations(problem, sub, model)
+        if not over:
+            return Found(factors, model, res, found.build_s)
+        with_factors(factors, over)
+        sub = mixing.derate(base, factors)
+    return scaled_found(factors, model, sub, over, res, found.build_s)
+
+
+def problem_peak(problem: Problem, w: str) -> float:
+    """Workload w's peak requests/s."""
+    return next(s.peak for s in problem.serving if s.name == w)
+
+
+def scaled_found(factors: dict, model: Model, sub: Candidates, over: dict, res: SolveResult,
+                 build_s: float) -> Found | None:
+    """The plan scaled up (`scaled_up`) as a found plan, or None when the added instances break a row of the
+    model (a spot cap, a budget, a carbon cap, an availability cap): no plan then, rather than a wrong one."""
+    from .model.neighbourhood import infeasible_rows
+    res = scaled_up(model, sub, over, res)
+    if infeasible_rows(model, plan_values(model)):
+        log.debug("the scaled-up plan breaks a row of its model: dropped")
+        return None
+    return Found(factors, model, res, build_s)
+
+
+def plan_values(model: Model) -> dict[str, float]:
+    """Variable name -> value of the model's solution: a MIP start for any model with the same names."""
+    return {v.name: v.value() for v in model.prob.variables() if v.value() is not None}
+
+
+def cheaper(a: Found | None, b: Found | None) -> Found | None:
+    """The found plan of lower cost (the first on a tie or when the other is None)."""
+    if a is None or (b is not None and b.res.objective < a.res.objective - 1e-9 * abs(a.res.objective)):
+        return b
+    return a
+
+
+# building the full model, handing it to HiGHS and solving its LP relaxation, against its build alone (measured
+# at 24, 40 and 80 workloads: build 3.1 / 6.8 / 10 s, the three together 7.5 / 10.5 / ... s)
+FULL_STEP_FACTOR = 2.0
+
+
+def full_step_s(cands: Candidates, model: Model, build_s: float) -> float:
+    """Seconds the full model's build, hand-over and LP relaxation will take, estimated from a neighbourhood's
+    `model` (built in `build_s`) scaled by the number of routing variables (`neighbourhood.scenario_routes`)."""
+    from .model.neighbourhood import scenario_routes
+    return FULL_STEP_FACTOR * build_s * scenario_routes(cands) / max(len(model.z), 1)
 
 
 # the full model's root (presolve, root LP, the first round of cuts) against the LP relaxation's time: HiGHS checks
@@ -273,57 +404,120 @@ ROOT_FACTOR = 5.0
 
 
 def full_model_has_time(left: float, lp_seconds: float) -> bool:
-    """Whether a full failover model can still improve on the restricted MIP in the time it would get,
-    (1 - RESTRICTED_SHARE) of `left`: only if that covers its root, ROOT_FACTOR x the LP relaxation's time
-    (`lp_seconds`); otherwise the restricted MIP gets all the time and its plan is the answer, bounded by the LP."""
-    return (1 - RESTRICTED_SHARE) * left >= ROOT_FACTOR * lp_seconds + RESTRICTED_MIN_S
+    """Whether the full failover model can still improve on the neighbourhoods' plan in the `left` seconds: only
+    if they cover its root, ROOT_FACTOR x the LP step's time (`lp_seconds`)."""
+    return left >= ROOT_FACTOR * lp_seconds + RESTRICTED_MIN_S
 
 
-def heuristic_only(heuristic: SolveResult) -> SolveResult:
-    """The restricted MIP's result as the full model's when the full model is not solved: feasible (a
-    restriction's plan), with no bound of its own (its optimality is the restricted model's; `keep_bound` adds the
-    LP relaxation's, which may prove it)."""
-    return replace(heuristic, status=Status.FEASIBLE, bound=None, gap=None)
+# providers per workload in the successive neighbourhoods N0(k) (`neighbourhood.cheapest_pools`; None: all). Small
+# ones prove fast and large ones start from their plans: measured at 40 workloads, N0(3) (163 pools) reaches
+# $4,739,202 in 3 s and N0(all) (427 pools) $4,749,894 in 11 s; at 80, N0(2) reaches 0.44% above the LP bound in 3 s
+LADDER = (2, 3, 5, None)
+STEP_SHARE = 0.5  # of the time left, the most one neighbourhood but the last may take
+RUNG_SHARE = 0.1  # of the whole solve time, the most one neighbourhood but the last may take (at least RESTRICTED_MIN_S)
 
 
-def better_of(model: Model, res: SolveResult, heuristic: SolveResult | None, plan: dict | None) -> SolveResult:
-    """`res`, or the restricted MIP's plan when the full solve ended (time limit) without a plan or with a worse
-    one (CBC takes no MIP start; HiGHS may stop before it reads one): its values are set on the model's variables,
-    with the full solve's bound, never OPTIMAL by itself (`keep_bound` may prove it with the LP bound)."""
-    if (heuristic is None or plan is None or heuristic.objective is None
-            or res.status not in (Status.FEASIBLE, Status.NO_SOLUTION)
-            or (res.objective is not None and res.objective <= heuristic.objective + 1e-9 * abs(heuristic.objective))):
-        return res
-    from .model.solve import rel_gap
-    for var in model.prob.variables():
-        var.varValue = plan.get(var.name)
-    bound = res.bound if res.bound is not None and res.bound <= heuristic.objective else None
-    return replace(res, status=Status.FEASIBLE, objective=heuristic.objective, bound=bound,
-                   gap=rel_gap(heuristic.objective, bound))
+def failover_search(problem: Problem, cands: Candidates, options: SolveOptions, relax: frozenset) -> Found:
+    """A failover model under a time limit: the best plan the time allows, with an honest bound.
+
+    1. Neighbourhoods of growing size (LADDER: N0(k), the cheapest pools of each workload's k cheapest providers),
+       each a restricted MIP started from the best plan so far, in at most STEP_SHARE of the time left and
+       RUNG_SHARE of the whole (the last in all of it); a neighbourhood that proves its optimum hands its time on.
+    2. After the first plan, if the full model's build and LP relaxation fit in BUILD_SHARE of the time left
+       (`full_step_s`, estimated from a neighbourhood's build): the full model's LP relaxation, a lower bound for
+       the problem (the full model is not derated: derating only restricts), whose support joins every later
+       neighbourhood (`neighbourhood.lp_neighbourhood`, RINS-like).
+    3. The full model itself, started from the best plan, if it has time to get past its root
+       (`full_model_has_time`); its plan, scaled up if its shared queues need it, is the answer when it costs less.
+    Each restricted plan has its shared queues checked and repaired (`restricted_solve`), so the plan returned has
+    no violation left. Without the LP the bound is `neighbourhood.demand_bound`, weak but honest. A restricted model that finds no
+    plan says nothing about the problem: without any plan the result is NO_SOLUTION, never INFEASIBLE, unless the
+    full model proved it."""
+    from .model.neighbourhood import cheapest_pools, demand_bound, lp_neighbourhood
+    limit = solve_limit(options, FINISH_SHARE * options.time_limit)
+    end = time.perf_counter() + limit
+    peaks = {w.name: w.peak for w in problem.serving}
+    best: Found | None = None
+    lp = None  # (full model, LP values, LP bound, seconds) once the LP step has run
+    keep: set[str] = set()
+    built = None
+    for i, k in enumerate(LADDER + ("lp",)):
+        if best is not None and lp is None and built is not None:
+            lp = lp_step(problem, cands, built, end, relax)
+        if k == "lp":
+            break
+        wider = cheapest_pools(cands, peaks, k) | (lp_neighbourhood(lp[0], lp[1], set()) if lp and lp[1] else set())
+        left = end - time.perf_counter()
+        if wider == keep or (best is not None and left < RESTRICTED_MIN_S):
+            continue
+        keep = wider
+        factors = dict(best.factors) if best is not None else {}
+        built = restricted_model(problem, cands, keep, factors, relax)
+        left = end - time.perf_counter()
+        seconds = left if k is None else min(STEP_SHARE * left, max(RESTRICTED_MIN_S, RUNG_SHARE * limit))
+        found = restricted_solve(problem, cands, keep, factors, plan_values(best.model) if best else None,
+                                 seconds, options, relax, built)
+        best = cheaper(best, found)
+    model, lp_bound, lp_s = (lp[0], lp[2], lp[3]) if lp else (None, None, 0.0)
+    if lp_bound is None:  # no LP in the time: the bound that needs no solve
+        lp_bound = demand_bound(problem, cands)
+    if model is None or not full_model_has_time(end - time.perf_counter(), lp_s):
+        if best is not None:
+            return best._replace(res=keep_bound(best.res, lp_bound))
+        return Found({}, model if model is not None else built[1], no_plan(options))
+    res = solve(model.prob, options.solver, max(MIN_SOLVE_S, end - time.perf_counter()), options.gap,
+                options.verbose, start=plan_values(best.model) if best is not None else None)
+    res = keep_bound(res, lp_bound)
+    whole = None
+    if res.objective is not None:
+        over = mixing.violations(problem, cands, model)
+        whole = scaled_found(over, model, mixing.derate(cands, over), over, res, 0.0) if over else Found({}, model, res)
+    if best is None or (whole is not None and cheaper(best, whole) is whole):
+        return whole if whole is not None else Found({}, model, res)
+    # the neighbourhoods' plan is better: it keeps the bounds proven on the full model
+    bounds = [b for b in (lp_bound, res.bound) if b is not None and b <= best.res.objective]
+    return best._replace(res=keep_bound(best.res, max(bounds) if bounds else None))
 
 
-def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: frozenset, start: dict | None = None):
+def lp_step(problem: Problem, cands: Candidates, built: tuple, end: float, relax: frozenset):
+    """The full model and its LP relaxation, if they fit in BUILD_SHARE of the time left (`full_step_s`, from the
+    neighbourhood model `built`): (full model, LP values or {}, LP bound or None, the LP's seconds), or False."""
+    left = end - time.perf_counter()
+    step_s = full_step_s(cands, built[1], built[2])
+    if step_s > BUILD_SHARE * left:
+        log.debug("no time for the full model: its build and LP take about %.1f s of %.1f s left", step_s, left)
+        return False
+    t0 = time.perf_counter()
+    model = build_model(problem, cands, relax=relax)
+    t1 = time.perf_counter()
+    relaxed = relaxation_values(model.prob, START_LP_SHARE * (end - t1))
+    lp_s = time.perf_counter() - t1
+    log.debug("full model %.1f s and LP relaxation %.1f s (estimated %.1f s together): %s", t1 - t0, lp_s, step_s,
+              relaxed[1] if relaxed else "not solved")
+    values, bound = relaxed if relaxed is not None else ({}, None)
+    return model, values, bound, lp_s
+
+
+def no_plan(options: SolveOptions) -> SolveResult:
+    """The result of a search that found no plan in its time."""
+    return SolveResult(Status.NO_SOLUTION, None, None, None, options.time_limit or 0.0, options.solver)
+
+
+def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: frozenset,
+           start: dict | None = None) -> tuple[dict, Model, SolveResult]:
+    """(derating factors the model's candidates carry beyond `cands`', model, result)."""
     if problem.policy.failover is None or "failover_demand" in relax or options.time_limit is not None:
-        # under a time limit one model with every scenario gives the best answer in the time: the lazy loop
-        # would split the time between solves and can end on a starved one
+        # under a time limit the failover search (or one model with every scenario) gives the best answer in the
+        # time: the lazy loop would split the time between solves and can end on a starved one
+        if (start is None and options.time_limit is not None and problem.policy.failover is not None
+                and "failover_demand" not in relax and not autoscaled(problem)):
+            found = failover_search(problem, cands, options, relax)
+            return found.factors, found.model, found.res
         model = build_model(problem, cands, relax=relax)
         limit = solve_limit(options, FINISH_SHARE * options.time_limit if options.time_limit else 0.0)
-        t0 = time.perf_counter()
-        lp_bound = heuristic = None
-        if start is None and model.z and model.hourly is None and limit is not None:
-            fs = neighbourhood_start(problem, cands, model, options, limit)
-            start, lp_bound, heuristic = fs.start, fs.lp_bound, fs.heuristic
-            left = limit - (time.perf_counter() - t0)
-            if heuristic is not None and not fs.full_model:
-                for var in model.prob.variables():  # the restricted MIP's plan is the answer
-                    var.varValue = start.get(var.name)
-                return model, keep_bound(heuristic_only(heuristic), lp_bound)
-            limit = max(MIN_SOLVE_S, left)
-        res = solve(model.prob, options.solver, limit, options.gap, options.verbose, start=start)
-        res = keep_bound(better_of(model, res, heuristic, start), lp_bound)
-    else:
-        model, res = _solve_with_lazy_failover(problem, cands, options, relax)
-    return model, res
+        return {}, model, solve(model.prob, options.solver, limit, options.gap, options.verbose, start=start)
+    model, res = _solve_with_lazy_failover(problem, cands, options, relax)
+    return {}, model, res
 
 
 def carrying_providers(cands: Candidates, model: Model) -> set[str]:

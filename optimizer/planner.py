@@ -33,8 +33,10 @@ def plan(problem: Problem, catalog: Catalog, options: SolveOptions = SolveOption
     options = with_deadline(options)  # --time-limit covers the whole run
     skipped: list[str] = []
 
+    cands = None
+
     def extra(what: str) -> bool:
-        if time_for_extra(options):
+        if time_for_extra(options, cands.seconds if cands is not None else 0.0):
             return True
         skipped.append(what)
         return False

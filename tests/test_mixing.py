@@ -113,10 +113,10 @@ def test_a_derating_re_solve_out_of_time_keeps_the_scaled_up_plan(default_catalo
 
     def starved(problem, cands, options, relax, start=None):
         calls.append(start)
-        model, res = real(problem, cands, options, relax, start)
+        factors, model, res = real(problem, cands, options, relax, start)
         if start is not None:  # the re-solve: no plan in its time
-            return model, SolveResult(Status.NO_SOLUTION, None, None, None, 0.5, res.solver)
-        return model, res
+            return factors, model, SolveResult(Status.NO_SOLUTION, None, None, None, 0.5, res.solver)
+        return factors, model, res
 
     monkeypatch.setattr(pl, "_solve", starved)
     shared = [p.id for p in cands0.pools if sum((model0.x[(w, p.id)].value() or 0) > 1e-7 for w in p.capacity) >= 2]

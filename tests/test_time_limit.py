@@ -23,6 +23,9 @@ def test_the_deadline_is_set_once_and_shared():
     assert solve_limit(late, reserve=5.0) == MIN_SOLVE_S  # however late, a solve gets its minimum
     assert not time_for_extra(late) and time_for_extra(o)
     assert time_for_extra(SolveOptions(time_limit=10, deadline=time.perf_counter() + 10 * EXTRA_SHARE + 0.5))
+    # an extra rebuilds its candidates, which nothing interrupts: 2.7 s left of 10 is not enough after 4.4 s of them
+    left = SolveOptions(time_limit=10, deadline=time.perf_counter() + 2.7)
+    assert time_for_extra(left, 0.5) and not time_for_extra(left, 4.4)
 
 
 def _problem():

@@ -1,61 +1,115 @@
-"""A primal heuristic for failover models under a time limit: the MIP restricted to a small neighbourhood of pools.
+"""Neighbourhoods of a failover model: small sets of pools whose restricted MIP is quick to build and to solve.
 
-Measured on bench/large_problem.py (24 workloads, failover 0.5, 4,387 pools, 2 cores; see bench/bench_failover.py):
-the LP relaxation is $3,537,781 and the best plan known $3,568,690, so the root bound is within 0.9% of the optimum
-and the gap that time-limited runs reported (3.4-4.8%) was the incumbent's, not the bound's. HiGHS on the full model
-needs 38 s before its sub-MIP heuristic finds a plan within 1%; the LP rounding (`rounded_relaxation_start`) is 2-5%
-above it. The restricted MIP below, over 187 of the 4,387 pools, solves to optimality in about 4 s at 1.0% above the
-LP bound: a RINS-like ("relaxation induced neighbourhood") heuristic whose plan is then the full model's MIP start.
-`solve --time-limit T` with it (bench/bench_failover.py, one run, shared 2-core machine): 24 workloads $3,576,720 at
-0.76% (T = 30) and $3,568,696 at 0.28% (T = 60), against $3,731,836 at 4.83% / 4.59% from the rounded LP start;
-40 workloads 2.99% / 2.53% (3.93% / 3.70%; most of what is left is the shared-queue scale-up after the solve);
-80 workloads 0.88% at T = 60 (3.44%).
+A failover model is large: one routing variable z_pwo per (lost provider, workload, surviving option), 117k of
+them for 4,387 pools on the 24-workload benchmark (bench/large_problem.py), 6-10 s to build and hand over before
+any solve, and HiGHS needs minutes to prove it. Restricted to a neighbourhood N of the pools, the same model has a
+few hundred pools: built in a fraction of a second, often proven in seconds. It is a restriction (n_c = 0 for every
+c not in N), so each of its plans is feasible for the full model (a provider with no pool in N carries no traffic,
+and its scenario keeps the normal routing at the failover fraction) and its optimum is an upper bound on the full
+optimum, never a lower one. `pipeline.failover_search` solves a ladder of them:
 
-Algebra. With n-bar the LP relaxation's instances and, for workload w and provider p, C(w, p) the pools of p that
-may serve w, the neighbourhood is
+    N0(k) = { argmin_{c in C(w, p)} h_c a_cw,  argmin_{c in C(w, p)} h_c  :  every w, p in P_k(w) }
 
-    N = { c : n-bar_c > 0 }  u  { argmin_{c in C(w, p)} h_c a_cw : every w, every p with C(w, p) non-empty }
+with C(w, p) the pools of provider p that may serve w, h_c the monthly cost of an instance, a_cw = lam_w / kap_cw
+the instances all of w's peak needs, and P_k(w) the k providers whose cheapest pool per unit of w's peak is cheapest
+(all of them for k = None): per workload and provider, the cheapest pool per unit of peak (what a large workload
+wants) and the cheapest instance (what a small workload or a standby wants). Once the full model's LP relaxation
+is known, each later rung adds its support (RINS-like, "relaxation induced neighbourhood"):
 
-(the LP's support, plus the cheapest pool per unit of w's peak on each provider, so each failover scenario keeps a
-cheap surviving pool for each workload). The restricted MIP is the full model with n_c <= 0 for every c not in N:
-a restriction (only upper bounds tighten), so each of its plans is feasible for the full model and its optimum is an
-upper bound on the full optimum, never a lower one.
+    N1(k) = N0(k)  u  { c : n-bar_c > 0 }
+
+Measured at 40 workloads (2 cores, HiGHS, MIP gap 0.1%): N0(2) has 113 pools and proves its optimum, 1.7% above the
+LP bound, in 2.8 s; N0(3) (163 pools) reaches $4,739,202 in 3 s and N0(5) (270) $4,733,317 in 20 s, where N0(None)
+(427 pools) has $4,749,894 after 11 s. Small neighbourhoods prove fast, larger ones start from their plans.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..candidates import Candidates
 from .formulation import Model
 
 
-def lp_neighbourhood(model: Model, cands, peaks: dict[str, float], lp_values: dict[str, float]) -> set[str]:
-    """N: the pools of the LP relaxation's support, plus the cheapest pool per (workload, provider) by
-    h_c a_cw = monthly cost x lam_w / kap_cw (see the module docstring)."""
-    keep = {pid for pid, var in model.n.items() if lp_values.get(var.name, 0.0) > 1e-9}
-    best: dict[tuple[str, str], tuple[float, str]] = {}
+def cheapest_pools(cands: Candidates, peaks: dict[str, float], providers: int | None = None) -> set[str]:
+    """N0(k): per workload, its `providers` (k; None: all) providers with the cheapest pools per unit of its peak,
+    and of each the pool with the least h_c a_cw and the pool with the least h_c (ties by id)."""
+    per_unit: dict[tuple[str, str], tuple[float, str]] = {}
+    per_instance: dict[tuple[str, str], tuple[float, str]] = {}
     for pool in cands.pools:
-        if pool.id not in model.n:
-            continue
+        h = pool.monthly_usd_per_instance
         for w, kap in pool.capacity.items():
             if kap <= 0 or w not in peaks:
                 continue
-            key, cost = (w, pool.failover_provider), pool.monthly_usd_per_instance * peaks[w] / kap
-            if key not in best or (cost, pool.id) < best[key]:
-                best[key] = (cost, pool.id)
-    return keep | {pid for _, pid in best.values()}
+            key = (w, pool.failover_provider)
+            unit = (h * peaks[w] / kap, pool.id)
+            if key not in per_unit or unit < per_unit[key]:
+                per_unit[key] = unit
+            inst = (h, pool.id)
+            if key not in per_instance or inst < per_instance[key]:
+                per_instance[key] = inst
+    ranked: dict[str, list] = {}
+    for (w, prov), unit in per_unit.items():
+        ranked.setdefault(w, []).append((unit, prov))
+    keep = set()
+    for w, offers in ranked.items():
+        for _, prov in sorted(offers)[:providers]:
+            keep |= {per_unit[(w, prov)][1], per_instance[(w, prov)][1]}
+    return keep
 
 
-def restricted(model: Model, keep: set[str], solve_fn):
-    """Solve `model` with n_c fixed to 0 for every pool c not in `keep` (upper bounds only; restored afterwards)
-    by `solve_fn(prob)`; returns (its SolveResult, variable name -> value of its plan, or None without a plan)."""
-    saved = {pid: var.upBound for pid, var in model.n.items() if pid not in keep}
-    try:
-        for pid in saved:
-            model.n[pid].upBound = 0
-        res = solve_fn(model.prob)
-        values = None
-        if res.objective is not None:
-            values = {v.name: v.value() for v in model.prob.variables() if v.value() is not None}
-    finally:
-        for pid, ub in saved.items():
-            model.n[pid].upBound = ub
-    return res, values
+def lp_neighbourhood(model: Model, lp_values: dict[str, float], also: set[str]) -> set[str]:
+    """N1: the pools of the LP relaxation's support, plus `also` (N0)."""
+    return {pid for pid, var in model.n.items() if lp_values.get(var.name, 0.0) > 1e-9} | set(also)
+
+
+def infeasible_rows(model: Model, values: dict[str, float], tol: float = 1e-7) -> int:
+    """How many of the model's rows `values` (variable name -> value; absent: 0) violates by more than `tol`."""
+    bad = 0
+    for con in model.prob.constraints():
+        v = sum(a * values.get(var.name, 0.0) for var, a in con.items()) + con.constant
+        bad += (con.sense <= 0 and v > tol) or (con.sense >= 0 and v < -tol)
+    return bad
+
+
+def subset(cands: Candidates, keep: set[str]) -> Candidates:
+    """The candidates with only the pools in `keep` (every API option stays): the restricted model is
+    `build_model(problem, subset(cands, keep))`, the same rows as the full model with n_c = 0 outside `keep`,
+    and the same variable names, so a plan of one is a MIP start for the other."""
+    pool_ids = {p.id for p in cands.pools}
+    return replace(cands, pools=[p for p in cands.pools if p.id in keep],
+                   eligible={w: [o for o in opts if o in keep or o not in pool_ids]
+                             for w, opts in cands.eligible.items()})
+
+
+def scenario_routes(cands: Candidates) -> int:
+    """The number of z variables of the full failover model: each option of each workload, once per provider
+    whose loss it survives (every provider but its own). The full model's build time is about proportional to it."""
+    providers = len(cands.providers())
+    return sum(len(opts) for opts in cands.eligible.values()) * max(providers - 1, 0)
+
+
+def demand_bound(problem, cands: Candidates) -> float:
+    """A lower bound on any plan's monthly cost that needs no solve: every ungrouped serving workload w pays at
+    least its cheapest option per unit of its peak,
+
+        cost >= sum_w min( min_c h_c a_cw,  min_a V_w pi_aw )
+
+    since sum_o x_wo = 1 and each pool's cost h_c n_c >= sum_w h_c a_cw x_wc (its capacity row); every other
+    constraint and cost term only adds. Workloads with techniques (their slices share one demand row) count 0.
+    Far below the LP relaxation, but it gives a plan found without the full model an honest gap."""
+    from ..techniques import groups
+    grouped = {s for g in groups(problem) for s in g.slices}
+    peaks = {w.name: w.peak for w in problem.serving}
+    volume = {w.name: w.requests_per_month for w in problem.serving}
+    cheapest: dict[str, float] = {}
+    for pool in cands.pools:
+        h = pool.monthly_usd_per_instance
+        for w, kap in pool.capacity.items():
+            if kap > 0 and w in peaks:
+                cheapest[w] = min(cheapest.get(w, float("inf")), h * peaks[w] / kap)
+    for a in cands.apis:
+        for w, usd in a.usd_per_request.items():
+            if w in volume:
+                cheapest[w] = min(cheapest.get(w, float("inf")), volume[w] * usd)
+    return sum(v for w, v in cheapest.items() if w not in grouped and v != float("inf"))
