@@ -1,0 +1,150 @@
+"""Failover models that separate into independent parts, and the exact answer from solving each part alone.
+
+Workloads that share no pool, no API account and no capped offer are linked only by the policy's global rows. Let
+G_1..G_m be the connected components of the graph on serving workloads with an edge between two workloads that may
+use the same pool (a pool serves the workloads of one model), the same API rate group (an account's RPM and TPM),
+or pools on the same offer with an availability cap. Every row of the model but the global ones involves the
+variables of one component only: demand, capacity, share links, rate limits, availability, and every failover row
+(a scenario's demand row is per workload, its capacity and link rows per pool, its rate rows per API group). The
+global rows are the spot cap, the budget and the ops link through the single y. So with them dropped and the ops
+overhead K taken out of each part, the model is the sum of independent models M_g (`component`), and
+
+    min  sum_g cost_g + K y  s.t. the global rows   >=   sum_g min cost_g  +  K y_lb
+
+with y_lb = 1 when some workload has no API option (every plan self-hosts): a relaxation, so the parts' proven
+bounds add up to a lower bound on the whole. When the parts' optima, put together (`combine`), satisfy the global
+rows (`global_violations`), the combined plan is optimal for the whole model: the decomposition is exact. When no
+workload forces self-hosting, y is settled by solving each part again with its pools removed (the API-only plan):
+the optimum is the cheaper of sum_g cost_g + K and sum_g api_g, and the bound the smaller of their bounds.
+
+Measured on bench/large_problem.py at 24 workloads (failover 0.5, 4,387 pools, 117k routing variables in one
+model): 13 components of 1-3 workloads, each proven optimal in 0.03-4.4 s; together $3,566,731 against a bound of
+$3,566,724, where the single model was not proven in 400 s ($3,572,758 against $3,562,684). The spot cap (40%) is
+not binding there (1.6% spot).
+
+Not decomposed (`why_not`): fixed-hours workloads (they share the spot cap and the budget through their own
+binaries), cost techniques and quality floors (their slices share rows), autoscaled workloads (hour-by-hour rows),
+a carbon cap, relaxed families (the elastic model), and a problem that is one component.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pulp
+
+from ..candidates import Candidates
+from ..problem import Problem
+from ..units import HOURS_PER_MONTH
+from .formulation import Model
+
+
+def components(problem: Problem, cands: Candidates) -> list[list[str]]:
+    """G_1..G_m: serving workloads linked by a pool, an API rate group or a capped offer, each sorted, in order of
+    their first workload."""
+    parent = {w.name: w.name for w in problem.serving}
+
+    def find(a: str) -> str:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def link(ws) -> None:
+        ws = [w for w in ws if w in parent]
+        for w in ws[1:]:
+            parent[find(w)] = find(ws[0])
+
+    capped: dict[str, set] = {}
+    for pool in cands.pools:
+        link(list(pool.capacity))
+        if pool.offer.max_instances is not None:
+            capped.setdefault(pool.offer.offer_id, set()).update(pool.capacity)
+    groups: dict[str, set] = {}
+    for a in cands.apis:
+        groups.setdefault(a.rate_group, set()).update(a.usd_per_request)
+    for ws in list(capped.values()) + list(groups.values()):
+        link(sorted(ws))
+    out: dict[str, list[str]] = {}
+    for w in parent:
+        out.setdefault(find(w), []).append(w)
+    return sorted((sorted(ws) for ws in out.values()), key=lambda ws: ws[0])
+
+
+def why_not(problem: Problem, cands: Candidates, relax: frozenset) -> str | None:
+    """Why the model is not decomposed (None: it is)."""
+    from ..families import autoscaled
+    from ..techniques import groups
+    if relax:
+        return "a relaxed model"
+    if problem.fixed:
+        return "fixed-hours workloads share the spot cap and the budget"
+    if groups(problem):
+        return "cost techniques or a quality floor"
+    if autoscaled(problem):
+        return "autoscaled workloads"
+    if problem.policy.max_co2e_kg_month is not None:
+        return "a carbon cap"
+    if len(components(problem, cands)) < 2:
+        return "one component"
+    return None
+
+
+def self_hosting_forced(cands: Candidates) -> bool:
+    """y_lb: some workload has no API option, so every plan self-hosts and pays the ops overhead."""
+    apis = {a.id for a in cands.apis}
+    return any(not any(o in apis for o in opts) for opts in cands.eligible.values())
+
+
+def component(problem: Problem, cands: Candidates, workloads: list[str],
+              api_only: bool = False) -> tuple[Problem, Candidates]:
+    """M_g: the problem and candidates of the workloads of one component, without the global rows (no spot cap,
+    budget or carbon cap) and without the ops overhead; `api_only` leaves out every pool."""
+    ws = set(workloads)
+    policy = problem.policy.model_copy(update={"max_spot_share": 1.0, "budget_monthly_usd": None,
+                                               "ops_overhead_monthly_usd": 0.0})
+    sub = problem.model_copy(update={"workloads": [w for w in problem.workloads if w.name in ws], "policy": policy})
+    pools = [] if api_only else [p for p in cands.pools if set(p.capacity) <= ws]
+    kept = {p.id for p in pools} | {a.id for a in cands.apis}
+    return sub, replace(cands, pools=pools, apis=[a for a in cands.apis if set(a.usd_per_request) <= ws],
+                        fixed={}, eligible={w: [o for o in opts if o in kept]
+                                            for w, opts in cands.eligible.items() if w in ws})
+
+
+def combine(models: list[Model], self_hosting: bool) -> Model:
+    """One model holding the parts' plans (their variables, values and rows), for extracting and checking the
+    combined plan; its `prob` has the summed objective and no rows: it is never solved. y is a new variable set to
+    `self_hosting` (each part has its own)."""
+    prob = pulp.LpProblem("llmplan_components", pulp.LpMinimize)
+    y = prob.add_variable("self_hosting_used", lowBound=0, upBound=1, cat="Binary")
+    y.varValue = 1.0 if self_hosting else 0.0
+    prob.setObjective(pulp.lpSum(m.prob.objective for m in models if m.prob.objective is not None))
+    out = Model(prob=prob, n={}, x={}, y=y, u={}, z={}, registry={})
+    for m in models:
+        out.n.update(m.n)
+        out.x.update(m.x)
+        out.z.update(m.z)
+        out.upper.update(m.upper)
+        out.registry.update(m.registry)
+    return out
+
+
+def global_violations(problem: Problem, cands: Candidates, model: Model, cost: float) -> list[str]:
+    """The global rows the combined plan breaks: the spot cap (spot GPU-hours over the share of all) and the
+    budget (`cost`, the plan's monthly cost, over it)."""
+    out = []
+    s = problem.policy.max_spot_share
+    if s < 1:
+        spot = total = 0.0
+        for pool in cands.pools:
+            var = model.n.get(pool.id)
+            k = round(var.value() or 0.0) if var is not None else 0
+            hours = k * pool.gpus_per_instance * HOURS_PER_MONTH
+            total += hours
+            spot += hours if pool.capacity_type == "spot" else 0.0
+        if spot > s * total + 1e-6:
+            out.append(f"spot cap: {spot:,.0f} spot GPU-hours of {total:,.0f} (cap {s:.0%})")
+    B = problem.policy.budget_monthly_usd
+    if B is not None and cost > B * (1 + 1e-9):
+        out.append(f"budget: ${cost:,.2f} over ${B:,.2f}")
+    return out

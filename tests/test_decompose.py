@@ -1,0 +1,170 @@
+"""Failover models solved as independent components (optimizer/model/decompose.py, pipeline.solve_by_components):
+the components are what the rows link; the combined plan is the single model's optimum whenever it satisfies the
+global rows (spot cap, budget), with and without a time limit, under HiGHS and CBC; otherwise the single model is
+solved and the components' bound still holds; the ops overhead is settled exactly; an infeasible component makes
+the problem infeasible, explained."""
+
+import random
+
+import pytest
+from helpers import api, measured, offer, serving, write_catalog
+
+import optimizer.pipeline as pl
+from optimizer.candidates import build_candidates
+from optimizer.catalog import load_catalog
+from optimizer.errors import InfeasibleError
+from optimizer.model.decompose import components, self_hosting_forced, why_not
+from optimizer.model.formulation import build_model
+from optimizer.model.solve import Status, solve
+from optimizer.planner import SolveOptions, plan, solve_problem
+from optimizer.problem import parse_problem
+from optimizer.verify import verify_plan
+
+
+def separable(tmp_path, seed: int, *, spot_share: float = 1.0, ops: float = 300.0, api_for_b: bool = False,
+              capped: bool = False, rpm: int | None = None):
+    """Two US providers and two EU providers (two offers each, some with spot); workloads a and c may run only in
+    the US, b only in the EU; a US API (RPM-limited) for a and c, optionally (`api_for_b`) a second US API and two
+    EU APIs for b; failover 0.5 or 1.0.
+    Components: {a, c} (shared US pools and API account) and {b}. Returns (problem, catalog)."""
+    rng = random.Random(500 + seed)
+    offers = []
+    for i, jur in enumerate(["us", "us", "eu", "eu"]):
+        for k in rng.sample([1, 2, 4], 2):
+            od = round(rng.uniform(0.5, 3.0) * k, 2)
+            offers.append(offer(f"p{i}:r{i}:x{k}", f"p{i}", f"r{i}", jur, k, od,
+                                spot=round(od * rng.uniform(0.3, 0.6), 2) if k == 1 else None,
+                                cap=2 if capped and i == 0 else None))
+    apis = [api("apius/tiny-8b", "apius", "us", 0.2, 0.4, rpm=rpm or rng.choice([300, 900]))]
+    if api_for_b:  # and a second API provider in each region: an API-only plan can then survive losing one
+        apis += [api("apieu/tiny-8b", "apieu", "eu", 0.3, 0.6), api("apieu2/tiny-8b", "apieu2", "eu", 0.4, 0.8),
+                 api("apius2/tiny-8b", "apius2", "us", 0.3, 0.6)]
+    problem = {
+        "workloads": [serving("a", peak=rng.uniform(5, 30), req=2_000_000, apis=["tiny-8b"], jurisdictions=["us"],
+                              spot=True),
+                      serving("b", peak=rng.uniform(5, 30), req=1_000_000, jurisdictions=["eu"], spot=True,
+                              **({"apis": ["tiny-8b"]} if api_for_b else {})),
+                      serving("c", peak=rng.uniform(2, 10), req=500_000, apis=["tiny-8b"], jurisdictions=["us"])],
+        "measured": [measured(w, rps=rng.uniform(2, 6)) for w in "abc"],
+        "policy": {"max_utilization": 1.0, "ops_overhead_monthly_usd": ops, "max_spot_share": spot_share,
+                   "failover": {"fraction": rng.choice([0.5, 1.0])}}}
+    folder = write_catalog(tmp_path / f"cat{seed}", offers=offers, apis=apis)
+    return parse_problem(problem, "separable.yaml"), load_catalog(folder)
+
+
+def single_model_optimum(prob, cat) -> float:
+    res = solve(build_model(prob, build_candidates(prob, cat)).prob, time_limit=120)
+    assert res.status == Status.OPTIMAL
+    return res.objective
+
+
+def spy(monkeypatch) -> list:
+    """Records what each solve_by_components call returned (the combined plan, or None)."""
+    calls = []
+    real = pl.solve_by_components
+
+    def recorded(*a, **k):
+        out = real(*a, **k)
+        calls.append(out)
+        return out
+
+    monkeypatch.setattr(pl, "solve_by_components", recorded)
+    return calls
+
+
+def test_components_are_what_pools_api_accounts_and_capped_offers_link(tmp_path):
+    prob, cat = separable(tmp_path, 0)
+    cands = build_candidates(prob, cat)
+    assert components(prob, cands) == [["a", "c"], ["b"]]
+    assert why_not(prob, cands, frozenset()) is None
+    assert why_not(prob, cands, frozenset({"budget"})) == "a relaxed model"
+    # b on EU API accounts too: still its own component (its accounts are its own)
+    prob, cat = separable(tmp_path, 0, api_for_b=True)
+    assert components(prob, build_candidates(prob, cat)) == [["a", "c"], ["b"]]
+    # one global API account that every workload may use links them all: nothing to decompose
+    raw = prob.model_dump(exclude_none=True)
+    glob = load_catalog(write_catalog(tmp_path / "glob", offers=[offer("p0:r0:x1", "p0", "r0", "us", 1, 1.0),
+                                                                  offer("p2:r2:x1", "p2", "r2", "eu", 1, 1.0)],
+                                      apis=[api("apiall/tiny-8b", "apiall", "global", 0.2, 0.4, rpm=600)]))
+    for w in raw["workloads"]:
+        w["apis"], w["jurisdictions"] = ["tiny-8b"], ["any"]  # an EU-only workload may not use a global API
+    one = parse_problem(raw, "one.yaml")
+    cands = build_candidates(one, glob)
+    assert components(one, cands) == [["a", "b", "c"]] and why_not(one, cands, frozenset()) == "one component"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_combined_plan_is_the_single_models_optimum(tmp_path, seed, solver, monkeypatch):
+    prob, cat = separable(tmp_path, seed)
+    best = single_model_optimum(prob, cat)
+    calls = spy(monkeypatch)
+    for limit in (None, 60):
+        _, model, res = solve_problem(prob, cat, SolveOptions(solver=solver, time_limit=limit))
+        assert calls[-1][0] is not None  # decomposed, and the combination was the answer
+        assert res.status == Status.OPTIMAL and res.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
+        assert res.bound <= best + 1e-6
+    p = plan(prob, cat, SolveOptions(solver=solver))
+    assert p.status == "optimal" and p.monthly_cost_usd == pytest.approx(best, rel=1e-6)
+    assert verify_plan(p, prob, cat).ok
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_binding_spot_cap_falls_back_to_the_single_model_with_the_components_bound(tmp_path, seed, monkeypatch):
+    prob, cat = separable(tmp_path, seed, spot_share=0.05)
+    best = single_model_optimum(prob, cat)
+    calls = spy(monkeypatch)
+    _, model, res = solve_problem(prob, cat, SolveOptions())
+    combined, bound = calls[-1]
+    if combined is None:  # the components' plan broke the cap: the single model answered
+        assert bound is not None and bound <= best + 1e-6  # a relaxation's bound
+    assert res.status == Status.OPTIMAL and res.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
+    p = plan(prob, cat, SolveOptions())
+    assert verify_plan(p, prob, cat).ok and p.monthly_cost_usd == pytest.approx(best, rel=1e-6)
+
+
+def test_at_least_one_instance_has_a_binding_spot_cap(tmp_path, monkeypatch):
+    # the fallback above must be exercised, not only allowed
+    fell_back = 0
+    for seed in range(4):
+        prob, cat = separable(tmp_path, seed, spot_share=0.05)
+        calls = spy(monkeypatch)
+        solve_problem(prob, cat, SolveOptions())
+        fell_back += calls[-1][0] is None
+    assert fell_back >= 1
+
+
+@pytest.mark.parametrize("ops", [0.0, 300.0, 1e6])
+def test_the_ops_overhead_is_settled_between_self_hosting_and_the_apis(tmp_path, ops, monkeypatch):
+    # every workload has an API: y is free; a huge overhead makes the API-only plan the optimum
+    prob, cat = separable(tmp_path, 1, ops=ops, api_for_b=True, rpm=100_000)
+    cands = build_candidates(prob, cat)
+    assert not self_hosting_forced(cands)
+    best = single_model_optimum(prob, cat)
+    calls = spy(monkeypatch)
+    _, model, res = solve_problem(prob, cat, SolveOptions())
+    assert calls[-1][0] is not None
+    assert res.status == Status.OPTIMAL and res.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
+    uses_pools = any((v.value() or 0) > 0.5 for v in model.n.values())
+    assert (model.y.value() > 0.5) == uses_pools
+    if ops == 1e6:
+        assert not uses_pools
+    p = plan(prob, cat, SolveOptions())
+    assert verify_plan(p, prob, cat).ok
+
+
+def test_an_infeasible_component_makes_the_problem_infeasible_and_explained(tmp_path):
+    # b may run only in the EU, on two providers capped at one instance each (5 req/s each): 40 req/s cannot fit
+    cat = load_catalog(write_catalog(tmp_path / "capped", offers=[
+        offer("p0:r0:x1", "p0", "r0", "us", 1, 1.0), offer("p1:r1:x1", "p1", "r1", "us", 1, 1.2),
+        offer("p2:r2:x1", "p2", "r2", "eu", 1, 1.0, cap=1), offer("p3:r3:x1", "p3", "r3", "eu", 1, 1.1, cap=1)],
+        apis=[api("apius/tiny-8b", "apius", "us", 0.2, 0.4)]))
+    p = {"workloads": [serving("a", peak=10, apis=["tiny-8b"], jurisdictions=["us"]),
+                       serving("b", peak=40, jurisdictions=["eu"])],
+         "measured": [measured("a", rps=5), measured("b", rps=5)],
+         "policy": {"max_utilization": 1.0, "failover": {"fraction": 0.5}}}
+    prob = parse_problem(p, "inf.yaml")
+    assert components(prob, build_candidates(prob, cat)) == [["a"], ["b"]]
+    for limit in (None, 30):
+        with pytest.raises(InfeasibleError) as e:
+            solve_problem(prob, cat, SolveOptions(time_limit=limit))
+        assert "availability" in " ".join(e.value.report)
