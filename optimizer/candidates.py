@@ -60,22 +60,11 @@ def failover_provider_of(offer: Offer) -> str:
     return offer.provider
 
 
-@dataclass(frozen=True)
-class Pool:
-    id: str
-    model: ModelSpec
-    offer: Offer
-    gpu: GpuSpec
-    precision: str
-    tp: int
-    capacity_type: str
-    hourly_usd: float  # per instance
-    replicas_per_instance: int
-    capacity: dict  # workload -> requests/s per instance (after max_utilization)
-    points: dict  # workload -> ServingPoint per replica (None where measured)
-    measured: frozenset  # workloads whose capacity is a measured figure
-    bands: dict = field(default_factory=dict)  # workload -> CapacityBand (point estimate, planned, sigma, basis)
-    energy: PoolEnergy | None = None  # power and grid carbon of one instance (None: unknown)
+class _OfferView:
+    """What a pool (or a would-be pool, `_PoolSpec`) tells about its offer: its provider as pricing and as
+    failover see it, its jurisdiction, its GPUs per instance and its monthly price."""
+
+    __slots__ = ()
 
     @property
     def provider(self) -> str:
@@ -98,6 +87,24 @@ class Pool:
     @property
     def monthly_usd_per_instance(self) -> float:
         return self.hourly_usd * HOURS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class Pool(_OfferView):
+    id: str
+    model: ModelSpec
+    offer: Offer
+    gpu: GpuSpec
+    precision: str
+    tp: int
+    capacity_type: str
+    hourly_usd: float  # per instance
+    replicas_per_instance: int
+    capacity: dict  # workload -> requests/s per instance (after max_utilization)
+    points: dict  # workload -> ServingPoint per replica (None where measured)
+    measured: frozenset  # workloads whose capacity is a measured figure
+    bands: dict = field(default_factory=dict)  # workload -> CapacityBand (point estimate, planned, sigma, basis)
+    energy: PoolEnergy | None = None  # power and grid carbon of one instance (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -297,7 +304,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
     policy = problem.policy
     offers = [o for o in (*catalog.offers, *quoted_offers(problem, catalog)) if _allowed(o, policy, catalog)]
 
-    pools: list[Pool] = []
+    cheapest = _Cheapest(active_traits(problem))  # the first pruning stage, fed as the pools are met
     model_names = {m.name: m for ms in models_of.values() for m in ms} if self_host else {}
     for model in model_names.values():
         users = _Users([w for w in serving if any(m.name == model.name for m in models_of[w.name])])
@@ -318,11 +325,13 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                                                   policy)
                         _count_unfit(model, perf[key][3], 1, excluded, why_not)
                     uses[key] += 1
-                    pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded,
-                                        why_not, energy)
+                    for spec in _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy,
+                                           excluded, why_not, energy):
+                        cheapest.add(spec)
         for key, n in uses.items():
             _count_unfit(model, perf[key][3], n - 1, excluded, why_not)
-    pools, pruned = _prune(pools, active_traits(problem))
+    pools = _undominated_pools(cheapest.kept(), cheapest.traits)
+    pruned = cheapest.seen - len(pools)
     for p in pools:
         for w in p.capacity:
             eligible[w].append(p.id)
@@ -522,10 +531,11 @@ def _count_unfit(model, why: dict, n: int, excluded, why_not) -> None:
 
 
 def _pools_for(model, offer, gpu, tp, precision, users: _Users, perf, policy, excluded, why_not,
-               energy=None) -> list[Pool]:
-    """The pools of one configuration on one offer, one per capacity type, each serving the workloads that may
-    use it (spot eligibility and residency); every workload left out is counted under its filter family (those
-    the configuration cannot serve at all by the caller, `_count_unfit`)."""
+               energy=None) -> list[_PoolSpec]:
+    """The would-be pools of one configuration on one offer, one per capacity type, each serving the workloads
+    that may use it (spot eligibility and residency); every workload left out is counted under its filter family
+    (those the configuration cannot serve at all by the caller, `_count_unfit`). Counted here for every would-be
+    pool, whether or not the pruning keeps it."""
     rps, points, meas, _, bands = perf
     rpi = offer.gpus_per_instance // tp
     if not rps:
@@ -560,10 +570,74 @@ def _pools_for(model, offer, gpu, tp, precision, users: _Users, perf, policy, ex
             continue
         res_ok = {wn: instance_capacity(rps[wn], offer, tp, ct, policy) for wn in names}
         pid = f"{offer.offer_id}|{model.name}|{precision}|tp{tp}|{ct}"
-        out.append(Pool(pid, model, offer, gpu, precision, tp, ct, price, rpi, res_ok,
-                        {k: points[k] for k in names}, frozenset(meas.intersection(names)),
-                        {k: bands[k] for k in names}, energy))
+        out.append(_PoolSpec(pid, model, offer, gpu, precision, tp, ct, price, rpi, res_ok, perf, energy))
     return out
+
+
+class _PoolSpec(_OfferView):
+    """A would-be pool: everything of a `Pool` but its per-workload operating points, measured set and bands,
+    which `pool()` copies out of the configuration's `_replica_perf` answer. Most would-be pools of a large
+    problem (about 96% with failover) lose to a cheaper equal one in the first pruning stage; they are met as
+    specs and never built as pools. The traits (`optimizer/families.py`) read a spec as they read a pool."""
+
+    __slots__ = ("id", "model", "offer", "gpu", "precision", "tp", "capacity_type", "hourly_usd",
+                 "replicas_per_instance", "capacity", "perf", "energy")
+
+    def __init__(self, id, model, offer, gpu, precision, tp, capacity_type, hourly_usd, replicas_per_instance,
+                 capacity, perf, energy):
+        self.id, self.model, self.offer, self.gpu, self.precision, self.tp = id, model, offer, gpu, precision, tp
+        self.capacity_type, self.hourly_usd, self.replicas_per_instance = capacity_type, hourly_usd, \
+            replicas_per_instance
+        self.capacity, self.perf, self.energy = capacity, perf, energy
+
+    def pool(self) -> Pool:
+        _, points, meas, _, bands = self.perf
+        names = list(self.capacity)
+        return Pool(self.id, self.model, self.offer, self.gpu, self.precision, self.tp, self.capacity_type,
+                    self.hourly_usd, self.replicas_per_instance, self.capacity, {k: points[k] for k in names},
+                    frozenset(meas.intersection(names)), {k: bands[k] for k in names}, self.energy)
+
+
+def pruning_signature(p, traits: tuple[Trait, ...]) -> tuple:
+    """What the formulation can see of a pool besides its price: GPUs per instance, the value of every active
+    trait, and its capacity per workload (rounded to 1e-9 requests/s, so that equal figures reached by different
+    float paths compare equal). Pools with the same signature differ only in price.
+
+    Computed on the would-be pool (`_PoolSpec`), before any `Pool` is built: on a large problem most would-be pools
+    lose to a cheaper one of the same signature, and building them would cost more than all the pruning."""
+    return (p.gpus_per_instance, tuple(t.value(p) for t in traits),
+            tuple(sorted((w, round(c, 9)) for w, c in p.capacity.items())))
+
+
+class _Cheapest:
+    """The first, exact pruning stage, fed one would-be pool at a time: per `pruning_signature`, the cheapest
+    uncapped pool (by price, then id) and every availability-capped one (capped offers add up, each has its own
+    cap: all are kept; when a signature has capped pools only those are kept). Only the kept ones are built as
+    `Pool`s (`kept`)."""
+
+    def __init__(self, traits: tuple[Trait, ...]):
+        self.traits = traits
+        self.seen = 0  # would-be pools met
+        self._groups: dict[tuple, list] = {}  # signature -> [cheapest uncapped spec or None, capped specs]
+
+    def add(self, spec: _PoolSpec) -> None:
+        self.seen += 1
+        sig = pruning_signature(spec, self.traits)
+        group = self._groups.get(sig)
+        if group is None:
+            group = self._groups[sig] = [None, []]
+        if spec.offer.max_instances is not None:
+            group[1].append(spec)
+        elif group[0] is None or (spec.hourly_usd, spec.id) < (group[0].hourly_usd, group[0].id):
+            group[0] = spec
+
+    def kept(self) -> list[Pool]:
+        """The pools kept, signature by signature in the order first met, each signature's by price and id."""
+        out = []
+        for best, capped in self._groups.values():
+            capped.sort(key=lambda p: (p.hourly_usd, p.id))
+            out += [s.pool() for s in (capped or [best])]
+        return out
 
 
 def _dominates(a: Pool, b: Pool, traits: tuple[Trait, ...]) -> bool:
@@ -576,19 +650,8 @@ def _dominates(a: Pool, b: Pool, traits: tuple[Trait, ...]) -> bool:
     return all(t.ok(a, b) for t in traits)
 
 
-def _prune(pools: list[Pool], traits: tuple[Trait, ...]) -> tuple[list[Pool], int]:
-    """Exact pruning: among pools equal in capacity, GPUs per instance and every trait, keep the cheapest; then
-    drop pools dominated by a kept one (`_dominates`)."""
-    groups: dict[tuple, list[Pool]] = defaultdict(list)
-    for p in pools:
-        sig = (p.gpus_per_instance, tuple(t.value(p) for t in traits),
-               tuple(sorted((w, round(c, 9)) for w, c in p.capacity.items())))
-        groups[sig].append(p)
-    kept = []
-    for grp in groups.values():
-        grp.sort(key=lambda p: (p.hourly_usd, p.id))
-        # capped offers add up (each has its own cap): keep them all; of uncapped ones the cheapest suffices
-        kept += [p for p in grp if p.offer.max_instances is not None] or grp[:1]
+def _undominated_pools(kept: list[Pool], traits: tuple[Trait, ...]) -> list[Pool]:
+    """The second pruning stage: the pools no cheaper kept pool dominates (`_dominates`), by id."""
     # pairwise dominance within classes of equal exact-match traits; sorted by price so a dominator is always
     # seen first among survivors
     exact = [t for t in traits if t.replaces is None]
@@ -599,7 +662,7 @@ def _prune(pools: list[Pool], traits: tuple[Trait, ...]) -> tuple[list[Pool], in
     for members in classes.values():
         final += _undominated(members, traits)
     final.sort(key=lambda p: p.id)
-    return final, len(pools) - len(final)
+    return final
 
 
 def _undominated(members: list[Pool], traits: tuple[Trait, ...]) -> list[Pool]:
