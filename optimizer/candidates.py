@@ -308,6 +308,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
     model_names = {m.name: m for ms in models_of.values() for m in ms} if self_host else {}
     for model in model_names.values():
         users = _Users([w for w in serving if any(m.name == model.name for m in models_of[w.name])])
+        precisions = sorted({p for w in users.users for p in w.precisions})
         perf: dict[tuple, tuple] = {}
         uses: Counter = Counter()  # perf key -> offers it was priced on (each counts its unfit workloads)
         for offer in offers:
@@ -318,7 +319,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
             for tp in TP_DEGREES:
                 if tp > offer.gpus_per_instance or offer.gpus_per_instance % tp:
                     continue
-                for precision in sorted({p for w in users.users for p in w.precisions}):
+                for precision in precisions:
                     key = (offer.gpu, tp, precision)
                     if key not in perf:
                         perf[key] = _replica_perf(model, gspec, tp, precision, users.users, measured, implied,
@@ -330,7 +331,7 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
                         cheapest.add(spec)
         for key, n in uses.items():
             _count_unfit(model, perf[key][3], n - 1, excluded, why_not)
-    pools = _undominated_pools(cheapest.kept(), cheapest.traits)
+    pools = [spec.pool() for spec in _undominated_pools(cheapest.kept(), cheapest.traits)]
     pruned = cheapest.seen - len(pools)
     for p in pools:
         for w in p.capacity:
@@ -578,7 +579,8 @@ class _PoolSpec(_OfferView):
     """A would-be pool: everything of a `Pool` but its per-workload operating points, measured set and bands,
     which `pool()` copies out of the configuration's `_replica_perf` answer. Most would-be pools of a large
     problem (about 96% with failover) lose to a cheaper equal one in the first pruning stage; they are met as
-    specs and never built as pools. The traits (`optimizer/families.py`) read a spec as they read a pool."""
+    specs and never built as pools; the dominance stage too runs on specs, so only the pools kept are built. The
+    traits (`optimizer/families.py`) and `_dominates` read a spec as they read a pool."""
 
     __slots__ = ("id", "model", "offer", "gpu", "precision", "tp", "capacity_type", "hourly_usd",
                  "replicas_per_instance", "capacity", "perf", "energy")
@@ -613,7 +615,7 @@ class _Cheapest:
     """The first, exact pruning stage, fed one would-be pool at a time: per `pruning_signature`, the cheapest
     uncapped pool (by price, then id) and every availability-capped one (capped offers add up, each has its own
     cap: all are kept; when a signature has capped pools only those are kept). Only the kept ones are built as
-    `Pool`s (`kept`)."""
+    `_undominated_pools`."""
 
     def __init__(self, traits: tuple[Trait, ...]):
         self.traits = traits
@@ -631,12 +633,13 @@ class _Cheapest:
         elif group[0] is None or (spec.hourly_usd, spec.id) < (group[0].hourly_usd, group[0].id):
             group[0] = spec
 
-    def kept(self) -> list[Pool]:
-        """The pools kept, signature by signature in the order first met, each signature's by price and id."""
+    def kept(self) -> list[_PoolSpec]:
+        """The would-be pools kept, signature by signature in the order first met, each signature's by price and
+        id."""
         out = []
         for best, capped in self._groups.values():
             capped.sort(key=lambda p: (p.hourly_usd, p.id))
-            out += [s.pool() for s in (capped or [best])]
+            out += capped or [best]
         return out
 
 
@@ -650,12 +653,12 @@ def _dominates(a: Pool, b: Pool, traits: tuple[Trait, ...]) -> bool:
     return all(t.ok(a, b) for t in traits)
 
 
-def _undominated_pools(kept: list[Pool], traits: tuple[Trait, ...]) -> list[Pool]:
-    """The second pruning stage: the pools no cheaper kept pool dominates (`_dominates`), by id."""
+def _undominated_pools(kept: list[_PoolSpec], traits: tuple[Trait, ...]) -> list[_PoolSpec]:
+    """The second pruning stage: the (would-be) pools no cheaper kept one dominates (`_dominates`), by id."""
     # pairwise dominance within classes of equal exact-match traits; sorted by price so a dominator is always
     # seen first among survivors
     exact = [t for t in traits if t.replaces is None]
-    classes: dict[tuple, list[Pool]] = defaultdict(list)
+    classes: dict[tuple, list[_PoolSpec]] = defaultdict(list)
     for p in sorted(kept, key=lambda p: (p.hourly_usd, p.id)):
         classes[tuple(t.value(p) for t in exact)].append(p)
     final = []
@@ -665,10 +668,14 @@ def _undominated_pools(kept: list[Pool], traits: tuple[Trait, ...]) -> list[Pool
     return final
 
 
-def _undominated(members: list[Pool], traits: tuple[Trait, ...]) -> list[Pool]:
+def _undominated(members: list[_PoolSpec], traits: tuple[Trait, ...]) -> list[_PoolSpec]:
     """The members (sorted by price) that no earlier survivor dominates (`_dominates`). The price and capacity
     tests run on arrays over all survivors at once; the traits are checked only for the survivors that pass them
-    (the same answer as testing `_dominates` pair by pair, in a fraction of the time on thousands of pools)."""
+    (the same answer as testing `_dominates` pair by pair, in a fraction of the time on thousands of pools).
+
+    The survivors' capacities are kept as the first k rows of one array, and a member's capacity row is compared
+    whole: a workload the member does not serve is 0 in its row, and every capacity is >= 0, so that column passes
+    for every survivor, as `_dominates` (which looks only at the workloads b serves) says."""
     import numpy as np
 
     ws = sorted({w for p in members for w in p.capacity})
@@ -679,15 +686,15 @@ def _undominated(members: list[Pool], traits: tuple[Trait, ...]) -> list[Pool]:
             cap[i, col[w]] = c
     price = np.array([p.hourly_usd for p in members])
     rows = np.empty(len(members), dtype=np.intp)  # survivors, as indexes into members: the first k
+    kept_cap = np.empty_like(cap)  # the survivors' capacity rows: the first k
+    kept_price = np.empty_like(price)
     k = 0
     for i, b in enumerate(members):
         if k:
-            r = rows[:k]
-            idx = [col[w] for w in b.capacity]
-            ok = (price[r] <= price[i]) & (cap[np.ix_(r, idx)] >= cap[i, idx]).all(axis=1)
-            if any(all(t.ok(members[j], b) for t in traits) for j in r[ok]):
+            ok = (kept_price[:k] <= price[i]) & (kept_cap[:k] >= cap[i]).all(axis=1)
+            if ok.any() and any(all(t.ok(members[j], b) for t in traits) for j in rows[:k][ok]):
                 continue
-        rows[k] = i
+        rows[k], kept_cap[k], kept_price[k] = i, cap[i], price[i]
         k += 1
     return [members[i] for i in rows[:k]]
 
