@@ -33,6 +33,7 @@ import datetime as dt
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
 from . import clock
 from .catalog import Catalog
@@ -442,28 +443,52 @@ def replica_point(model, gpu, precision: str, tp: int, w: ServingWorkload, polic
     capacity_confidence, the operating point, the capacity band), or (None, the filter family that excludes the
     configuration, None). The one definition of a replica's modelled capacity, used by the candidates and,
     independently of the formulation, by `verify`."""
+    r, pt = planned_point(model, gpu, precision, tp, w, policy, mp)
+    if r is None:
+        return None, pt, None
+    return r, pt, capacity_band(model, gpu, precision, tp, w, policy, pt)
+
+
+def _capacity_under_slo(model, gpu, precision: str, tp: int, w: ServingWorkload, policy, slowdown: float | None):
+    """`capacity_under_slo` for w on a configuration, at a `slowdown` (None: the model's median)."""
+    engine = w.engine or policy.engine
+    kv = None if w.kv_cache_dtype == "auto" else w.kv_cache_dtype
+    args = (model, gpu, precision, tp, w.input_tokens, w.output_tokens, w.ttft_target_ms, w.tpot_target_ms, kv)
+    if slowdown is None:
+        return capacity_under_slo(*args, engine=engine, utilization=policy.max_utilization,
+                                  wait_quantile=policy.ttft_quantile, arrival_cv2=w.arrival_cv2)
+    return capacity_under_slo(*args, engine=engine, slowdown=slowdown, utilization=policy.max_utilization,
+                              wait_quantile=policy.ttft_quantile, arrival_cv2=w.arrival_cv2)
+
+
+def planned_point(model, gpu, precision: str, tp: int, w: ServingWorkload, policy, mp=None):
+    """`replica_point` without its band: (requests/s planned at the policy's capacity_confidence, the operating
+    point), or (None, the filter family that excludes the configuration)."""
     engine = w.engine or policy.engine
     kv = None if w.kv_cache_dtype == "auto" else w.kv_cache_dtype
     if w.input_tokens + w.output_tokens > model.max_context:
-        return None, "context_length", None  # longer than the model's context (vLLM's default max_model_len)
+        return None, "context_length"  # longer than the model's context (vLLM's default max_model_len)
     if mp is None:
         mp = memory_plan(model, gpu, precision, tp, kv, engine=engine)
     if not mp.fits or mp.kv_tokens < w.input_tokens + w.output_tokens and model.kind != "embedding":
-        return None, "vram_fit", None
-    conf = policy.capacity_confidence
-    b = band(gpu.architecture, engine)
-    args = (model, gpu, precision, tp, w.input_tokens, w.output_tokens, w.ttft_target_ms, w.tpot_target_ms, kv)
-    pt: ServingPoint | None = capacity_under_slo(*args, engine=engine, slowdown=b.factor(conf),
-                                                 utilization=policy.max_utilization,
-                                                 wait_quantile=policy.ttft_quantile, arrival_cv2=w.arrival_cv2)
+        return None, "vram_fit"
+    slowdown = band(gpu.architecture, engine).factor(policy.capacity_confidence)
+    pt: ServingPoint | None = _capacity_under_slo(model, gpu, precision, tp, w, policy, slowdown)
     if pt is None or pt.requests_per_s <= 0:
-        return None, "latency_tier", None
-    mid = pt if conf == 0.5 else capacity_under_slo(*args, engine=engine, utilization=policy.max_utilization,
-                                                    wait_quantile=policy.ttft_quantile,
-                                                    arrival_cv2=w.arrival_cv2)
-    cb = CapacityBand(mid.requests_per_s if mid else pt.requests_per_s, pt.requests_per_s, b.sigma, "model", engine,
-                      conf, b.rows)
-    return pt.requests_per_s, pt, cb
+        return None, "latency_tier"
+    return pt.requests_per_s, pt
+
+
+def capacity_band(model, gpu, precision: str, tp: int, w: ServingWorkload, policy, pt: ServingPoint) -> CapacityBand:
+    """The band of the point `planned_point` plans (`pt`): beside it the point estimate, the model's median, which
+    (unless capacity_confidence is 0.5) costs a second `capacity_under_slo` as long as the first. The candidates
+    ask for it only for the pools they keep (`_LazyBands`)."""
+    conf = policy.capacity_confidence
+    engine = w.engine or policy.engine
+    b = band(gpu.architecture, engine)
+    mid = pt if conf == 0.5 else _capacity_under_slo(model, gpu, precision, tp, w, policy, None)
+    return CapacityBand(mid.requests_per_s if mid else pt.requests_per_s, pt.requests_per_s, b.sigma, "model",
+                        engine, conf, b.rows)
 
 
 def instance_capacity(replica_rps: float, offer: Offer, tp: int, capacity_type: str, policy) -> float:
@@ -476,8 +501,9 @@ def instance_capacity(replica_rps: float, offer: Offer, tp: int, capacity_type: 
 def _replica_perf(model, gpu, tp, precision, users, measured, implied, policy) -> tuple:
     """Per workload: requests/s of one replica (`replica_point`, or the measured figure with its narrow band), the
     operating point, which figures are measured, why a workload cannot use this configuration, and the capacity
-    band. Independent of the offer, so computed once per (model, GPU, TP, precision)."""
-    rps, points, meas, why, bands = {}, {}, set(), {}, {}
+    band (a modelled one computed when a kept pool first reads it, `_LazyBands`). Independent of the offer, so
+    computed once per (model, GPU, TP, precision)."""
+    rps, points, meas, why, bands = {}, {}, set(), {}, _LazyBands()
     mps: dict = {}
     for w in users:
         if precision not in implied.get((w.name, model.name), w.precisions):
@@ -494,12 +520,30 @@ def _replica_perf(model, gpu, tp, precision, users, measured, implied, policy) -
             continue
         if (engine, kv) not in mps and w.input_tokens + w.output_tokens <= model.max_context:
             mps[(engine, kv)] = memory_plan(model, gpu, precision, tp, kv, engine=engine)
-        r, pt, cb = replica_point(model, gpu, precision, tp, w, policy, mps.get((engine, kv)))
+        r, pt = planned_point(model, gpu, precision, tp, w, policy, mps.get((engine, kv)))
         if r is None:
             why[w.name] = pt
             continue
-        rps[w.name], points[w.name], bands[w.name] = r, pt, cb
+        rps[w.name], points[w.name] = r, pt
+        bands.later(w.name, partial(capacity_band, model, gpu, precision, tp, w, policy, pt))
     return rps, points, meas, why, bands
+
+
+class _LazyBands(dict):
+    """Workload -> CapacityBand of one configuration (`_replica_perf`), a modelled one computed when first read
+    (`capacity_band`): most configurations serve only pools that the pruning drops, and the band's point estimate
+    costs as much as the planned capacity."""
+
+    def __init__(self):
+        super().__init__()
+        self._make: dict = {}
+
+    def later(self, wn: str, make) -> None:
+        self._make[wn] = make
+
+    def __missing__(self, wn: str):
+        self[wn] = b = self._make.pop(wn)()
+        return b
 
 
 class _Users:
@@ -537,7 +581,7 @@ def _pools_for(model, offer, gpu, tp, precision, users: _Users, perf, policy, ex
     that may use it (spot eligibility and residency); every workload left out is counted under its filter family
     (those the configuration cannot serve at all by the caller, `_count_unfit`). Counted here for every would-be
     pool, whether or not the pruning keeps it."""
-    rps, points, meas, _, bands = perf
+    rps = perf[0]
     rpi = offer.gpus_per_instance // tp
     if not rps:
         return []

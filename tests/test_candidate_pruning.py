@@ -121,3 +121,26 @@ def test_cheapest_keeps_per_signature_the_cheapest_by_price_then_id_and_every_ca
     # uncapped c is left out as the plain algorithm leaves it out
     assert [s.id for s in first.kept()] == ["a", "e", "d"]
     assert first.seen == 6
+
+
+def test_the_bands_computed_for_kept_pools_only_are_replica_points_bands():
+    """The band of a modelled capacity is computed only when a kept pool reads it (`_LazyBands`); it is the
+    band `replica_point` (which verify uses) gives, at a capacity_confidence whose median needs its own solve."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from large_problem import large_problem
+
+    from optimizer.problem import Problem
+    problem = Problem.model_validate(large_problem(n=6))
+    assert problem.policy.capacity_confidence != 0.5
+    c = cand.build_candidates(problem, load_catalog(Path(__file__).resolve().parents[1] / "catalogs" / "2026-12-03"))
+    ws = {w.name: w for w in problem.serving}
+    checked = 0
+    for p in c.pools:
+        for wn, b in p.bands.items():
+            r, pt, want = cand.replica_point(p.model, p.gpu, p.precision, p.tp, ws[wn], problem.policy)
+            assert (b, p.points[wn]) == (want, pt)
+            assert b.point_rps > b.planned_rps
+            checked += 1
+    assert checked > 100
