@@ -714,12 +714,14 @@ def _undominated_pools(kept: list[_PoolSpec], traits: tuple[Trait, ...]) -> list
 
 def _undominated(members: list[_PoolSpec], traits: tuple[Trait, ...]) -> list[_PoolSpec]:
     """The members (sorted by price) that no earlier survivor dominates (`_dominates`). The price and capacity
-    tests run on arrays over all survivors at once; the traits are checked only for the survivors that pass them
+    tests run on arrays over survivors at once; the traits are checked only for the survivors that pass them
     (the same answer as testing `_dominates` pair by pair, in a fraction of the time on thousands of pools).
 
-    The survivors' capacities are kept as the first k rows of one array, and a member's capacity row is compared
-    whole: a workload the member does not serve is 0 in its row, and every capacity is >= 0, so that column passes
-    for every survivor, as `_dominates` (which looks only at the workloads b serves) says."""
+    Only survivors that serve every workload b serves with a positive capacity can have at least b's capacity
+    there, so the survivors are kept in groups by that set of workloads, and b is tested against the groups whose
+    set contains its own. Within a group a capacity row is compared whole: a workload b does not serve is 0 in its
+    row, and capacities are >= 0, so that column passes, as `_dominates` (which looks only at b's workloads)
+    says."""
     import numpy as np
 
     ws = sorted({w for p in members for w in p.capacity})
@@ -728,19 +730,39 @@ def _undominated(members: list[_PoolSpec], traits: tuple[Trait, ...]) -> list[_P
     for i, p in enumerate(members):
         for w, c in p.capacity.items():
             cap[i, col[w]] = c
+    assert (cap >= 0).all(), "capacities are >= 0 (requests/s)"
     price = np.array([p.hourly_usd for p in members])
-    rows = np.empty(len(members), dtype=np.intp)  # survivors, as indexes into members: the first k
-    kept_cap = np.empty_like(cap)  # the survivors' capacity rows: the first k
-    kept_price = np.empty_like(price)
-    k = 0
+    served = [frozenset(w for w, c in p.capacity.items() if c > 0) for p in members]
+    sets = list(dict.fromkeys(served))
+    group = {s: g for g, s in enumerate(sets)}
+    within = {s: [group[t] for t in sets if t >= s] for s in sets}  # groups whose set contains s
+    size = [0] * len(sets)
+    for s in served:
+        size[group[s]] += 1
+    # each group's survivors: their indexes into members, capacity rows and prices, the first k[g] of each
+    rows = [np.empty(m, dtype=np.intp) for m in size]
+    kept_cap = [np.empty((m, len(ws))) for m in size]
+    kept_price = [np.empty(m) for m in size]
+    k = [0] * len(sets)
+
+    def dominated(i: int, b: _PoolSpec) -> bool:
+        for g in within[served[i]]:
+            n = k[g]
+            if n:
+                ok = (kept_price[g][:n] <= price[i]) & (kept_cap[g][:n] >= cap[i]).all(axis=1)
+                if ok.any() and any(all(t.ok(members[j], b) for t in traits) for j in rows[g][:n][ok]):
+                    return True
+        return False
+
+    out = []
     for i, b in enumerate(members):
-        if k:
-            ok = (kept_price[:k] <= price[i]) & (kept_cap[:k] >= cap[i]).all(axis=1)
-            if ok.any() and any(all(t.ok(members[j], b) for t in traits) for j in rows[:k][ok]):
-                continue
-        rows[k], kept_cap[k], kept_price[k] = i, cap[i], price[i]
-        k += 1
-    return [members[i] for i in rows[:k]]
+        if dominated(i, b):
+            continue
+        g = group[served[i]]
+        rows[g][k[g]], kept_cap[g][k[g]], kept_price[g][k[g]] = i, cap[i], price[i]
+        k[g] += 1
+        out.append(b)
+    return out
 
 
 def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], policy, excluded) -> list[FixedOption]:
