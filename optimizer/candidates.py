@@ -25,6 +25,8 @@ Then pairwise dominance: pool A replaces pool B in any solution, instance for in
 serves every workload B serves with at least B's capacity, is not availability-capped, belongs to the same
 provider when failover is on, is equally spot or not, and (when a spot cap applies) moves the spot share the
 right way: no more GPUs per instance if spot, no fewer if not.
+Both stages run on would-be pools (`_PoolSpec`) as they are met (`pruning_signature`, `_Cheapest`); only the pools
+kept are built, and only they get their capacity bands (`_LazyBands`).
 """
 
 from __future__ import annotations
@@ -658,8 +660,8 @@ def pruning_signature(p, traits: tuple[Trait, ...]) -> tuple:
 class _Cheapest:
     """The first, exact pruning stage, fed one would-be pool at a time: per `pruning_signature`, the cheapest
     uncapped pool (by price, then id) and every availability-capped one (capped offers add up, each has its own
-    cap: all are kept; when a signature has capped pools only those are kept). Only the kept ones are built as
-    `_undominated_pools`."""
+    cap: all are kept; when a signature has capped pools only those are kept). The kept ones go on to the
+    dominance stage (`_undominated_pools`), whose survivors alone are built as `Pool`s."""
 
     def __init__(self, traits: tuple[Trait, ...]):
         self.traits = traits
@@ -687,7 +689,7 @@ class _Cheapest:
         return out
 
 
-def _dominates(a: Pool, b: Pool, traits: tuple[Trait, ...]) -> bool:
+def _dominates(a: Pool | _PoolSpec, b: Pool | _PoolSpec, traits: tuple[Trait, ...]) -> bool:
     """Pool a can replace pool b instance for instance: no dearer, uncapped, at least b's capacity for every
     workload b serves, and every trait an active family sees allows the swap."""
     if a.hourly_usd > b.hourly_usd:
