@@ -25,6 +25,8 @@ Then pairwise dominance: pool A replaces pool B in any solution, instance for in
 serves every workload B serves with at least B's capacity, is not availability-capped, belongs to the same
 provider when failover is on, is equally spot or not, and (when a spot cap applies) moves the spot share the
 right way: no more GPUs per instance if spot, no fewer if not.
+Both stages run on would-be pools (`_PoolSpec`) as they are met (`pruning_signature`, `_Cheapest`); only the pools
+kept are built, and only they get their capacity bands (`_LazyBands`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import datetime as dt
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
 from . import clock
 from .catalog import Catalog
@@ -60,22 +63,11 @@ def failover_provider_of(offer: Offer) -> str:
     return offer.provider
 
 
-@dataclass(frozen=True)
-class Pool:
-    id: str
-    model: ModelSpec
-    offer: Offer
-    gpu: GpuSpec
-    precision: str
-    tp: int
-    capacity_type: str
-    hourly_usd: float  # per instance
-    replicas_per_instance: int
-    capacity: dict  # workload -> requests/s per instance (after max_utilization)
-    points: dict  # workload -> ServingPoint per replica (None where measured)
-    measured: frozenset  # workloads whose capacity is a measured figure
-    bands: dict = field(default_factory=dict)  # workload -> CapacityBand (point estimate, planned, sigma, basis)
-    energy: PoolEnergy | None = None  # power and grid carbon of one instance (None: unknown)
+class _OfferView:
+    """What a pool (or a would-be pool, `_PoolSpec`) tells about its offer: its provider as pricing and as
+    failover see it, its jurisdiction, its GPUs per instance and its monthly price."""
+
+    __slots__ = ()
 
     @property
     def provider(self) -> str:
@@ -98,6 +90,24 @@ class Pool:
     @property
     def monthly_usd_per_instance(self) -> float:
         return self.hourly_usd * HOURS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class Pool(_OfferView):
+    id: str
+    model: ModelSpec
+    offer: Offer
+    gpu: GpuSpec
+    precision: str
+    tp: int
+    capacity_type: str
+    hourly_usd: float  # per instance
+    replicas_per_instance: int
+    capacity: dict  # workload -> requests/s per instance (after max_utilization)
+    points: dict  # workload -> ServingPoint per replica (None where measured)
+    measured: frozenset  # workloads whose capacity is a measured figure
+    bands: dict = field(default_factory=dict)  # workload -> CapacityBand (point estimate, planned, sigma, basis)
+    energy: PoolEnergy | None = None  # power and grid carbon of one instance (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -298,10 +308,11 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
     policy = problem.policy
     offers = [o for o in (*catalog.offers, *quoted_offers(problem, catalog)) if _allowed(o, policy, catalog)]
 
-    pools: list[Pool] = []
+    cheapest = _Cheapest(active_traits(problem))  # the first pruning stage, fed as the pools are met
     model_names = {m.name: m for ms in models_of.values() for m in ms} if self_host else {}
     for model in model_names.values():
         users = _Users([w for w in serving if any(m.name == model.name for m in models_of[w.name])])
+        precisions = sorted({p for w in users.users for p in w.precisions})
         perf: dict[tuple, tuple] = {}
         uses: Counter = Counter()  # perf key -> offers it was priced on (each counts its unfit workloads)
         for offer in offers:
@@ -312,18 +323,20 @@ def build_candidates(problem: Problem, catalog: Catalog, *, self_host: bool = Tr
             for tp in TP_DEGREES:
                 if tp > offer.gpus_per_instance or offer.gpus_per_instance % tp:
                     continue
-                for precision in sorted({p for w in users.users for p in w.precisions}):
+                for precision in precisions:
                     key = (offer.gpu, tp, precision)
                     if key not in perf:
                         perf[key] = _replica_perf(model, gspec, tp, precision, users.users, measured, implied,
                                                   policy)
                         _count_unfit(model, perf[key][3], 1, excluded, why_not)
                     uses[key] += 1
-                    pools += _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy, excluded,
-                                        why_not, energy)
+                    for spec in _pools_for(model, offer, gspec, tp, precision, users, perf[key], policy,
+                                           excluded, why_not, energy):
+                        cheapest.add(spec)
         for key, n in uses.items():
             _count_unfit(model, perf[key][3], n - 1, excluded, why_not)
-    pools, pruned = _prune(pools, active_traits(problem))
+    pools = [spec.pool() for spec in _undominated_pools(cheapest.kept(), cheapest.traits)]
+    pruned = cheapest.seen - len(pools)
     for p in pools:
         for w in p.capacity:
             eligible[w].append(p.id)
@@ -433,28 +446,52 @@ def replica_point(model, gpu, precision: str, tp: int, w: ServingWorkload, polic
     capacity_confidence, the operating point, the capacity band), or (None, the filter family that excludes the
     configuration, None). The one definition of a replica's modelled capacity, used by the candidates and,
     independently of the formulation, by `verify`."""
+    r, pt = planned_point(model, gpu, precision, tp, w, policy, mp)
+    if r is None:
+        return None, pt, None
+    return r, pt, capacity_band(model, gpu, precision, tp, w, policy, pt)
+
+
+def _capacity_under_slo(model, gpu, precision: str, tp: int, w: ServingWorkload, policy, slowdown: float | None):
+    """`capacity_under_slo` for w on a configuration, at a `slowdown` (None: the model's median)."""
+    engine = w.engine or policy.engine
+    kv = None if w.kv_cache_dtype == "auto" else w.kv_cache_dtype
+    args = (model, gpu, precision, tp, w.input_tokens, w.output_tokens, w.ttft_target_ms, w.tpot_target_ms, kv)
+    if slowdown is None:
+        return capacity_under_slo(*args, engine=engine, utilization=policy.max_utilization,
+                                  wait_quantile=policy.ttft_quantile, arrival_cv2=w.arrival_cv2)
+    return capacity_under_slo(*args, engine=engine, slowdown=slowdown, utilization=policy.max_utilization,
+                              wait_quantile=policy.ttft_quantile, arrival_cv2=w.arrival_cv2)
+
+
+def planned_point(model, gpu, precision: str, tp: int, w: ServingWorkload, policy, mp=None):
+    """`replica_point` without its band: (requests/s planned at the policy's capacity_confidence, the operating
+    point), or (None, the filter family that excludes the configuration)."""
     engine = w.engine or policy.engine
     kv = None if w.kv_cache_dtype == "auto" else w.kv_cache_dtype
     if w.input_tokens + w.output_tokens > model.max_context:
-        return None, "context_length", None  # longer than the model's context (vLLM's default max_model_len)
+        return None, "context_length"  # longer than the model's context (vLLM's default max_model_len)
     if mp is None:
         mp = memory_plan(model, gpu, precision, tp, kv, engine=engine)
     if not mp.fits or mp.kv_tokens < w.input_tokens + w.output_tokens and model.kind != "embedding":
-        return None, "vram_fit", None
-    conf = policy.capacity_confidence
-    b = band(gpu.architecture, engine)
-    args = (model, gpu, precision, tp, w.input_tokens, w.output_tokens, w.ttft_target_ms, w.tpot_target_ms, kv)
-    pt: ServingPoint | None = capacity_under_slo(*args, engine=engine, slowdown=b.factor(conf),
-                                                 utilization=policy.max_utilization,
-                                                 wait_quantile=policy.ttft_quantile, arrival_cv2=w.arrival_cv2)
+        return None, "vram_fit"
+    slowdown = band(gpu.architecture, engine).factor(policy.capacity_confidence)
+    pt: ServingPoint | None = _capacity_under_slo(model, gpu, precision, tp, w, policy, slowdown)
     if pt is None or pt.requests_per_s <= 0:
-        return None, "latency_tier", None
-    mid = pt if conf == 0.5 else capacity_under_slo(*args, engine=engine, utilization=policy.max_utilization,
-                                                    wait_quantile=policy.ttft_quantile,
-                                                    arrival_cv2=w.arrival_cv2)
-    cb = CapacityBand(mid.requests_per_s if mid else pt.requests_per_s, pt.requests_per_s, b.sigma, "model", engine,
-                      conf, b.rows)
-    return pt.requests_per_s, pt, cb
+        return None, "latency_tier"
+    return pt.requests_per_s, pt
+
+
+def capacity_band(model, gpu, precision: str, tp: int, w: ServingWorkload, policy, pt: ServingPoint) -> CapacityBand:
+    """The band of the point `planned_point` plans (`pt`): beside it the point estimate, the model's median, which
+    (unless capacity_confidence is 0.5) costs a second `capacity_under_slo` as long as the first. The candidates
+    ask for it only for the pools they keep (`_LazyBands`)."""
+    conf = policy.capacity_confidence
+    engine = w.engine or policy.engine
+    b = band(gpu.architecture, engine)
+    mid = pt if conf == 0.5 else _capacity_under_slo(model, gpu, precision, tp, w, policy, None)
+    return CapacityBand(mid.requests_per_s if mid else pt.requests_per_s, pt.requests_per_s, b.sigma, "model",
+                        engine, conf, b.rows)
 
 
 def instance_capacity(replica_rps: float, offer: Offer, tp: int, capacity_type: str, policy) -> float:
@@ -467,8 +504,9 @@ def instance_capacity(replica_rps: float, offer: Offer, tp: int, capacity_type: 
 def _replica_perf(model, gpu, tp, precision, users, measured, implied, policy) -> tuple:
     """Per workload: requests/s of one replica (`replica_point`, or the measured figure with its narrow band), the
     operating point, which figures are measured, why a workload cannot use this configuration, and the capacity
-    band. Independent of the offer, so computed once per (model, GPU, TP, precision)."""
-    rps, points, meas, why, bands = {}, {}, set(), {}, {}
+    band (a modelled one computed when a kept pool first reads it, `_LazyBands`). Independent of the offer, so
+    computed once per (model, GPU, TP, precision)."""
+    rps, points, meas, why, bands = {}, {}, set(), {}, _LazyBands()
     mps: dict = {}
     for w in users:
         if precision not in implied.get((w.name, model.name), w.precisions):
@@ -485,12 +523,30 @@ def _replica_perf(model, gpu, tp, precision, users, measured, implied, policy) -
             continue
         if (engine, kv) not in mps and w.input_tokens + w.output_tokens <= model.max_context:
             mps[(engine, kv)] = memory_plan(model, gpu, precision, tp, kv, engine=engine)
-        r, pt, cb = replica_point(model, gpu, precision, tp, w, policy, mps.get((engine, kv)))
+        r, pt = planned_point(model, gpu, precision, tp, w, policy, mps.get((engine, kv)))
         if r is None:
             why[w.name] = pt
             continue
-        rps[w.name], points[w.name], bands[w.name] = r, pt, cb
+        rps[w.name], points[w.name] = r, pt
+        bands.later(w.name, partial(capacity_band, model, gpu, precision, tp, w, policy, pt))
     return rps, points, meas, why, bands
+
+
+class _LazyBands(dict):
+    """Workload -> CapacityBand of one configuration (`_replica_perf`), a modelled one computed when first read
+    (`capacity_band`): most configurations serve only pools that the pruning drops, and the band's point estimate
+    costs as much as the planned capacity."""
+
+    def __init__(self):
+        super().__init__()
+        self._make: dict = {}
+
+    def later(self, wn: str, make) -> None:
+        self._make[wn] = make
+
+    def __missing__(self, wn: str):
+        self[wn] = b = self._make.pop(wn)()
+        return b
 
 
 class _Users:
@@ -523,11 +579,12 @@ def _count_unfit(model, why: dict, n: int, excluded, why_not) -> None:
 
 
 def _pools_for(model, offer, gpu, tp, precision, users: _Users, perf, policy, excluded, why_not,
-               energy=None) -> list[Pool]:
-    """The pools of one configuration on one offer, one per capacity type, each serving the workloads that may
-    use it (spot eligibility and residency); every workload left out is counted under its filter family (those
-    the configuration cannot serve at all by the caller, `_count_unfit`)."""
-    rps, points, meas, _, bands = perf
+               energy=None) -> list[_PoolSpec]:
+    """The would-be pools of one configuration on one offer, one per capacity type, each serving the workloads
+    that may use it (spot eligibility and residency); every workload left out is counted under its filter family
+    (those the configuration cannot serve at all by the caller, `_count_unfit`). Counted here for every would-be
+    pool, whether or not the pruning keeps it."""
+    rps = perf[0]
     rpi = offer.gpus_per_instance // tp
     if not rps:
         return []
@@ -561,13 +618,79 @@ def _pools_for(model, offer, gpu, tp, precision, users: _Users, perf, policy, ex
             continue
         res_ok = {wn: instance_capacity(rps[wn], offer, tp, ct, policy) for wn in names}
         pid = f"{offer.offer_id}|{model.name}|{precision}|tp{tp}|{ct}"
-        out.append(Pool(pid, model, offer, gpu, precision, tp, ct, price, rpi, res_ok,
-                        {k: points[k] for k in names}, frozenset(meas.intersection(names)),
-                        {k: bands[k] for k in names}, energy))
+        out.append(_PoolSpec(pid, model, offer, gpu, precision, tp, ct, price, rpi, res_ok, perf, energy))
     return out
 
 
-def _dominates(a: Pool, b: Pool, traits: tuple[Trait, ...]) -> bool:
+class _PoolSpec(_OfferView):
+    """A would-be pool: everything of a `Pool` but its per-workload operating points, measured set and bands,
+    which `pool()` copies out of the configuration's `_replica_perf` answer. Most would-be pools of a large
+    problem (about 96% with failover) lose to a cheaper equal one in the first pruning stage; they are met as
+    specs and never built as pools; the dominance stage too runs on specs, so only the pools kept are built. The
+    traits (`optimizer/families.py`) and `_dominates` read a spec as they read a pool."""
+
+    __slots__ = ("id", "model", "offer", "gpu", "precision", "tp", "capacity_type", "hourly_usd",
+                 "replicas_per_instance", "capacity", "perf", "energy")
+
+    def __init__(self, id, model, offer, gpu, precision, tp, capacity_type, hourly_usd, replicas_per_instance,
+                 capacity, perf, energy):
+        self.id, self.model, self.offer, self.gpu, self.precision, self.tp = id, model, offer, gpu, precision, tp
+        self.capacity_type, self.hourly_usd, self.replicas_per_instance = capacity_type, hourly_usd, \
+            replicas_per_instance
+        self.capacity, self.perf, self.energy = capacity, perf, energy
+
+    def pool(self) -> Pool:
+        _, points, meas, _, bands = self.perf
+        names = list(self.capacity)
+        return Pool(self.id, self.model, self.offer, self.gpu, self.precision, self.tp, self.capacity_type,
+                    self.hourly_usd, self.replicas_per_instance, self.capacity, {k: points[k] for k in names},
+                    frozenset(meas.intersection(names)), {k: bands[k] for k in names}, self.energy)
+
+
+def pruning_signature(p, traits: tuple[Trait, ...]) -> tuple:
+    """What the formulation can see of a pool besides its price: GPUs per instance, the value of every active
+    trait, and its capacity per workload (rounded to 1e-9 requests/s, so that equal figures reached by different
+    float paths compare equal). Pools with the same signature differ only in price.
+
+    Computed on the would-be pool (`_PoolSpec`), before any `Pool` is built: on a large problem most would-be pools
+    lose to a cheaper one of the same signature, and building them would cost more than all the pruning."""
+    return (p.gpus_per_instance, tuple(t.value(p) for t in traits),
+            tuple(sorted((w, round(c, 9)) for w, c in p.capacity.items())))
+
+
+class _Cheapest:
+    """The first, exact pruning stage, fed one would-be pool at a time: per `pruning_signature`, the cheapest
+    uncapped pool (by price, then id) and every availability-capped one (capped offers add up, each has its own
+    cap: all are kept; when a signature has capped pools only those are kept). The kept ones go on to the
+    dominance stage (`_undominated_pools`), whose survivors alone are built as `Pool`s."""
+
+    def __init__(self, traits: tuple[Trait, ...]):
+        self.traits = traits
+        self.seen = 0  # would-be pools met
+        self._groups: dict[tuple, list] = {}  # signature -> [cheapest uncapped spec or None, capped specs]
+
+    def add(self, spec: _PoolSpec) -> None:
+        self.seen += 1
+        sig = pruning_signature(spec, self.traits)
+        group = self._groups.get(sig)
+        if group is None:
+            group = self._groups[sig] = [None, []]
+        if spec.offer.max_instances is not None:
+            group[1].append(spec)
+        elif group[0] is None or (spec.hourly_usd, spec.id) < (group[0].hourly_usd, group[0].id):
+            group[0] = spec
+
+    def kept(self) -> list[_PoolSpec]:
+        """The would-be pools kept, signature by signature in the order first met, each signature's by price and
+        id."""
+        out = []
+        for best, capped in self._groups.values():
+            capped.sort(key=lambda p: (p.hourly_usd, p.id))
+            out += capped or [best]
+        return out
+
+
+def _dominates(a: Pool | _PoolSpec, b: Pool | _PoolSpec, traits: tuple[Trait, ...]) -> bool:
     """Pool a can replace pool b instance for instance: no dearer, uncapped, at least b's capacity for every
     workload b serves, and every trait an active family sees allows the swap."""
     if a.hourly_usd > b.hourly_usd:
@@ -577,36 +700,31 @@ def _dominates(a: Pool, b: Pool, traits: tuple[Trait, ...]) -> bool:
     return all(t.ok(a, b) for t in traits)
 
 
-def _prune(pools: list[Pool], traits: tuple[Trait, ...]) -> tuple[list[Pool], int]:
-    """Exact pruning: among pools equal in capacity, GPUs per instance and every trait, keep the cheapest; then
-    drop pools dominated by a kept one (`_dominates`)."""
-    groups: dict[tuple, list[Pool]] = defaultdict(list)
-    for p in pools:
-        sig = (p.gpus_per_instance, tuple(t.value(p) for t in traits),
-               tuple(sorted((w, round(c, 9)) for w, c in p.capacity.items())))
-        groups[sig].append(p)
-    kept = []
-    for grp in groups.values():
-        grp.sort(key=lambda p: (p.hourly_usd, p.id))
-        # capped offers add up (each has its own cap): keep them all; of uncapped ones the cheapest suffices
-        kept += [p for p in grp if p.offer.max_instances is not None] or grp[:1]
+def _undominated_pools(kept: list[_PoolSpec], traits: tuple[Trait, ...]) -> list[_PoolSpec]:
+    """The second pruning stage: the (would-be) pools no cheaper kept one dominates (`_dominates`), by id."""
     # pairwise dominance within classes of equal exact-match traits; sorted by price so a dominator is always
     # seen first among survivors
     exact = [t for t in traits if t.replaces is None]
-    classes: dict[tuple, list[Pool]] = defaultdict(list)
+    classes: dict[tuple, list[_PoolSpec]] = defaultdict(list)
     for p in sorted(kept, key=lambda p: (p.hourly_usd, p.id)):
         classes[tuple(t.value(p) for t in exact)].append(p)
     final = []
     for members in classes.values():
         final += _undominated(members, traits)
     final.sort(key=lambda p: p.id)
-    return final, len(pools) - len(final)
+    return final
 
 
-def _undominated(members: list[Pool], traits: tuple[Trait, ...]) -> list[Pool]:
+def _undominated(members: list[_PoolSpec], traits: tuple[Trait, ...]) -> list[_PoolSpec]:
     """The members (sorted by price) that no earlier survivor dominates (`_dominates`). The price and capacity
-    tests run on arrays over all survivors at once; the traits are checked only for the survivors that pass them
-    (the same answer as testing `_dominates` pair by pair, in a fraction of the time on thousands of pools)."""
+    tests run on arrays over survivors at once; the traits are checked only for the survivors that pass them
+    (the same answer as testing `_dominates` pair by pair, in a fraction of the time on thousands of pools).
+
+    Only survivors that serve every workload b serves with a positive capacity can have at least b's capacity
+    there, so the survivors are kept in groups by that set of workloads, and b is tested against the groups whose
+    set contains its own. Within a group a capacity row is compared whole: a workload b does not serve is 0 in its
+    row, and capacities are >= 0, so that column passes, as `_dominates` (which looks only at b's workloads)
+    says."""
     import numpy as np
 
     ws = sorted({w for p in members for w in p.capacity})
@@ -615,19 +733,39 @@ def _undominated(members: list[Pool], traits: tuple[Trait, ...]) -> list[Pool]:
     for i, p in enumerate(members):
         for w, c in p.capacity.items():
             cap[i, col[w]] = c
+    assert (cap >= 0).all(), "capacities are >= 0 (requests/s)"
     price = np.array([p.hourly_usd for p in members])
-    rows = np.empty(len(members), dtype=np.intp)  # survivors, as indexes into members: the first k
-    k = 0
+    served = [frozenset(w for w, c in p.capacity.items() if c > 0) for p in members]
+    sets = list(dict.fromkeys(served))
+    group = {s: g for g, s in enumerate(sets)}
+    within = {s: [group[t] for t in sets if t >= s] for s in sets}  # groups whose set contains s
+    size = [0] * len(sets)
+    for s in served:
+        size[group[s]] += 1
+    # each group's survivors: their indexes into members, capacity rows and prices, the first k[g] of each
+    rows = [np.empty(m, dtype=np.intp) for m in size]
+    kept_cap = [np.empty((m, len(ws))) for m in size]
+    kept_price = [np.empty(m) for m in size]
+    k = [0] * len(sets)
+
+    def dominated(i: int, b: _PoolSpec) -> bool:
+        for g in within[served[i]]:
+            n = k[g]
+            if n:
+                ok = (kept_price[g][:n] <= price[i]) & (kept_cap[g][:n] >= cap[i]).all(axis=1)
+                if ok.any() and any(all(t.ok(members[j], b) for t in traits) for j in rows[g][:n][ok]):
+                    return True
+        return False
+
+    out = []
     for i, b in enumerate(members):
-        if k:
-            r = rows[:k]
-            idx = [col[w] for w in b.capacity]
-            ok = (price[r] <= price[i]) & (cap[np.ix_(r, idx)] >= cap[i, idx]).all(axis=1)
-            if any(all(t.ok(members[j], b) for t in traits) for j in r[ok]):
-                continue
-        rows[k] = i
-        k += 1
-    return [members[i] for i in rows[:k]]
+        if dominated(i, b):
+            continue
+        g = group[served[i]]
+        rows[g][k[g]], kept_cap[g][k[g]], kept_price[g][k[g]] = i, cap[i], price[i]
+        k[g] += 1
+        out.append(b)
+    return out
 
 
 def _fixed_options(f: FixedWorkload, catalog: Catalog, offers: list[Offer], policy, excluded) -> list[FixedOption]:
