@@ -12,6 +12,7 @@ and the optional re-solves of the report all share it), and each solve gets what
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -272,7 +273,7 @@ def restricted_solve(problem: Problem, cands: Candidates, keep: set[str], factor
     end = time.perf_counter() + seconds
     base, model, build_s = built or restricted_model(problem, cands, keep, factors, relax)
     reserve = max(REPAIR_SHARE * seconds, REPAIR_MIN_S + 2 * build_s)  # for `repair_rounds`
-    res = solve(model.prob, options.solver, max(MIN_SOLVE_S, end - time.perf_counter() - reserve),
+    res = solve(model.prob, options.solver, max(min(MIN_SOLVE_S, seconds), end - time.perf_counter() - reserve),
                 max(options.gap or 0.0, RESTRICTED_GAP), options.verbose, start=start)
     log.debug("restricted MIP over %d of %d pools (%d derated): %s %s in %.1f s", len(keep), len(cands.pools),
               len(factors), res.status.value, res.objective, res.seconds)
@@ -506,17 +507,43 @@ def no_plan(options: SolveOptions) -> SolveResult:
 
 # --- failover models that separate (model/decompose.py) -------------------------------------------------------
 
-def solve_part(problem: Problem, cands: Candidates, options: SolveOptions, seconds: float | None) -> Found | None:
-    """One component's model solved exactly, with its shared queues derated and re-solved as `solve_problem` does
-    for a whole model (the bound of the model before a derating is kept: it had more capacity), scaled up when the
-    rounds or the time run out. None when it found no plan in its time; an INFEASIBLE result when it has none."""
+def quick_part(problem: Problem, cands: Candidates, options: SolveOptions, seconds: float) -> Found | None:
+    """A first plan of one component under a time limit: its neighbourhood of the cheapest pools of each
+    workload's two cheapest providers (`neighbourhood.cheapest_pools`: a tiny MIP, solved in a moment), or the
+    component itself when that is all of it."""
+    from .model.neighbourhood import cheapest_pools
+    keep = cheapest_pools(cands, {w.name: w.peak for w in problem.serving}, 2)
+    if len(keep) == len(cands.pools):
+        return solve_part(problem, cands, options, seconds)
+    return restricted_solve(problem, cands, keep, {}, None, seconds, options, frozenset())
+
+
+def solve_part(problem: Problem, cands: Candidates, options: SolveOptions, seconds: float | None,
+               first: Found | None = None) -> Found | None:
+    """One component's model solved exactly (started from `first`, a plan of it), with its shared queues derated
+    and re-solved as `solve_problem` does for a whole model (the bound of the model before a derating is kept: it
+    had more capacity), scaled up when the rounds or the time run out; `first` when that is cheaper, with the
+    bound proven here. None when no plan was found in the time; an INFEASIBLE result when there is none."""
     end = None if seconds is None else time.perf_counter() + seconds
+    found = _exact_part(problem, cands, options, end, plan_values(first.model) if first is not None else None)
+    if first is None or (found is not None and found.res.status == Status.INFEASIBLE):
+        return found
+    if found is None or cheaper(found, first) is first:
+        bound = found.res.bound if found is not None else None
+        return first._replace(res=keep_bound(first.res, bound if bound is not None and bound <= first.res.objective
+                                             else None))
+    return found
+
+
+def _exact_part(problem: Problem, cands: Candidates, options: SolveOptions, end: float | None,
+                start: dict | None) -> Found | None:
+    """`solve_part`'s exact solve and derating rounds, from `start`."""
     factors: dict = {}
-    start = prev = None  # prev: (model, over, result) of the round before
+    prev = None  # (model, over, result) of the round before
     for round_ in range(mixing.MAX_ROUNDS + 1):
         sub = mixing.derate(cands, factors) if factors else cands
         model = build_model(problem, sub)
-        limit = None if end is None else max(MIN_SOLVE_S, end - time.perf_counter())
+        limit = None if end is None else max(PART_MIN_S, end - time.perf_counter())
         res = solve(model.prob, options.solver, limit, options.gap, options.verbose, start=start)
         if res.objective is None:
             if prev is None:
@@ -538,6 +565,11 @@ def solve_part(problem: Problem, cands: Candidates, options: SolveOptions, secon
 
 
 PART_WORKERS = max(1, min(4, os.cpu_count() or 1))  # components solved at once (2 on 2 cores: 10.2 s -> 6.9 s)
+PART_MIN_S = 0.3  # the least a component's solve gets under a time limit
+QUICK_SHARE = 0.3  # of a component's time, the most its first neighbourhood (N0(2)) may take
+# seconds to build a model per routing variable (z), measured at 18-26 us on the components of the 24-workload
+# benchmark (2 cores); a neighbourhood's build is no guide: its fixed costs dominate (2-10x over)
+BUILD_S_PER_ROUTE = 30e-6
 
 
 def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptions) -> tuple[Found | None, float | None]:
@@ -546,7 +578,7 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
     plan in its time makes the combination unusable (None, None); an infeasible component makes the whole
     problem infeasible (a relaxation of it is)."""
     from .model.decompose import combine, component, components, global_violations, self_hosting_forced
-    from .model.neighbourhood import scenario_routes
+    from .model.neighbourhood import demand_bound, scenario_routes
     limit = solve_limit(options, FINISH_SHARE * options.time_limit) if options.time_limit is not None else None
     end = None if limit is None else time.perf_counter() + limit
     parts = [component(problem, cands, ws) for ws in components(problem, cands)]
@@ -554,24 +586,42 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
     api_parts = [] if forced else [component(problem, cands, ws, api_only=True) for ws in components(problem, cands)]
 
     def run(part_list, share):
-        """Solve the parts, the largest first, PART_WORKERS at a time (HiGHS releases the GIL while it runs):
-        each gets what is left of `share` of the time when it starts. The found plans in order, or the first
+        """Solve the parts, PART_WORKERS at a time (HiGHS releases the GIL while it runs). Under a time limit, in
+        two passes over `share` of the time left: a first plan of every part (`quick_part`, QUICK_SHARE of it,
+        shared by size), then the parts not yet solved exactly, the largest first, each from its first plan and
+        while the time lasts (its build must fit, BUILD_S_PER_ROUTE). The found plans in order, or the first
         part's failure (None, or an INFEASIBLE result)."""
         from concurrent.futures import ThreadPoolExecutor
-        stop = None if end is None else time.perf_counter() + share * (end - time.perf_counter())
-        order = sorted(range(len(part_list)), key=lambda i: -max(scenario_routes(part_list[i][1]), 1))
+        size = [max(scenario_routes(c), 1) for _, c in part_list]
+        order = sorted(range(len(part_list)), key=lambda i: -size[i])
+        workers = min(PART_WORKERS, len(part_list))
+        with ThreadPoolExecutor(workers) as pool:
+            if end is None:
+                found = dict(zip(order, pool.map(lambda i: solve_part(*part_list[i], options, None), order)))
+            else:
+                stop = time.perf_counter() + share * (end - time.perf_counter())
+                budget = QUICK_SHARE * (stop - time.perf_counter()) * workers / sum(size)
+                found = dict(zip(order, pool.map(
+                    lambda i: quick_part(*part_list[i], options, max(PART_MIN_S, budget * size[i])), order)))
+                if any(f is None or f.res.status == Status.INFEASIBLE for f in found.values()):
+                    return next(f for f in found.values() if f is None or f.res.status == Status.INFEASIBLE)
+                todo = [i for i in order if found[i].res.status != Status.OPTIMAL]
 
-        def one(i):
-            seconds = None if stop is None else max(MIN_SOLVE_S, stop - time.perf_counter())
-            return solve_part(*part_list[i], options, seconds)
+                def exact(i):
+                    left = stop - time.perf_counter()
+                    if left < BUILD_S_PER_ROUTE * size[i] + PART_MIN_S:
+                        return found[i]
+                    mine = left * workers * size[i] / max(sum(size[j] for j in todo if j >= 0), 1)
+                    return solve_part(*part_list[i], options, min(left, mine), found[i]) or found[i]
 
-        with ThreadPoolExecutor(PART_WORKERS) as pool:
-            done = dict(zip(order, pool.map(one, order)))
-        found = [done[i] for i in range(len(part_list))]
-        for f in found:
+                found.update(zip(todo, pool.map(exact, todo)))
+        out = [found[i] for i in range(len(part_list))]
+        for f in out:
             if f is None or f.res.status == Status.INFEASIBLE:
                 return f
-        return found
+        return [f if f.res.bound is not None and math.isfinite(f.res.bound)
+                else f._replace(res=keep_bound(replace(f.res, bound=None), demand_bound(*part)))
+                for f, part in zip(out, part_list)]  # a part not bounded in its time: the demand bound
 
     selfs = run(parts, 1.0 if forced else 0.8)
     if not isinstance(selfs, list):

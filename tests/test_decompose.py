@@ -168,3 +168,25 @@ def test_an_infeasible_component_makes_the_problem_infeasible_and_explained(tmp_
         with pytest.raises(InfeasibleError) as e:
             solve_problem(prob, cat, SolveOptions(time_limit=limit))
         assert "availability" in " ".join(e.value.report)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_without_time_for_the_exact_parts_their_first_plans_are_combined_with_honest_bounds(tmp_path, seed,
+                                                                                            monkeypatch):
+    """When no component's own model fits in the time (its build is estimated at BUILD_S_PER_ROUTE), each keeps
+    its first plan (its cheapest pools' neighbourhood): the combination is feasible (verify passes), never below
+    the optimum, and its bound (the parts' demand bounds) never above it."""
+    from optimizer.model.decompose import component
+    from optimizer.model.neighbourhood import demand_bound
+    prob, cat = separable(tmp_path, seed)
+    best = single_model_optimum(prob, cat)
+    monkeypatch.setattr(pl, "BUILD_S_PER_ROUTE", 1e6)
+    calls = spy(monkeypatch)
+    cands = build_candidates(prob, cat)
+    _, model, res = solve_problem(prob, cat, SolveOptions(time_limit=30))
+    assert calls[-1][0] is not None
+    assert res.objective >= best - 1e-6 and res.bound <= best + 1e-6
+    parts = [component(prob, cands, ws) for ws in components(prob, cands)]
+    assert res.bound >= sum(demand_bound(*part) for part in parts) - 1e-6
+    p = plan(prob, cat, SolveOptions(time_limit=30))
+    assert verify_plan(p, prob, cat).ok
