@@ -4,16 +4,20 @@ For the synthetic large problem (bench/large_problem.py: failover 0.5, spot cap)
 `llmplan solve PROBLEM --time-limit T --format json` as a user does, with:
 
 - "rounded": one model with every scenario, started from the rounded LP relaxation
-  (`pipeline.rounded_relaxation_start`), the method before the neighbourhood search, emulated in-process;
+  (`pipeline.rounded_relaxation_start`), the method before the decomposition and the neighbourhood search,
+  emulated in-process;
 - "baseline": `--baseline DIR`, another checkout's code (e.g. `git worktree add --detach /tmp/ref <commit>`);
-- "shipped": this checkout (`pipeline.failover_search`: neighbourhoods of growing size, the full model's LP
-  relaxation for the bound, repairs of shared queues inside each neighbourhood),
+- "shipped": this checkout (`pipeline.solve_by_components`: the model's independent components solved one by
+  one; else `pipeline.failover_search`: neighbourhoods of growing size, the full model's LP relaxation for the
+  bound, repairs of shared queues inside each neighbourhood);
+- "search": the shipped code with the decomposition switched off (the neighbourhood search alone, what a model
+  that does not separate gets),
 
 and report the wall time of the whole process against T (target: never above T + 10% plus process start, the
 baseline `python -c 'import optimizer.cli'` measured in the same run), the status, the plan's cost, the lower
 bound and the gap.
 
-    python bench/bench_failover.py [--sizes 24 40 80] [--time-limit 10 30 60] [--methods rounded shipped]
+    python bench/bench_failover.py [--sizes 24 40 80] [--time-limit 10 30 60] [--methods rounded search shipped]
                                    [--baseline DIR]
 """
 
@@ -49,6 +53,16 @@ def full_model_from_rounded_lp(problem, cands, options, relax):
                    options.gap, options.verbose, start=start)
     return pl.Found({}, model, pl.keep_bound(res, lp_bound))
 pl.failover_search = full_model_from_rounded_lp
+pl.solve_by_components = lambda *a, **k: (None, None)  # no decomposition either
+from optimizer.cli import main
+sys.exit(main())
+"""
+
+
+SEARCH = r"""
+import sys
+import optimizer.pipeline as pl
+pl.solve_by_components = lambda *a, **k: (None, None)
 from optimizer.cli import main
 sys.exit(main())
 """
@@ -56,7 +70,8 @@ sys.exit(main())
 
 def run(problem: Path, limit: float, method: str, out: Path, baseline: Path | None) -> tuple[float, dict | None, str]:
     cwd = baseline if method == "baseline" else ROOT
-    head = [sys.executable, "-c", ROUNDED] if method == "rounded" else [sys.executable, "cli.py"]
+    snippet = {"rounded": ROUNDED, "search": SEARCH}.get(method)
+    head = [sys.executable, "-c", snippet] if snippet else [sys.executable, "cli.py"]
     cmd = head + ["solve", str(problem), "--time-limit", f"{limit:g}", "--format", "json", "-o", str(out)]
     env = dict(os.environ, PYTHONPATH=str(cwd))
     t0 = time.perf_counter()
@@ -71,8 +86,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[24, 40, 80])
     ap.add_argument("--time-limit", type=float, nargs="+", default=[10.0, 30.0, 60.0])
-    ap.add_argument("--methods", nargs="+", default=["rounded", "shipped"],
-                    choices=["rounded", "baseline", "shipped"])
+    ap.add_argument("--methods", nargs="+", default=["rounded", "search", "shipped"],
+                    choices=["rounded", "search", "baseline", "shipped"])
     ap.add_argument("--baseline", type=Path, help="another checkout, run as the 'baseline' method")
     args = ap.parse_args()
     t0 = time.perf_counter()

@@ -1,7 +1,10 @@
 """The solve stage: catalog + problem -> candidates -> model -> solve, or an infeasibility explanation.
 
 `solve_problem` is what every caller that needs a solved model uses (the planner, the what-ifs, the benchmarks);
-it never builds a plan. Failover scenarios are generated lazily (exactly) unless a time limit is set.
+it never builds a plan. A failover model whose workloads separate into independent components is solved one
+component at a time (`solve_by_components`, model/decompose.py: exact when the combined plan meets the global rows);
+otherwise its scenarios are generated lazily (exactly), or, under a time limit, it is searched in neighbourhoods
+(`failover_search`, model/neighbourhood.py).
 
 Time. `SolveOptions.time_limit` bounds the whole run, not each solve: `with_deadline` turns it into a deadline
 when the run starts (the planner does it once, so candidates, every solve, the shared-queue re-solves, extraction
@@ -387,8 +390,9 @@ def cheaper(a: Found | None, b: Found | None) -> Found | None:
     return a
 
 
-# building the full model, handing it to HiGHS and solving its LP relaxation, against its build alone (measured
-# at 24, 40 and 80 workloads: build 3.1 / 6.8 / 10 s, the three together 7.5 / 10.5 / ... s)
+# building the full model, handing it to HiGHS and solving its LP relaxation, against a neighbourhood's build
+# scaled by routing variables (measured: 40 workloads, build 4.3 s + LP 5.8 s, estimated 6.0 s; 80 workloads,
+# 6.7 s + 17.7 s, estimated 17.8 s; at 24 workloads the estimate is 2x over: 12.1 s for 2.7 s + 3.2 s)
 FULL_STEP_FACTOR = 2.0
 
 
@@ -572,7 +576,8 @@ QUICK_SHARE = 0.3  # of a component's time, the most its first neighbourhood (N0
 BUILD_S_PER_ROUTE = 30e-6
 
 
-def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptions) -> tuple[Found | None, float | None]:
+def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptions,
+                        relax: frozenset = frozenset()) -> tuple[Found | None, float | None]:
     """The model solved as independent components (model/decompose.py has the algebra): (the combined plan when
     it is the whole model's answer, else None; a lower bound on the whole model, or None). A component without a
     plan in its time makes the combination unusable (None, None); an infeasible component makes the whole
@@ -649,7 +654,7 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
     model = combine([f.model for f in chosen], uses_pools)
     factors = {pid: d for f in chosen for pid, d in f.factors.items()}
     derated = mixing.derate(cands, factors) if factors else cands
-    broken = global_violations(problem, derated, model, cost)
+    broken = global_violations(problem, derated, model, cost, relax)
     log.debug("%d components: $%.2f, bound %s, %s", len(parts), cost, bound, "; ".join(broken) or "exact")
     if broken:
         return None, bound
@@ -669,7 +674,7 @@ def _solve(problem: Problem, cands: Candidates, options: SolveOptions, relax: fr
         from .model.decompose import why_not
         reason = why_not(problem, cands, relax)
         if reason is None:
-            found, comp_bound = solve_by_components(problem, cands, options)
+            found, comp_bound = solve_by_components(problem, cands, options, relax)
             if found is not None:
                 return found.factors, found.model, found.res
         else:

@@ -77,7 +77,8 @@ def test_components_are_what_pools_api_accounts_and_capped_offers_link(tmp_path)
     cands = build_candidates(prob, cat)
     assert components(prob, cands) == [["a", "c"], ["b"]]
     assert why_not(prob, cands, frozenset()) is None
-    assert why_not(prob, cands, frozenset({"budget"})) == "a relaxed model"
+    assert why_not(prob, cands, frozenset({"failover_demand"})) == "a relaxed model"
+    assert why_not(prob, cands, frozenset({"budget", "spot_cap"})) is None  # global rows: left out of every part
     # b on EU API accounts too: still its own component (its accounts are its own)
     prob, cat = separable(tmp_path, 0, api_for_b=True)
     assert components(prob, build_candidates(prob, cat)) == [["a", "c"], ["b"]]

@@ -24,7 +24,8 @@ not binding there (1.6% spot).
 
 Not decomposed (`why_not`): fixed-hours workloads (they share the spot cap and the budget through their own
 binaries), cost techniques and quality floors (their slices share rows), autoscaled workloads (hour-by-hour rows),
-a carbon cap, relaxed families (the elastic model), and a problem that is one component.
+a carbon cap, relaxed families other than the global rows (the elastic model, the what-ifs that drop a
+component's rows), and a problem that is one component.
 """
 
 from __future__ import annotations
@@ -71,11 +72,14 @@ def components(problem: Problem, cands: Candidates) -> list[list[str]]:
     return sorted((sorted(ws) for ws in out.values()), key=lambda ws: ws[0])
 
 
+GLOBAL_ROWS = frozenset({"spot_cap", "budget"})  # the families left out of every component and checked after
+
+
 def why_not(problem: Problem, cands: Candidates, relax: frozenset) -> str | None:
     """Why the model is not decomposed (None: it is)."""
     from ..families import autoscaled
     from ..techniques import groups
-    if relax:
+    if relax - GLOBAL_ROWS:
         return "a relaxed model"
     if problem.fixed:
         return "fixed-hours workloads share the spot cap and the budget"
@@ -129,12 +133,13 @@ def combine(models: list[Model], self_hosting: bool) -> Model:
     return out
 
 
-def global_violations(problem: Problem, cands: Candidates, model: Model, cost: float) -> list[str]:
+def global_violations(problem: Problem, cands: Candidates, model: Model, cost: float,
+                      relax: frozenset = frozenset()) -> list[str]:
     """The global rows the combined plan breaks: the spot cap (spot GPU-hours over the share of all) and the
-    budget (`cost`, the plan's monthly cost, over it)."""
+    budget (`cost`, the plan's monthly cost, over it), unless `relax` relaxes them."""
     out = []
     s = problem.policy.max_spot_share
-    if s < 1:
+    if s < 1 and "spot_cap" not in relax:
         spot = total = 0.0
         for pool in cands.pools:
             var = model.n.get(pool.id)
@@ -145,6 +150,6 @@ def global_violations(problem: Problem, cands: Candidates, model: Model, cost: f
         if spot > s * total + 1e-6:
             out.append(f"spot cap: {spot:,.0f} spot GPU-hours of {total:,.0f} (cap {s:.0%})")
     B = problem.policy.budget_monthly_usd
-    if B is not None and cost > B * (1 + 1e-9):
+    if B is not None and "budget" not in relax and cost > B * (1 + 1e-9):
         out.append(f"budget: ${cost:,.2f} over ${B:,.2f}")
     return out
