@@ -191,3 +191,29 @@ def test_without_time_for_the_exact_parts_their_first_plans_are_combined_with_ho
     assert res.bound >= sum(demand_bound(*part) for part in parts) - 1e-6
     p = plan(prob, cat, SolveOptions(time_limit=30))
     assert verify_plan(p, prob, cat).ok
+
+
+def test_every_failover_example_that_separates_matches_the_single_model(default_catalog, monkeypatch):
+    """portfolio.yaml separates (two workloads on different models, and fixed-hours blocks, which are components of
+    their own): the combined plan is the single model's optimum, and passes verify."""
+    from pathlib import Path
+
+    from optimizer.problem import load_problem
+    checked = 0
+    for f in sorted(Path(__file__).resolve().parents[1].joinpath("problems").glob("*.yaml")):
+        prob = load_problem(f)
+        if prob.policy.failover is None or prob.horizon is not None:
+            continue
+        cands = build_candidates(prob, default_catalog)
+        if why_not(prob, cands, frozenset()) is not None:
+            continue
+        checked += 1
+        best = solve(build_model(prob, cands).prob, time_limit=120)
+        assert best.status == Status.OPTIMAL
+        calls = spy(monkeypatch)
+        _, model, res = solve_problem(prob, default_catalog, SolveOptions())
+        assert calls[-1][0] is not None, f.name
+        assert res.status == Status.OPTIMAL and res.objective == pytest.approx(best.objective, rel=1e-6), f.name
+        p = plan(prob, default_catalog, SolveOptions(time_limit=60))
+        assert p.status == "optimal" and verify_plan(p, prob, default_catalog).ok, f.name
+    assert checked >= 1  # portfolio.yaml

@@ -22,8 +22,10 @@ model): 13 components of 1-3 workloads, each proven optimal in 0.03-4.4 s; toget
 $3,566,724, where the single model was not proven in 400 s ($3,572,758 against $3,562,684). The spot cap (40%) is
 not binding there (1.6% spot).
 
-Not decomposed (`why_not`): fixed-hours workloads (they share the spot cap and the budget through their own
-binaries), cost techniques and quality floors (their slices share rows), autoscaled workloads (hour-by-hour rows),
+Fixed-hours workloads are components of their own: each takes its cheapest purchase option (`cheapest_blocks`),
+and their GPU-hours count in the spot cap checked on the combined plan.
+
+Not decomposed (`why_not`): cost techniques and quality floors (their slices share rows), autoscaled workloads (hour-by-hour rows),
 a carbon cap, relaxed families other than the global rows (the elastic model, the what-ifs that drop a
 component's rows), and a problem that is one component.
 """
@@ -81,8 +83,6 @@ def why_not(problem: Problem, cands: Candidates, relax: frozenset) -> str | None
     from ..techniques import groups
     if relax - GLOBAL_ROWS:
         return "a relaxed model"
-    if problem.fixed:
-        return "fixed-hours workloads share the spot cap and the budget"
     if groups(problem):
         return "cost techniques or a quality floor"
     if autoscaled(problem):
@@ -115,15 +115,29 @@ def component(problem: Problem, cands: Candidates, workloads: list[str],
                                             for w, opts in cands.eligible.items() if w in ws})
 
 
-def combine(models: list[Model], self_hosting: bool) -> Model:
+def cheapest_blocks(cands: Candidates) -> dict:
+    """Each fixed-hours workload's cheapest purchase option (ties by id): its own component, since it shares only
+    the global rows (sum_q u_fq = 1 and a cost per option)."""
+    return {f: min(opts, key=lambda q: (q.monthly_usd, q.id)) for f, opts in cands.fixed.items() if opts}
+
+
+def combine(models: list[Model], self_hosting: bool, cands: Candidates, blocks: dict) -> Model:
     """One model holding the parts' plans (their variables, values and rows), for extracting and checking the
     combined plan; its `prob` has the summed objective and no rows: it is never solved. y is a new variable set to
-    `self_hosting` (each part has its own)."""
+    `self_hosting` (each part has its own); u_fq (named as the formulation names them) is 1 for the chosen
+    `blocks` (fixed workload -> option)."""
+    from .formulation import _name
     prob = pulp.LpProblem("llmplan_components", pulp.LpMinimize)
     y = prob.add_variable("self_hosting_used", lowBound=0, upBound=1, cat="Binary")
     y.varValue = 1.0 if self_hosting else 0.0
-    prob.setObjective(pulp.lpSum(m.prob.objective for m in models if m.prob.objective is not None))
-    out = Model(prob=prob, n={}, x={}, y=y, u={}, z={}, registry={})
+    u = {}
+    for f, opts in cands.fixed.items():
+        for q in opts:
+            var = u[(f, q.id)] = prob.add_variable(_name("u", q.id), lowBound=0, upBound=1, cat="Binary")
+            var.varValue = 1.0 if blocks.get(f) is q else 0.0
+    prob.setObjective(pulp.lpSum(m.prob.objective for m in models if m.prob.objective is not None)
+                      + pulp.lpSum(q.monthly_usd * u[(f, q.id)] for f, q in blocks.items()))
+    out = Model(prob=prob, n={}, x={}, y=y, u=u, z={}, registry={})
     for m in models:
         out.n.update(m.n)
         out.x.update(m.x)
@@ -134,9 +148,9 @@ def combine(models: list[Model], self_hosting: bool) -> Model:
 
 
 def global_violations(problem: Problem, cands: Candidates, model: Model, cost: float,
-                      relax: frozenset = frozenset()) -> list[str]:
-    """The global rows the combined plan breaks: the spot cap (spot GPU-hours over the share of all) and the
-    budget (`cost`, the plan's monthly cost, over it), unless `relax` relaxes them."""
+                      relax: frozenset = frozenset(), blocks: dict | None = None) -> list[str]:
+    """The global rows the combined plan breaks: the spot cap (spot GPU-hours over the share of all, fixed-hours
+    `blocks` included) and the budget (`cost`, the plan's monthly cost, over it), unless `relax` relaxes them."""
     out = []
     s = problem.policy.max_spot_share
     if s < 1 and "spot_cap" not in relax:
@@ -147,6 +161,9 @@ def global_violations(problem: Problem, cands: Candidates, model: Model, cost: f
             hours = k * pool.gpus_per_instance * HOURS_PER_MONTH
             total += hours
             spot += hours if pool.capacity_type == "spot" else 0.0
+        for q in (blocks or {}).values():
+            total += q.gpu_hours
+            spot += q.gpu_hours if q.capacity_type == "spot" else 0.0
         if spot > s * total + 1e-6:
             out.append(f"spot cap: {spot:,.0f} spot GPU-hours of {total:,.0f} (cap {s:.0%})")
     B = problem.policy.budget_monthly_usd
