@@ -611,15 +611,20 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
                     lambda i: quick_part(*part_list[i], options, max(PART_MIN_S, budget * size[i])), order)))
                 if any(f is None or f.res.status == Status.INFEASIBLE for f in found.values()):
                     return next(f for f in found.values() if f is None or f.res.status == Status.INFEASIBLE)
-                # the smallest first, each with all the time left: small parts prove in a moment and hand their
-                # time to the large ones (a share by size left 19 s unused at 40 workloads, T = 60)
+                # the smallest first, each with an equal share of the time left among the parts not yet started
+                # (itself included): small parts prove in a moment and hand their time on to the large ones (a
+                # share by size fixed in advance left 19 s unused at 40 workloads, T = 60; all the time left to
+                # each let the first two starve the rest at 80)
                 todo = [i for i in reversed(order) if found[i].res.status != Status.OPTIMAL]
+                started = iter(range(len(todo), 0, -1))  # parts not yet started, counted down (next() is atomic)
 
                 def exact(i):
+                    waiting = next(started)
                     left = stop - time.perf_counter()
                     if left < BUILD_S_PER_ROUTE * size[i] + PART_MIN_S:
                         return found[i]
-                    return solve_part(*part_list[i], options, left, found[i]) or found[i]
+                    mine = left * min(1.0, workers / waiting)
+                    return solve_part(*part_list[i], options, mine, found[i]) or found[i]
 
                 found.update(zip(todo, pool.map(exact, todo)))
         out = [found[i] for i in range(len(part_list))]
