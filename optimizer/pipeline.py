@@ -595,7 +595,8 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
         """Solve the parts, PART_WORKERS at a time (HiGHS releases the GIL while it runs). Under a time limit, in
         two passes over `share` of the time left: a first plan of every part (`quick_part`, QUICK_SHARE of it,
         shared by size, the largest first), then the parts not yet proven, the smallest first, each from its first
-        plan with all the time left (if its build fits, BUILD_S_PER_ROUTE). The found plans in order, or the
+        plan with an equal share of the time left among the parts not yet started (if its build fits,
+        BUILD_S_PER_ROUTE). The found plans in order, or the
         first part's failure (None, or an INFEASIBLE result)."""
         from concurrent.futures import ThreadPoolExecutor
         size = [max(scenario_routes(c), 1) for _, c in part_list]
