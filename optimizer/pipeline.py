@@ -596,8 +596,8 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
         two passes over `share` of the time left: a first plan of every part (`quick_part`, QUICK_SHARE of it,
         shared by size, the largest first), then the parts not yet proven, the smallest first, each from its first
         plan with an equal share of the time left among the parts not yet started (if its build fits,
-        BUILD_S_PER_ROUTE). The found plans in order, or the
-        first part's failure (None, or an INFEASIBLE result)."""
+        BUILD_S_PER_ROUTE). The found plans in order, or the first part's failure (None, or an INFEASIBLE
+        result)."""
         from concurrent.futures import ThreadPoolExecutor
         size = [max(scenario_routes(c), 1) for _, c in part_list]
         order = sorted(range(len(part_list)), key=lambda i: -size[i])
