@@ -436,9 +436,9 @@ def failover_search(problem: Problem, cands: Candidates, options: SolveOptions, 
     3. The full model itself, started from the best plan, if it has time to get past its root
        (`full_model_has_time`); its plan, scaled up if its shared queues need it, is the answer when it costs less.
     Each restricted plan has its shared queues checked and repaired (`restricted_solve`), so the plan returned has
-    no violation left. Without the LP the bound is `neighbourhood.demand_bound`, weak but honest. A restricted model that finds no
-    plan says nothing about the problem: without any plan the result is NO_SOLUTION, never INFEASIBLE, unless the
-    full model proved it."""
+    no violation left. Without the LP the bound is `neighbourhood.demand_bound`, weak but honest. A restricted
+    model that finds no plan says nothing about the problem: when no neighbourhood finds one (or there is none,
+    without pools), the full model is solved in the time left, and only it can say INFEASIBLE."""
     from .model.neighbourhood import cheapest_pools, demand_bound, lp_neighbourhood
     limit = solve_limit(options, FINISH_SHARE * options.time_limit)
     end = time.perf_counter() + limit
@@ -467,10 +467,10 @@ def failover_search(problem: Problem, cands: Candidates, options: SolveOptions, 
     model, lp_bound, lp_s = (lp[0], lp[2], lp[3]) if lp else (None, None, 0.0)
     if lp_bound is None:  # no LP in the time: the bound that needs no solve
         lp_bound = demand_bound(problem, cands)
-    if model is None or not full_model_has_time(end - time.perf_counter(), lp_s):
-        if best is not None:
-            return best._replace(res=keep_bound(best.res, lp_bound))
-        return Found({}, model if model is not None else built[1], no_plan(options))
+    if best is not None and (model is None or not full_model_has_time(end - time.perf_counter(), lp_s)):
+        return best._replace(res=keep_bound(best.res, lp_bound))
+    if model is None:  # no neighbourhood found a plan (or there was none: no pools at all): the full model
+        model = build_model(problem, cands, relax=relax)
     res = solve(model.prob, options.solver, max(MIN_SOLVE_S, end - time.perf_counter()), options.gap,
                 options.verbose, start=plan_values(best.model) if best is not None else None)
     res = keep_bound(res, lp_bound)
@@ -503,13 +503,6 @@ def lp_step(problem: Problem, cands: Candidates, built: tuple, end: float, relax
     values, bound = relaxed if relaxed is not None else ({}, None)
     return model, values, bound, lp_s
 
-
-def no_plan(options: SolveOptions) -> SolveResult:
-    """The result of a search that found no plan in its time."""
-    return SolveResult(Status.NO_SOLUTION, None, None, None, options.time_limit or 0.0, options.solver)
-
-
-# --- failover models that separate (model/decompose.py) -------------------------------------------------------
 
 def quick_part(problem: Problem, cands: Candidates, options: SolveOptions, seconds: float) -> Found | None:
     """A first plan of one component under a time limit: its neighbourhood of the cheapest pools of each

@@ -174,3 +174,18 @@ def test_without_time_for_the_lp_the_gap_is_against_the_demand_bound(tmp_path, s
     assert res.gap == pytest.approx((res.objective - res.bound) / res.objective, rel=1e-6)
     p = plan(prob, cat, SolveOptions(time_limit=30))
     assert verify_plan(p, prob, cat).ok
+
+
+def test_a_failover_problem_without_pools_is_solved_under_a_time_limit(tmp_path):
+    """Only APIs (no neighbourhood to search, found by hypothesis): the full model answers, and the plan survives
+    the loss of either API provider (failover 0.5 across two of them)."""
+    from helpers import api
+    cat = load_catalog(write_catalog(tmp_path / "apis", offers=[], apis=[
+        api("apix/tiny-8b", "apix", "global", 1.0, 2.0, rpm=600), api("apiy/tiny-8b", "apiy", "global", 2.0, 4.0)]))
+    prob = parse_problem({"workloads": [serving(peak=5.0, apis=["tiny-8b"], models=[])],
+                          "policy": {"failover": {"fraction": 0.5}}}, "apis.yaml")
+    lazy = plan(prob, cat, SolveOptions())
+    for solver in ("highs", "cbc"):
+        timed = plan(prob, cat, SolveOptions(solver=solver, time_limit=30))
+        assert timed.status == "optimal" and timed.monthly_cost_usd == pytest.approx(lazy.monthly_cost_usd)
+        assert verify_plan(timed, prob, cat).ok
