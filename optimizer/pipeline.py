@@ -148,13 +148,9 @@ def scaled_up(model: Model, cands: Candidates, over: dict[str, float], res: Solv
     the cost of the added instances; the bound of the model before still holds (it had more capacity)."""
     from .model.solve import rel_gap
     extra = 0.0
-    for pid, d in over.items():
-        var = model.n.get(pid)
-        n = round(var.value() or 0.0) if var is not None else 0
-        if n:
-            n2 = raised(n, d)
-            var.varValue = float(n2)
-            extra += (n2 - n) * cands.pool(pid).monthly_usd_per_instance
+    for pid, var, n, n2 in _raised_pools(model, over):
+        var.varValue = float(n2)
+        extra += (n2 - n) * cands.pool(pid).monthly_usd_per_instance
     obj = (res.objective or 0.0) + extra
     return replace(res, status=Status.FEASIBLE if extra > 0 else res.status, objective=obj,
                    gap=rel_gap(obj, res.bound))
@@ -162,12 +158,16 @@ def scaled_up(model: Model, cands: Candidates, over: dict[str, float], res: Solv
 
 def scale_up_usd(model: Model, cands: Candidates, over: dict[str, float]) -> float:
     """What `scaled_up` would add to the plan's monthly cost (without changing the model)."""
-    extra = 0.0
+    return sum((n2 - n) * cands.pool(pid).monthly_usd_per_instance for pid, _, n, n2 in _raised_pools(model, over))
+
+
+def _raised_pools(model: Model, over: dict[str, float]):
+    """(pool id, its n variable, its instances n > 0, ceil(n / d)) for each pool of `over` in use in the model."""
     for pid, d in over.items():
         var = model.n.get(pid)
         n = round(var.value() or 0.0) if var is not None else 0
-        extra += (raised(n, d) - n) * cands.pool(pid).monthly_usd_per_instance if n else 0.0
-    return extra
+        if n:
+            yield pid, var, n, raised(n, d)
 
 
 def derated_start(model: Model, over: dict[str, float]) -> dict[str, float]:
@@ -175,7 +175,7 @@ def derated_start(model: Model, over: dict[str, float]) -> dict[str, float]:
     solution with each derated pool's instances scaled up to ceil(n / d), so its loads fit again (every row that
     holds n_c on its right-hand side holds with more instances). HiGHS checks a start and ignores an infeasible one
     (a budget or cap it now exceeds); a feasible one gives a time-limited re-solve an incumbent from the start."""
-    start = {v.name: v.value() for v in model.prob.variables() if v.value() is not None}
+    start = plan_values(model)
     for pid, d in over.items():
         var = model.n.get(pid)
         if var is not None and var.value():
@@ -185,7 +185,6 @@ def derated_start(model: Model, over: dict[str, float]) -> dict[str, float]:
 
 def raised(n: int, d: float) -> int:
     """Instances a pool of n needs once derated to d of its capacity: ceil(n / d)."""
-    import math
     return math.ceil(n / d - 1e-9)
 
 
@@ -223,7 +222,6 @@ def rounded_start(model: Model, values: dict[str, float]) -> dict[str, float]:
     capacity, share and failover links, still holds, and x, z keep their values), y -> 1 if any instance runs, and
     each fixed workload's u to its largest option. Rows that more instances can break (budget, spot and carbon caps,
     availability) may make it infeasible: HiGHS then ignores it."""
-    import math
     start = dict(values)
     any_on = False
     for var in model.n.values():
@@ -306,17 +304,20 @@ def repair_rounds(problem: Problem, base: Candidates, found: Found, end: float, 
     headroom again after a derating keeps only its largest workload (the others move). After mixing.MAX_ROUNDS rounds, or without the time for
     another, the plan is scaled up instead (`scaled_found`: None if that breaks a row)."""
     factors, model, res = dict(found.factors), found.model, found.res
+    peaks = {w.name: w.peak for w in problem.serving}
     seen: set[str] = set()  # pools derated by an earlier round
-    for _ in range(mixing.MAX_ROUNDS):
+    for round_ in range(mixing.MAX_ROUNDS + 1):
         sub = mixing.derate(base, factors) if factors else base
         over = mixing.violations(problem, sub, model)
         if not over:
             return Found(factors, model, res, found.build_s)
-        over = {pid: d * (1 - REPAIR_MARGIN) for pid, d in over.items()}
-        start = derated_start(model, over)
+        last = round_ == mixing.MAX_ROUNDS  # no repair after it: the plan is scaled up to the headroom itself
+        if not last:
+            over = {pid: d * (1 - REPAIR_MARGIN) for pid, d in over.items()}
+            start = derated_start(model, over)
         with_factors(factors, over)
         sub = mixing.derate(base, factors)
-        if end - time.perf_counter() < 2 * found.build_s + MIN_SOLVE_S:
+        if last or end - time.perf_counter() < 2 * found.build_s + MIN_SOLVE_S:
             break
         involved = {w for pid in over for w in sub.pool(pid).capacity
                     if (model.x.get((w, pid)) is not None and (model.x[(w, pid)].value() or 0.0) > EPS)}
@@ -330,7 +331,7 @@ def repair_rounds(problem: Problem, base: Candidates, found: Found, end: float, 
                   for w in pool.capacity if (start.get(fixed.x[(w, pool.id)].name) or 0.0) <= EPS]
         for pid in set(over) & seen:  # over again after a derating: it keeps only its largest workload
             on = {w: model.x[(w, pid)].value() or 0.0 for w in sub.pool(pid).capacity if (w, pid) in model.x}
-            top = max(on, key=lambda w: (on[w] * problem_peak(problem, w) / sub.pool(pid).capacity[w], w))
+            top = max(on, key=lambda w: (on[w] * peaks[w] / sub.pool(pid).capacity[w], w))
             closed += [(w, pid) for w in on if w != top]
         seen |= set(over)
         for key in closed:  # no new mix: a pool in use takes no workload it does not serve already
@@ -351,19 +352,7 @@ def repair_rounds(problem: Problem, base: Candidates, found: Found, end: float, 
         for key in closed:
             fixed.x[key].upBound = 1
         model, res = fixed, replace(again, status=Status.FEASIBLE, bound=None, gap=None)
-    else:
-        sub = mixing.derate(base, factors) if factors else base
-        over = mixing.violations(problem, sub, model)
-        if not over:
-            return Found(factors, model, res, found.build_s)
-        with_factors(factors, over)
-        sub = mixing.derate(base, factors)
     return scaled_found(factors, model, sub, over, res, found.build_s)
-
-
-def problem_peak(problem: Problem, w: str) -> float:
-    """Workload w's peak requests/s."""
-    return next(s.peak for s in problem.serving if s.name == w)
 
 
 def scaled_found(factors: dict, model: Model, sub: Candidates, over: dict, res: SolveResult,
@@ -447,7 +436,7 @@ def failover_search(problem: Problem, cands: Candidates, options: SolveOptions, 
     lp = None  # (full model, LP values, LP bound, seconds) once the LP step has run
     keep: set[str] = set()
     built = None
-    for i, k in enumerate(LADDER + ("lp",)):
+    for k in LADDER + ("lp",):
         if best is not None and lp is None and built is not None:
             lp = lp_step(problem, cands, built, end, relax)
         if k == "lp":
@@ -580,9 +569,10 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
     from .model.neighbourhood import demand_bound, scenario_routes
     limit = solve_limit(options, FINISH_SHARE * options.time_limit) if options.time_limit is not None else None
     end = None if limit is None else time.perf_counter() + limit
-    parts = [component(problem, cands, ws) for ws in components(problem, cands)]
+    groups = components(problem, cands)
+    parts = [component(problem, cands, ws) for ws in groups]
     forced = self_hosting_forced(cands)
-    api_parts = [] if forced else [component(problem, cands, ws, api_only=True) for ws in components(problem, cands)]
+    api_parts = [] if forced else [component(problem, cands, ws, api_only=True) for ws in groups]
 
     def run(part_list, share):
         """Solve the parts, PART_WORKERS at a time (HiGHS releases the GIL while it runs). Under a time limit, in

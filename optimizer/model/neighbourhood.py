@@ -31,23 +31,29 @@ from ..candidates import Candidates
 from .formulation import Model
 
 
+def unit_costs(cands: Candidates, peaks: dict[str, float]):
+    """(w, pool c, h_c a_cw) for every pool and workload it may serve (positive capacity, w in `peaks`): the
+    monthly cost of all of w's peak on c, instances counted fractionally."""
+    for pool in cands.pools:
+        h = pool.monthly_usd_per_instance
+        for w, kap in pool.capacity.items():
+            if kap > 0 and w in peaks:
+                yield w, pool, h * peaks[w] / kap
+
+
 def cheapest_pools(cands: Candidates, peaks: dict[str, float], providers: int | None = None) -> set[str]:
     """N0(k): per workload, its `providers` (k; None: all) providers with the cheapest pools per unit of its peak,
     and of each the pool with the least h_c a_cw and the pool with the least h_c (ties by id)."""
     per_unit: dict[tuple[str, str], tuple[float, str]] = {}
     per_instance: dict[tuple[str, str], tuple[float, str]] = {}
-    for pool in cands.pools:
-        h = pool.monthly_usd_per_instance
-        for w, kap in pool.capacity.items():
-            if kap <= 0 or w not in peaks:
-                continue
-            key = (w, pool.failover_provider)
-            unit = (h * peaks[w] / kap, pool.id)
-            if key not in per_unit or unit < per_unit[key]:
-                per_unit[key] = unit
-            inst = (h, pool.id)
-            if key not in per_instance or inst < per_instance[key]:
-                per_instance[key] = inst
+    for w, pool, usd in unit_costs(cands, peaks):
+        key = (w, pool.failover_provider)
+        unit = (usd, pool.id)
+        if key not in per_unit or unit < per_unit[key]:
+            per_unit[key] = unit
+        inst = (pool.monthly_usd_per_instance, pool.id)
+        if key not in per_instance or inst < per_instance[key]:
+            per_instance[key] = inst
     ranked: dict[str, list] = {}
     for (w, prov), unit in per_unit.items():
         ranked.setdefault(w, []).append((unit, prov))
@@ -103,11 +109,8 @@ def demand_bound(problem, cands: Candidates) -> float:
     peaks = {w.name: w.peak for w in problem.serving}
     volume = {w.name: w.requests_per_month for w in problem.serving}
     cheapest: dict[str, float] = {}
-    for pool in cands.pools:
-        h = pool.monthly_usd_per_instance
-        for w, kap in pool.capacity.items():
-            if kap > 0 and w in peaks:
-                cheapest[w] = min(cheapest.get(w, float("inf")), h * peaks[w] / kap)
+    for w, _, usd in unit_costs(cands, peaks):
+        cheapest[w] = min(cheapest.get(w, float("inf")), usd)
     for a in cands.apis:
         for w, usd in a.usd_per_request.items():
             if w in volume:
