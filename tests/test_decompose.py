@@ -217,3 +217,92 @@ def test_every_failover_example_that_separates_matches_the_single_model(default_
         p = plan(prob, default_catalog, SolveOptions(time_limit=60))
         assert p.status == "optimal" and verify_plan(p, prob, default_catalog).ok, f.name
     assert checked >= 1  # portfolio.yaml
+
+
+# --- pools a component leaves out (decompose.replaced_pools) -----------------------------------------------------
+
+
+def small_workloads(tmp_path, seed: int, *, spot_share: float = 1.0):
+    """Workloads of a few requests/s (one instance of a small offer often carries a whole workload) on three
+    providers of three offers each (1, 2 and 4 GPUs, prices drawn so that either may be the cheaper per GPU, spot
+    on some), one offer capped; a and c in the US, b in the EU, an API for a; failover 0.5 or 1.0."""
+    rng = random.Random(900 + seed)
+    offers = []
+    for i, jur in enumerate(["us", "us", "eu", "eu"]):
+        for k in (1, 2, 4):
+            od = round(rng.uniform(0.4, 1.6) * k ** rng.uniform(0.6, 1.1), 2)
+            offers.append(offer(f"p{i}:r{i}:x{k}", f"p{i}", f"r{i}", jur, k, od,
+                                spot=round(od * rng.uniform(0.3, 0.6), 2) if rng.random() < 0.4 else None,
+                                cap=1 if (i, k) == (1, 1) else None))
+    problem = {
+        "workloads": [serving("a", peak=rng.uniform(0.3, 8), req=300_000, apis=["tiny-8b"], jurisdictions=["us"],
+                              spot=True),
+                      serving("b", peak=rng.uniform(0.3, 8), req=200_000, jurisdictions=["eu"], spot=True),
+                      serving("c", peak=rng.uniform(0.3, 4), req=100_000, jurisdictions=["us"])],
+        "measured": [measured(w, rps=rng.uniform(1, 6)) for w in "abc"],
+        "policy": {"max_utilization": 1.0, "ops_overhead_monthly_usd": 0.0, "max_spot_share": spot_share,
+                   "failover": {"fraction": rng.choice([0.5, 1.0])}}}
+    folder = write_catalog(tmp_path / f"small{seed}", offers=offers,
+                           apis=[api("apius/tiny-8b", "apius", "us", 2.0, 4.0, rpm=60)])
+    return parse_problem(problem, "small.yaml"), load_catalog(folder)
+
+
+def test_a_pool_is_replaced_by_one_instance_that_carries_its_workloads_on_its_provider(tmp_path):
+    """Hand-checked: p0's 1-GPU offer ($1/h, 2 req/s) carries a workload of 1.5 req/s alone, so it replaces p0's
+    4-GPU offer ($3/h, 8 req/s) though it has less capacity; not at 3 req/s; never another provider's pool, and a
+    capped offer never replaces."""
+    from optimizer.model.decompose import replaced_pools
+    offers = [offer("p0:r:x1", "p0", "r", "us", 1, 1.0), offer("p0:r:x4", "p0", "r", "us", 4, 3.0),
+              offer("p1:r:x4", "p1", "r", "us", 4, 3.5), offer("p2:r:x1", "p2", "r", "us", 1, 0.5, cap=3),
+              offer("p2:r:x4", "p2", "r", "us", 4, 2.0)]
+    cat = load_catalog(write_catalog(tmp_path / "cat", offers=offers, apis=[]))
+
+    def replaced(peak):
+        prob = parse_problem({"workloads": [serving("w", peak=peak)], "measured": [measured("w", rps=2.0)],
+                              "policy": {"max_utilization": 1.0, "failover": {"fraction": 0.5}}}, "p.yaml")
+        cands = build_candidates(prob, cat)
+        assert {p.offer.offer_id for p in cands.pools} == {o["offer_id"] for o in offers}
+        return {cands.pool(pid).offer.offer_id for pid in replaced_pools(prob, cands.pools)}
+
+    assert replaced(1.5) == {"p0:r:x4"}  # 1.5 / 2 <= 1: one x1 instance carries w; p2's x1 is capped
+    assert replaced(3.0) == set()  # one x1 instance (2 req/s) no longer carries w
+    assert replaced(2.02) == set()  # nor 1% over its capacity
+    assert replaced(2.0) == {"p0:r:x4"}  # exactly one instance's worth
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_pools_a_component_leaves_out_change_no_components_optimum(tmp_path, seed, monkeypatch):
+    """Each component of a small-workload instance solved with every pool and without the replaced ones: the same
+    optimum (HiGHS); the whole problem decomposed equals the single model's optimum and passes verify."""
+    import optimizer.model.decompose as dec
+    prob, cat = small_workloads(tmp_path, seed)
+    cands = build_candidates(prob, cat)
+    left_out = 0
+    for ws in components(prob, cands):
+        sub, reduced = dec.component(prob, cands, ws)
+        with monkeypatch.context() as m:
+            m.setattr(dec, "replaced_pools", lambda *a: set())
+            _, whole = dec.component(prob, cands, ws)
+        left_out += len(whole.pools) - len(reduced.pools)
+        assert {p.id for p in reduced.pools} < {p.id for p in whole.pools} or reduced.pools == whole.pools
+        a, b = (solve(build_model(sub, c).prob, time_limit=60) for c in (whole, reduced))
+        assert a.status == b.status == Status.OPTIMAL
+        assert b.objective == pytest.approx(a.objective, rel=1e-6, abs=1e-6)
+    assert left_out > 0  # every seed leaves some pool out: the test exercises the rule
+    best = single_model_optimum(prob, cat)
+    p = plan(prob, cat, SolveOptions())
+    assert p.status == "optimal" and p.monthly_cost_usd == pytest.approx(best, rel=1e-6)
+    assert verify_plan(p, prob, cat).ok
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_with_a_binding_spot_cap_the_left_out_pools_keep_the_bound_valid(tmp_path, seed, monkeypatch):
+    """Under a 10% spot cap the components leave out non-spot pools with more GPUs per instance, which the cap could
+    need: the combined plan is returned only if it meets the cap, and the answer is the single model's optimum."""
+    prob, cat = small_workloads(tmp_path, seed, spot_share=0.1)
+    best = single_model_optimum(prob, cat)
+    calls = spy(monkeypatch)
+    _, _, res = solve_problem(prob, cat, SolveOptions())
+    assert res.status == Status.OPTIMAL and res.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
+    combined, bound = calls[-1]
+    assert bound is None or bound <= best + 1e-6

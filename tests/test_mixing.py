@@ -127,3 +127,47 @@ def test_a_derating_re_solve_out_of_time_keeps_the_scaled_up_plan(default_catalo
     assert not mixing.violations(prob, cands, model)
     p = plan(prob, default_catalog, SolveOptions(time_limit=60))
     assert p.status == "feasible" and p.verification["violations"] == []
+
+
+def test_a_component_whose_derating_rounds_run_out_is_repaired_not_scaled_up(default_catalog, monkeypatch):
+    """A component's exact solve (`solve_part`, used by the decomposition) with no derating round left repairs the
+    shared pool (re-routes within the plan, `repair_rounds`) instead of buying ceil(n / d) instances: no pool runs
+    above its headroom, the cost is below the scaled-up plan's, and the bound is the model's before the repair."""
+    import optimizer.pipeline as pl
+    from optimizer.candidates import build_candidates
+    from optimizer.model.formulation import build_model
+    from optimizer.model.solve import solve
+    prob = _two_lengths()
+    cands = build_candidates(prob, default_catalog)
+    five_percent_headroom(monkeypatch)
+    model0 = build_model(prob, cands)
+    res0 = solve(model0.prob)
+    over = mixing.violations(prob, cands, model0)
+    assert over, "the additive optimum shares a pool above its (forced) headroom"
+    scaled = res0.objective + pl.scale_up_usd(model0, mixing.derate(cands, over), over)
+    monkeypatch.setattr(pl, "PART_ROUNDS", 0)
+    found = pl.solve_part(prob, cands, pl.SolveOptions(), None)
+    assert not mixing.violations(prob, mixing.derate(cands, found.factors), found.model)
+    assert found.res.objective < scaled - 1.0
+    assert found.res.bound == pytest.approx(res0.objective) and found.res.bound <= found.res.objective
+
+
+def test_a_resumed_component_goes_on_from_its_derating(default_catalog, monkeypatch):
+    """`solve_part(..., resume=True)` (the decomposition's second try at a part still open) starts from the plan's
+    derating factors, not from none, and keeps the bound the plan's model proved."""
+    import optimizer.pipeline as pl
+    from optimizer.candidates import build_candidates
+    prob = _two_lengths()
+    cands = build_candidates(prob, default_catalog)
+    five_percent_headroom(monkeypatch)
+    first = pl.solve_part(prob, cands, pl.SolveOptions(), None)
+    assert first.factors, "the first solve derated the shared pool"
+    seen = []
+    real = pl._exact_part
+    monkeypatch.setattr(pl, "_exact_part", lambda *a: seen.append(dict(a[-1])) or real(*a))
+    again = pl.solve_part(prob, cands, pl.SolveOptions(time_limit=60), 30, first, resume=True)
+    fresh = pl.solve_part(prob, cands, pl.SolveOptions(time_limit=60), 30, first)
+    assert seen == [first.factors, {}]
+    assert all(again.factors[pid] <= d + 1e-12 for pid, d in first.factors.items())
+    assert again.res.bound >= first.res.bound - 1e-6 and again.res.objective <= first.res.objective + 1e-6
+    assert fresh.res.objective == pytest.approx(first.res.objective)
