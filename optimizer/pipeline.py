@@ -571,6 +571,7 @@ PART_ROUNDS = mixing.MAX_ROUNDS  # exact derating re-solves of a component befor
 PART_WORKERS = max(1, min(4, os.cpu_count() or 1))  # components solved at once (2 on 2 cores: 10.2 s -> 6.9 s)
 PART_MIN_S = 0.3  # the least a component's solve gets under a time limit
 QUICK_SHARE = 0.3  # of a component's time, the most its first neighbourhood (N0(2)) may take
+EXACT_SHARE_FACTOR = 2.0  # a part solved exactly gets this many equal shares of the time left (capped at all of it)
 # seconds to build a model per routing variable (z), measured at 18-26 us on the components of the 24-workload
 # benchmark (2 cores); a neighbourhood's build is no guide: its fixed costs dominate (2-10x over)
 BUILD_S_PER_ROUTE = 30e-6
@@ -630,7 +631,7 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
                         left = stop - time.perf_counter()
                         if left < BUILD_S_PER_ROUTE * size[i] + PART_MIN_S:
                             return found[i]
-                        mine = left * min(1.0, workers / waiting)
+                        mine = left * min(1.0, EXACT_SHARE_FACTOR * workers / waiting)
                         return solve_part(*part_list[i], options, mine, found[i], resume) or found[i]
 
                     found.update(zip(todo, pool.map(exact, todo)))
