@@ -622,6 +622,8 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
                     return res.status != Status.OPTIMAL and (options.gap is None or res.gap is None
                                                              or res.gap > options.gap)
 
+                given: dict[int, float] = {}  # seconds each part had in the first exact pass
+
                 def exact_pass(resume: bool) -> None:
                     todo = [i for i in reversed(order) if is_open(found[i].res)]
                     started = iter(range(len(todo), 0, -1))  # parts not yet started, counted down (atomic next())
@@ -629,9 +631,11 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
                     def exact(i):
                         waiting = next(started)
                         left = stop - time.perf_counter()
-                        if left < BUILD_S_PER_ROUTE * size[i] + PART_MIN_S:
-                            return found[i]
                         mine = left * min(1.0, EXACT_SHARE_FACTOR * workers / waiting)
+                        # a second try starts its search over: with less time than the first it gets no further
+                        if left < BUILD_S_PER_ROUTE * size[i] + PART_MIN_S or (resume and mine < given.get(i, 0.0)):
+                            return found[i]
+                        given.setdefault(i, mine)
                         return solve_part(*part_list[i], options, mine, found[i], resume) or found[i]
 
                     found.update(zip(todo, pool.map(exact, todo)))
