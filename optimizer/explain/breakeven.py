@@ -85,13 +85,22 @@ def capacity_breakeven(problem: Problem, cands: Candidates, w: ServingWorkload,
     pools = _pareto([cands.pool(o) for o in cands.eligible[w.name] if not o.startswith("api:")], w.name)
     cap_api = _api_cap(api, w, r)
 
+    import numpy as np
+    by_id = sorted(pools, key=lambda p: p.id)
+    caps = np.array([p.capacity[w.name] for p in by_id])
+    prices = np.array([p.monthly_usd_per_instance for p in by_id])
+
+    def self_costs(vs) -> list[tuple[float, Pool]]:
+        """self_cost at each volume of `vs`, all pools at once: the cheapest whole number of instances
+        ceil(v r / (S kap_c)) x m_c (ties: the smaller id), at least one instance of it."""
+        v = np.asarray(vs, dtype=float)[:, None]
+        k = np.ceil(v * r / (SECONDS_PER_MONTH * caps) - 1e-12)  # the same float steps as one pool at a time
+        best = np.argmin(k * prices, axis=1)  # the first minimum: the smallest id
+        kb = np.maximum(k[np.arange(len(best)), best], 1.0)
+        return [(ops + float(n) * by_id[i].monthly_usd_per_instance, by_id[i]) for n, i in zip(kb, best)]
+
     def self_cost(v: float) -> tuple[float, Pool] | None:
-        if not pools:
-            return None
-        best = min(pools, key=lambda p: (math.ceil(v * r / (SECONDS_PER_MONTH * p.capacity[w.name]) - 1e-12)
-                                         * p.monthly_usd_per_instance, p.id))
-        k = max(1, math.ceil(v * r / (SECONDS_PER_MONTH * best.capacity[w.name]) - 1e-12))
-        return ops + k * best.monthly_usd_per_instance, best
+        return self_costs([v])[0] if pools else None
 
     def api_cost(v: float) -> float | None:
         if pi is None or (cap_api is not None and v > cap_api * (1 + 1e-12)):
@@ -119,10 +128,15 @@ def capacity_breakeven(problem: Problem, cands: Candidates, w: ServingWorkload,
             bps.add(cap_api)
         intervals = []  # (lo, hi) where self-hosting is strictly cheaper
         prev = 0.0
-        for b in sorted(bps):
+        points = sorted(b for b in bps if b > 0)
+        costs = {}
+        for i in range(0, len(points), 4096):  # a block of volumes at a time: a volume x pool matrix each
+            block = points[i:i + 4096]
+            costs.update(zip(block, (c for c, _ in self_costs(block))))
+        for b in points:
             if b <= prev:
                 continue
-            k_cost, _ = self_cost(b)
+            k_cost = costs[b]
             if cap_api is not None and b > cap_api * (1 + 1e-12):
                 lo = max(prev, cap_api)  # the API alone cannot serve: self-hosting is the only pure option
             else:
@@ -155,9 +169,10 @@ def capacity_breakeven(problem: Problem, cands: Candidates, w: ServingWorkload,
                f"counts one fleet of {naive.gpu_count} GPU(s) at ${naive.gpu_cost_per_hour * 730 * naive.gpu_count + naive.ops_overhead_monthly:,.2f} "
                f"whatever the volume")
     curve = []
-    for i in range(CURVE_POINTS + 1):
-        v = vmax * i / CURVE_POINTS
-        sc = self_cost(v) if v > 0 else (None if not pools else (ops + 0.0, None))
+    vs = [vmax * i / CURVE_POINTS for i in range(CURVE_POINTS + 1)]
+    at = dict(zip(vs[1:], self_costs(vs[1:]))) if pools else {}
+    for v in vs:
+        sc = at.get(v) if v > 0 else (None if not pools else (ops + 0.0, None))
         curve.append(CurvePoint(requests_per_month=round(v, 2),
                                 api_usd=None if api_cost(v) is None else round(api_cost(v), 2),
                                 self_hosted_usd=None if sc is None else round(sc[0], 2)))
