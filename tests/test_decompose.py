@@ -13,7 +13,7 @@ import optimizer.pipeline as pl
 from optimizer.candidates import build_candidates
 from optimizer.catalog import load_catalog
 from optimizer.errors import InfeasibleError
-from optimizer.model.decompose import components, self_hosting_forced, why_not
+from optimizer.model.decompose import component, components, self_hosting_forced, why_not
 from optimizer.model.formulation import build_model
 from optimizer.model.solve import Status, solve
 from optimizer.planner import SolveOptions, plan, solve_problem
@@ -306,3 +306,30 @@ def test_with_a_binding_spot_cap_the_left_out_pools_keep_the_bound_valid(tmp_pat
     assert res.status == Status.OPTIMAL and res.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
     combined, bound = calls[-1]
     assert bound is None or bound <= best + 1e-6
+
+
+def _replaced_reference(problem, pools) -> set[str]:
+    """replaced_pools' rule, pair by pair as its docstring states it (the module computes it on arrays)."""
+    lam = {w.name: w.peak for w in problem.serving}
+    ranked = sorted(pools, key=lambda p: (p.hourly_usd, p.id))
+
+    def replaces(a, b) -> bool:
+        ws = b.capacity
+        if (a.failover_provider != b.failover_provider or (a.capacity_type == "spot") != (b.capacity_type == "spot")
+                or a.offer.max_instances is not None or not all(a.capacity.get(w, 0.0) > 0 for w in ws)):
+            return False
+        return (all(a.capacity[w] >= k for w, k in ws.items())
+                or sum(max(lam[w] / a.capacity[w], 1e-6) for w in ws) <= 1)
+
+    return {b.id for i, b in enumerate(ranked) if any(replaces(a, b) for a in ranked[:i])}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_left_out_pools_are_the_rule_pair_by_pair(tmp_path, seed):
+    from optimizer.model.decompose import replaced_pools
+    prob, cat = small_workloads(tmp_path, seed)
+    cands = build_candidates(prob, cat)
+    for ws in components(prob, cands):
+        sub, _ = component(prob, cands, ws)
+        pools = [p for p in cands.pools if set(p.capacity) <= set(ws)]
+        assert replaced_pools(sub, pools) == _replaced_reference(sub, pools)
