@@ -81,3 +81,30 @@ def test_a_derated_re_solve_keeps_the_earlier_bound():
     # one that proves its own, better bound keeps it; one that reaches the earlier bound is optimal
     assert keep_bound(SolveResult(Status.OPTIMAL, 104.0, 104.0, 0.0, 1, "highs"), before).bound == 104.0
     assert keep_bound(SolveResult(Status.FEASIBLE, 100.0, None, None, 1, "highs"), before).status == Status.OPTIMAL
+
+
+@pytest.mark.parametrize("command", ["solve", "budget", "breakeven"])
+def test_the_cli_time_limit_counts_from_the_commands_start(command, monkeypatch):
+    """Loading the problem and the catalog is part of the run --time-limit bounds: the planner's deadline is the
+    command's start plus the limit, not the moment the planner starts (a slow load here: 0.3 s)."""
+    from click.testing import CliRunner
+
+    import optimizer.cli as cli
+    import optimizer.problem as problem_mod
+    seen = {}
+    real_load = problem_mod.load_problem
+
+    def slow_load(path):
+        time.sleep(0.3)
+        return real_load(path)
+
+    def fake_plan(path, prob, cat, options, **kw):
+        seen["options"], seen["at"] = options, time.perf_counter()
+        raise cli.LlmplanError("stop here")
+
+    monkeypatch.setattr(problem_mod, "load_problem", slow_load)
+    monkeypatch.setattr(cli, "_plan", fake_plan)
+    before = time.perf_counter()
+    CliRunner().invoke(cli.main, [command, "problems/seed_budget.yaml", "--time-limit", "20"])
+    started = seen["options"].deadline - 20
+    assert before <= started <= seen["at"] - 0.3
