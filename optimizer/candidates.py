@@ -715,6 +715,20 @@ def _undominated_pools(kept: list[_PoolSpec], traits: tuple[Trait, ...]) -> list
     return final
 
 
+def capacity_matrix(pools: list) -> tuple[list[str], object]:
+    """(the workloads the pools serve, sorted; a pools x workloads array of their capacities, 0 where a pool does
+    not serve a workload), for the pruning rules that compare capacities on arrays."""
+    import numpy as np
+
+    ws = sorted({w for p in pools for w in p.capacity})
+    col = {w: i for i, w in enumerate(ws)}
+    cap = np.zeros((len(pools), len(ws)))
+    for i, p in enumerate(pools):
+        for w, c in p.capacity.items():
+            cap[i, col[w]] = c
+    return ws, cap
+
+
 def _undominated(members: list[_PoolSpec], traits: tuple[Trait, ...]) -> list[_PoolSpec]:
     """The members (sorted by price) that no earlier survivor dominates (`_dominates`). The price and capacity
     tests run on arrays over survivors at once; the traits are checked only for the survivors that pass them
@@ -727,12 +741,7 @@ def _undominated(members: list[_PoolSpec], traits: tuple[Trait, ...]) -> list[_P
     says."""
     import numpy as np
 
-    ws = sorted({w for p in members for w in p.capacity})
-    col = {w: i for i, w in enumerate(ws)}
-    cap = np.zeros((len(members), len(ws)))
-    for i, p in enumerate(members):
-        for w, c in p.capacity.items():
-            cap[i, col[w]] = c
+    ws, cap = capacity_matrix(members)
     assert (cap >= 0).all(), "capacities are >= 0 (requests/s)"
     price = np.array([p.hourly_usd for p in members])
     served = [frozenset(w for w, c in p.capacity.items() if c > 0) for p in members]

@@ -142,6 +142,7 @@ def replaced_pools(problem: Problem, pools: list) -> set[str]:
     one after another, the same optima."""
     import numpy as np
 
+    from ..candidates import capacity_matrix
     from ..families import active_traits
     from .formulation import COEF_MIN
     lam = {w.name: w.peak for w in problem.serving}
@@ -153,12 +154,8 @@ def replaced_pools(problem: Problem, pools: list) -> set[str]:
         groups.setdefault((p.failover_provider, *(t.value(p) for t in exact)), []).append(p)
     out = set()
     for members in groups.values():  # by price: every pool that may replace b comes before it
-        ws = sorted({w for p in members for w in p.capacity})
+        ws, cap = capacity_matrix(members)
         col = {w: j for j, w in enumerate(ws)}
-        cap = np.zeros((len(members), len(ws)))
-        for i, p in enumerate(members):
-            for w, k in p.capacity.items():
-                cap[i, col[w]] = k
         with np.errstate(divide="ignore"):  # a_aw as the rows write it; inf where a does not serve w
             load = np.where(cap > 0, np.maximum(np.array([lam[w] for w in ws]) / cap, COEF_MIN), np.inf)
         uncapped = np.array([p.offer.max_instances is None for p in members])
