@@ -428,7 +428,11 @@ def failover_search(problem: Problem, cands: Candidates, options: SolveOptions, 
     no violation left. Without the LP the bound is `neighbourhood.demand_bound`, weak but honest. A restricted
     model that finds no plan says nothing about the problem: when no neighbourhood finds one (or there is none,
     without pools), the full model is solved in the time left, and only it can say INFEASIBLE."""
-    from .model.neighbourhood import cheapest_pools, demand_bound, lp_neighbourhood
+    from .model.decompose import replaced_pools
+    from .model.neighbourhood import cheapest_pools, demand_bound, lp_neighbourhood, subset
+    gone = replaced_pools(problem, cands.pools)  # the same optimum without them (global rows included)
+    if gone:
+        cands = subset(cands, {p.id for p in cands.pools} - gone)
     limit = solve_limit(options, FINISH_SHARE * options.time_limit)
     end = time.perf_counter() + limit
     peaks = {w.name: w.peak for w in problem.serving}

@@ -121,7 +121,8 @@ def component(problem: Problem, cands: Candidates, workloads: list[str],
 
 
 def replaced_pools(problem: Problem, pools: list) -> set[str]:
-    """Pools of a component that a no-dearer pool replaces, so that M_g's optimum is the same without them.
+    """Pools that a no-dearer pool replaces, so that the model's optimum is the same without them (a component's,
+    or a whole failover model's in `pipeline.failover_search`).
     Pool a replaces pool b when
         h_a <= h_b (ties: the smaller id replaces),  a serves every workload b serves (W_b within W_a),
         a is on b's failover provider, a's offer has no availability cap, every other trait the pruning keeps
@@ -134,18 +135,27 @@ def replaced_pools(problem: Problem, pools: list) -> set[str]:
     the same as b's) gains at most the load b carried (i) or at most 1 instance's worth (ii); when n_a' = U_a, a
     carries the whole peak of its workloads anyway. n_a' >= 1 keeps the share and failover links; API rows are
     untouched; the cost changes by at most (n_a' - n_a) h_a - n_b h_b <= 0.
-    This is the candidates' pruning (`candidates._dominates`, case i) without the rule a global row imposes there:
-    under a spot cap, fewer non-spot GPU-hours could break it, so the candidates keep pools with more GPUs per
-    instance. A component has no global row; the combined plan is checked against them (`global_violations`), and
-    the parts' bounds stay valid either way. Case (ii) is what a component of small workloads offers most: at 24
-    workloads of bench/large_problem.py, 4,387 pools -> 1,573 and the components' builds and solves 13.8 -> 7.5 s
-    one after another, the same optima."""
+    The global rows: the budget sees the cost, which does not rise. The spot cap sees GPU-hours: case (i) is the
+    candidates' own pruning (`candidates._dominates`), which keeps more GPUs per non-spot instance for it (the
+    gpus_per_instance trait); case (ii) buys fewer instances, so under a spot cap it replaces only a spot pool (one
+    with no fewer GPUs per instance, the same trait: spot GPU-hours do not rise), never a non-spot one, whose
+    GPU-hours the cap may need. A component has no global row (the combined plan is checked against them,
+    `global_violations`), so there every pool may go. Where rows see more than capacity, price and GPUs (a carbon
+    cap: energy per request; autoscaling: hour by hour; cost techniques and quality floors: slices sharing rows)
+    nothing is left out. Case (ii) is what a component of small workloads offers most: at 24 workloads of
+    bench/large_problem.py, 4,387 pools -> 1,573 and the components' builds and solves 13.8 -> 7.5 s one after
+    another, the same optima."""
+    from ..families import autoscaled
+    from ..techniques import groups as technique_groups
+    if problem.policy.max_co2e_kg_month is not None or autoscaled(problem) or technique_groups(problem):
+        return set()
     import numpy as np
 
     from ..candidates import capacity_matrix
     from ..families import active_traits
     from .formulation import COEF_MIN
     lam = {w.name: w.peak for w in problem.serving}
+    spot_cap = problem.policy.max_spot_share < 1
     traits = [t for t in active_traits(problem) if t.name not in ("provider", "offer_cap")]
     exact = [t for t in traits if t.replaces is None]  # equal values only: pools are grouped by them
     other = [t for t in traits if t.replaces is not None]
@@ -162,7 +172,8 @@ def replaced_pools(problem: Problem, pools: list) -> set[str]:
         for i, b in enumerate(members):
             s = [col[w] for w in b.capacity]
             a = cap[:i][:, s]
-            ok = uncapped[:i] & (((a >= cap[i, s]) & (a > 0)).all(axis=1) | (load[:i][:, s].sum(axis=1) <= 1))
+            one = load[:i][:, s].sum(axis=1) <= 1 if not spot_cap or b.capacity_type == "spot" else False
+            ok = uncapped[:i] & (((a >= cap[i, s]) & (a > 0)).all(axis=1) | one)
             if ok.any() and any(all(t.ok(members[j], b) for t in other) for j in np.flatnonzero(ok)):
                 out.add(b.id)
     return out
