@@ -347,7 +347,6 @@ def test_the_pools_a_whole_model_leaves_out_change_no_optimum(tmp_path, seed, sp
     gone = replaced_pools(prob, cands.pools)
     assert gone or spot_share < 1, "some pool is left out"  # under the cap: in 6 of the 8 seeds
     if spot_share < 1:
-        lam = {w.name: w.peak for w in prob.serving}
         for pid in gone:  # a non-spot pool goes only when a pool of at least its capacity replaces it (case i)
             b = cands.pool(pid)
             if b.capacity_type != "spot":
@@ -368,3 +367,30 @@ def test_nothing_is_left_out_where_rows_see_more_than_capacity_and_price(tmp_pat
     assert replaced_pools(prob, cands.pools)
     capped = prob.model_copy(update={"policy": prob.policy.model_copy(update={"max_co2e_kg_month": 1e9})})
     assert replaced_pools(capped, cands.pools) == set()
+
+
+def test_under_a_spot_cap_one_instance_replaces_spot_pools_only(tmp_path):
+    """Hand-checked. Two workloads (0.9 and 0.1 req/s) on p0: pool a (GPU A, $1/h, 1.0 and 1.0 req/s) carries both
+    with one instance (0.9 + 0.1 = 1); pool b (GPU B, $2/h, 0.5 and 10 req/s) has more capacity for the second,
+    so only case (ii) replaces it. Without a spot cap b goes; under one it stays when it is on demand (one a
+    instead of b's two instances would take GPU-hours the cap may need) and goes when it is spot."""
+    from optimizer.model.decompose import replaced_pools
+    from helpers import GPU
+    gpus = [dict(GPU, name="GPUA", aliases=""), dict(GPU, name="GPUB", aliases="")]
+    offers = [dict(offer("p0:r:a", "p0", "r", "us", 1, 1.0, spot=0.4), gpu="GPUA"),
+              dict(offer("p0:r:b", "p0", "r", "us", 1, 2.0, spot=0.8), gpu="GPUB")]
+    cat = load_catalog(write_catalog(tmp_path / "cat", offers=offers, apis=[], gpus=gpus))
+
+    def replaced(spot_share):
+        prob = parse_problem({
+            "workloads": [serving("w1", peak=0.9, req=100_000, spot=True), serving("w2", peak=0.1, req=100_000, spot=True)],
+            "measured": [dict(measured("w1", rps=1.0), gpu="GPUA"), dict(measured("w2", rps=1.0), gpu="GPUA"),
+                         dict(measured("w1", rps=0.5), gpu="GPUB"), dict(measured("w2", rps=10.0), gpu="GPUB")],
+            "policy": {"max_utilization": 1.0, "max_spot_share": spot_share, "failover": {"fraction": 0.5}}},
+            "p.yaml")
+        cands = build_candidates(prob, cat)
+        return {(cands.pool(pid).offer.offer_id, cands.pool(pid).capacity_type)
+                for pid in replaced_pools(prob, cands.pools)}
+
+    assert replaced(1.0) == {("p0:r:b", "on_demand"), ("p0:r:b", "spot")}
+    assert replaced(0.5) == {("p0:r:b", "spot")}
