@@ -512,8 +512,8 @@ def solve_part(problem: Problem, cands: Candidates, options: SolveOptions, secon
                first: Found | None = None, resume: bool = False) -> Found | None:
     """One component's model solved exactly (started from `first`, a plan of it), with its shared queues derated
     and re-solved as `solve_problem` does for a whole model (the bound of the model before a derating is kept: it
-    had more capacity), scaled up when the rounds or the time run out; `first` when that is cheaper, with the
-    bound proven here. `resume`: the derating goes on from `first`'s factors (a second try at a part whose rounds
+    had more capacity), repaired when the rounds or the time run out (`_repaired`; scaled up without the time for
+    it); `first` when that is cheaper, with the bound proven here. `resume`: the derating goes on from `first`'s factors (a second try at a part whose rounds
     ran out of time) instead of starting from none. None when no plan was found in the time; an INFEASIBLE result
     when there is none."""
     end = None if seconds is None else time.perf_counter() + seconds
@@ -618,10 +618,11 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
                     lambda i: quick_part(*part_list[i], options, max(PART_MIN_S, budget * size[i])), order)))
                 if any(f is None or f.res.status == Status.INFEASIBLE for f in found.values()):
                     return next(f for f in found.values() if f is None or f.res.status == Status.INFEASIBLE)
-                # the smallest first, each with an equal share of the time left among the parts not yet started
-                # (itself included): small parts prove in a moment and hand their time on to the large ones (a
-                # share by size fixed in advance left 19 s unused at 40 workloads, T = 60; all the time left to
-                # each let the first two starve the rest at 80)
+                # the smallest first, each with EXACT_SHARE_FACTOR equal shares of the time left among the parts
+                # not yet started (itself included): small parts prove in a moment and hand their time on to the
+                # large ones (a share by size fixed in advance left 19 s unused at 40 workloads, T = 60; all the
+                # time left to each let the first two starve the rest at 80; one share proved 24 workloads at
+                # T = 10 in 3 runs of 6, two shares in 6 of 6)
                 def is_open(res: SolveResult) -> bool:  # not proven, nor within the gap the user asked for
                     return res.status != Status.OPTIMAL and (options.gap is None or res.gap is None
                                                              or res.gap > options.gap)
@@ -639,8 +640,9 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
                         # a second try starts its search over: with less time than the first it gets no further
                         if left < BUILD_S_PER_ROUTE * size[i] + PART_MIN_S or (resume and mine < given.get(i, 0.0)):
                             return found[i]
+                        tried = i in given  # a part first solved now starts its derating afresh
                         given.setdefault(i, mine)
-                        return solve_part(*part_list[i], options, mine, found[i], resume) or found[i]
+                        return solve_part(*part_list[i], options, mine, found[i], resume and tried) or found[i]
 
                     found.update(zip(todo, pool.map(exact, todo)))
 
