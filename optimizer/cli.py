@@ -132,8 +132,8 @@ def solve(problem, catalog_dir, fmt, solver, time_limit, gap, explain, output, v
 
     prob = load_problem(problem)
     if prob.horizon is not None:  # several months: the timeline (optimizer/horizon_plan.py)
-        return _solve_horizon(problem, prob, catalog_dir, fmt, solve_options(solver, time_limit, gap, verbose), output,
-                              explain, compare_to)
+        return _solve_horizon(problem, prob, catalog_dir, fmt, solve_options(solver, time_limit, gap, verbose),
+                              output, explain, compare_to)
     old = _load_plan_file(compare_to) if compare_to else None  # a bad --compare-to fails before solving
     cat = _catalog(catalog_dir)
     explain = explain or fmt in ("markdown", "html")

@@ -513,9 +513,9 @@ def solve_part(problem: Problem, cands: Candidates, options: SolveOptions, secon
     """One component's model solved exactly (started from `first`, a plan of it), with its shared queues derated
     and re-solved as `solve_problem` does for a whole model (the bound of the model before a derating is kept: it
     had more capacity), repaired when the rounds or the time run out (`_repaired`; scaled up without the time for
-    it); `first` when that is cheaper, with the bound proven here. `resume`: the derating goes on from `first`'s factors (a second try at a part whose rounds
-    ran out of time) instead of starting from none. None when no plan was found in the time; an INFEASIBLE result
-    when there is none."""
+    it); `first` when that is cheaper, with the bound proven here. `resume`: the derating goes on from `first`'s
+    factors (a second try at a part whose rounds ran out of time) instead of starting from none. None when no plan
+    was found in the time; an INFEASIBLE result when there is none."""
     end = None if seconds is None else time.perf_counter() + seconds
     found = _exact_part(problem, cands, options, end, plan_values(first.model) if first is not None else None,
                         dict(first.factors) if resume and first is not None else {})
