@@ -116,7 +116,7 @@ def solve_problem(problem: Problem, catalog: Catalog, options: SolveOptions = So
             # --time-limit 30): the model before, scaled up, is still a feasible plan
             model, res = before_model, scaled_up(before_model, cands, over, before)
             break
-        res = keep_bound(res, before)
+        res = derated_bound(res, before)
     else:  # MAX_ROUNDS re-solves, and the last may still move a workload onto another shared pool: scale it up
         over = mixing.violations(problem, cands, model) if res.status in (Status.OPTIMAL, Status.FEASIBLE) else {}
         if over and model.hourly is None:
@@ -183,6 +183,25 @@ def derated_start(model: Model, over: dict[str, float]) -> dict[str, float]:
     return start
 
 
+def derated_bound(res: SolveResult, before: SolveResult | float | None) -> SolveResult:
+    """A derated re-solve's result with the bound proven before any derating (`before`), never its own. A pool
+    serves a mix of workloads with at most its capacity for each alone (mixing.py: d <= 1), so the model without
+    derating is a relaxation of the problem, and its bound a bound on any plan. A derated model is not: its factors
+    fit the mix of the plan before, and a plan with other mixes may need none of them, so its own (higher) bound
+    would claim more than is known (measured at 40 workloads: two runs both "optimal", one $555/month dearer than the
+    other, whose bound was above the cheaper plan). A plan whose derating cost more than the gap is feasible, with
+    that cost in its gap."""
+    bound = before.bound if isinstance(before, SolveResult) else before
+    if res.objective is None:
+        return res
+    from .model.solve import OPTIMAL_GAP, rel_gap
+    gap = rel_gap(res.objective, bound)
+    status = res.status
+    if status in (Status.OPTIMAL, Status.FEASIBLE):
+        status = Status.OPTIMAL if gap is not None and gap <= OPTIMAL_GAP + 1e-12 else Status.FEASIBLE
+    return replace(res, bound=bound, gap=gap, status=status)
+
+
 def raised(n: int, d: float) -> int:
     """Instances a pool of n needs once derated to d of its capacity: ceil(n / d)."""
     return math.ceil(n / d - 1e-9)
@@ -190,8 +209,8 @@ def raised(n: int, d: float) -> int:
 
 def keep_bound(res: SolveResult, before: SolveResult | float | None) -> SolveResult:
     """`res` with the better of its own lower bound and `before`'s: a bound proven for a relaxation of the model
-    (the LP relaxation behind a MIP start; the model before a derating re-solve, which had more capacity) holds for
-    it too, and a time-limited solve may stop before it has proven one of its own."""
+    (the LP relaxation behind a MIP start, the components' summed bounds) holds for it too, and a time-limited solve
+    may stop before it has proven one of its own. Not for a derated re-solve: see `derated_bound`."""
     bound = before.bound if isinstance(before, SolveResult) else before
     if bound is None or res.objective is None or (res.bound is not None and res.bound >= bound):
         return res
@@ -517,21 +536,22 @@ def solve_part(problem: Problem, cands: Candidates, options: SolveOptions, secon
     factors (a second try at a part whose rounds ran out of time) instead of starting from none. None when no plan
     was found in the time; an INFEASIBLE result when there is none."""
     end = None if seconds is None else time.perf_counter() + seconds
+    resume = resume and first is not None
     found = _exact_part(problem, cands, options, end, plan_values(first.model) if first is not None else None,
-                        dict(first.factors) if resume and first is not None else {})
+                        dict(first.factors) if resume else {}, first.res.bound if resume else None)
     if first is None or (found is not None and found.res.status == Status.INFEASIBLE):
         return found
     if found is None or cheaper(found, first) is first:
         bound = found.res.bound if found is not None else None
         return first._replace(res=keep_bound(first.res, bound if bound is not None and bound <= first.res.objective
                                              else None))
-    # resumed, the model is `first`'s derated further: first's, a relaxation of it, proved a bound that still holds
-    return found._replace(res=keep_bound(found.res, first.res)) if resume else found
+    return found
 
 
 def _exact_part(problem: Problem, cands: Candidates, options: SolveOptions, end: float | None,
-                start: dict | None, factors: dict) -> Found | None:
-    """`solve_part`'s exact solve and derating rounds, from `start` and the derating `factors` (updated in place).
+                start: dict | None, factors: dict, bound0: float | None = None) -> Found | None:
+    """`solve_part`'s exact solve and derating rounds, from `start` and the derating `factors` (updated in place;
+    `bound0`: the bound proven before any derating, when `factors` start derated: `derated_bound`).
     When the rounds or the time run out, the plan is repaired (`repair_rounds`: restricted re-solves that un-mix a
     pool over its headroom again) rather than scaled up: the exact rounds move a little traffic each time and can
     go on finding a new mix a fraction of a percent over (measured at 40 workloads: six rounds, $4,116,555 ->
@@ -548,8 +568,8 @@ def _exact_part(problem: Problem, cands: Candidates, options: SolveOptions, end:
             if prev is None:
                 return Found({}, model, res) if res.status == Status.INFEASIBLE else None
             return _repaired(problem, cands, prev, end, options)
-        if prev is not None:
-            res = keep_bound(res, prev.res)
+        if prev is not None or factors:  # derated: the bound is the one proven before any derating
+            res = derated_bound(res, prev.res if prev is not None else bound0)
         log.debug("component of %d workloads, %d pools: %s $%.2f in %.1f s (round %d)", len(cands.eligible),
                   len(cands.pools), res.status.value, res.objective, res.seconds, round_)
         over = mixing.violations(problem, sub, model)
@@ -565,10 +585,10 @@ def _exact_part(problem: Problem, cands: Candidates, options: SolveOptions, end:
 
 def _repaired(problem: Problem, cands: Candidates, found: Found, end: float | None,
               options: SolveOptions) -> Found | None:
-    """A component's plan `found` with its shared queues repaired (`repair_rounds`), keeping the bound its model
-    proved (the repaired model is derated further: `found`'s model is a relaxation of it)."""
+    """A component's plan `found` with its shared queues repaired (`repair_rounds`), with the bound `found` carries
+    (proven before any derating: `derated_bound`)."""
     out = repair_rounds(problem, cands, found, math.inf if end is None else end, options, frozenset())
-    return None if out is None else out._replace(res=keep_bound(out.res, found.res))
+    return None if out is None else out._replace(res=derated_bound(out.res, found.res))
 
 
 PART_ROUNDS = mixing.MAX_ROUNDS  # exact derating re-solves of a component before its plan is repaired

@@ -164,10 +164,26 @@ def test_a_resumed_component_goes_on_from_its_derating(default_catalog, monkeypa
     assert first.factors, "the first solve derated the shared pool"
     seen = []
     real = pl._exact_part
-    monkeypatch.setattr(pl, "_exact_part", lambda *a: seen.append(dict(a[-1])) or real(*a))
+    monkeypatch.setattr(pl, "_exact_part", lambda *a: seen.append(dict(a[5])) or real(*a))  # a[5]: factors
     again = pl.solve_part(prob, cands, pl.SolveOptions(time_limit=60), 30, first, resume=True)
     fresh = pl.solve_part(prob, cands, pl.SolveOptions(time_limit=60), 30, first)
     assert seen == [first.factors, {}]
     assert all(again.factors[pid] <= d + 1e-12 for pid, d in first.factors.items())
-    assert again.res.bound >= first.res.bound - 1e-6 and again.res.objective <= first.res.objective + 1e-6
+    # the bound stays the one proven before any derating (pipeline.derated_bound)
+    assert again.res.bound == pytest.approx(first.res.bound) and again.res.objective <= first.res.objective + 1e-6
     assert fresh.res.objective == pytest.approx(first.res.objective)
+
+
+def test_a_derated_plan_is_bounded_by_the_model_before_any_derating(default_catalog, monkeypatch):
+    """The derated model is not a relaxation of the problem (its factors fit the mix of the plan before): the bound
+    reported after a derating is the one the model without derating proved, so a plan whose derating cost more than
+    0.01% is feasible with that cost in its gap, never optimal (before: optimal, with the derated model's bound)."""
+    prob = _two_lengths()
+    _, _, res0 = solve_problem(prob, default_catalog)  # no derating needed: the additive optimum
+    five_percent_headroom(monkeypatch)
+    cands, model, res = solve_problem(prob, default_catalog)
+    assert cands.derated and res.objective > res0.objective * 1.01
+    assert res.bound == pytest.approx(res0.objective) and res.status.value == "feasible"
+    assert res.gap == pytest.approx((res.objective - res0.objective) / res.objective)
+    p = plan(prob, default_catalog)
+    assert p.status == "feasible" and p.lower_bound_usd <= res0.objective + 1e-6
