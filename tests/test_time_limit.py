@@ -108,3 +108,22 @@ def test_the_cli_time_limit_counts_from_the_commands_start(command, monkeypatch)
     CliRunner().invoke(cli.main, [command, "problems/seed_budget.yaml", "--time-limit", "20"])
     started = seen["options"].deadline - 20
     assert before <= started <= seen["at"] - 0.3
+
+
+def test_the_time_kept_for_the_plan_grows_with_the_workloads_up_to_a_tenth(tmp_path, monkeypatch):
+    """`finish_reserve`: 0.3 s plus 12 ms per serving workload, at most 10% of the limit; solve_problem sets it from
+    the problem (seen here by the first solve's options)."""
+    import optimizer.pipeline as pl
+    from optimizer.pipeline import finish_reserve
+    assert finish_reserve(SolveOptions()) == 0.0
+    assert finish_reserve(SolveOptions(time_limit=10)) == pytest.approx(1.0)  # not set: a tenth
+    assert finish_reserve(SolveOptions(time_limit=10, finish_s=0.588)) == pytest.approx(0.588)
+    assert finish_reserve(SolveOptions(time_limit=3, finish_s=0.588)) == pytest.approx(0.3)  # at most a tenth
+    seen = []
+    monkeypatch.setattr(pl, "_solve", lambda problem, cands, options, relax, start=None: seen.append(options)
+                        or (_ for _ in ()).throw(RuntimeError("seen")))
+    prob = parse_problem({"workloads": [serving("a", peak=1.0, req=100_000), serving("b", peak=1.0, req=100_000)]},
+                         "p.yaml")
+    with pytest.raises(RuntimeError):
+        pl.solve_problem(prob, load_catalog(write_catalog(tmp_path / "cat")), SolveOptions(time_limit=10))
+    assert seen[0].finish_s == pytest.approx(0.3 + 2 * 0.012)
