@@ -285,9 +285,13 @@ class Found(NamedTuple):
     model: Model
     res: SolveResult
     build_s: float = 0.0  # seconds `build_model` took for that model
+    # its model was solved to its own optimum and no shared queue runs over: another try cannot improve it, even
+    # when a derating keeps it short of OPTIMAL (`derated_bound`)
+    settled: bool = False
 
 
-BUILD_SHARE = 0.6  # the full model is built only if its build and LP (`full_step_s`) take at most this share of the time left
+# the full model is built only if its build and LP (`full_step_s`) take at most this share of the time left
+BUILD_SHARE = 0.6
 RESTRICTED_MIN_S = 2.0  # with less left after the LP, N1 is skipped
 
 
@@ -304,9 +308,10 @@ def restricted_model(problem: Problem, cands: Candidates, keep: set[str], factor
 def restricted_solve(problem: Problem, cands: Candidates, keep: set[str], factors: dict, start: dict | None,
                      seconds: float, options: SolveOptions, relax: frozenset, built=None) -> Found | None:
     """The MIP over the pools in `keep` (`neighbourhood.subset`) with `factors` applied, started from `start`, in
-    at most `seconds` (`built`: `restricted_model`'s result, when the caller built it), then repaired until no shared queue runs above its headroom (`repair_rounds`). Returns a
-    plan with no shared-queue violation, feasible for the full model, or None when no plan was found. Its status
-    is never better than FEASIBLE and it has no bound of its own: it is optimal only for its neighbourhood."""
+    at most `seconds` (`built`: `restricted_model`'s result, when the caller built it), then repaired until no
+    shared queue runs above its headroom (`repair_rounds`). Returns a plan with no shared-queue violation, feasible
+    for the full model, or None when no plan was found. Its status is never better than FEASIBLE and it has no
+    bound of its own: it is optimal only for its neighbourhood."""
     end = time.perf_counter() + seconds
     base, model, build_s = built or restricted_model(problem, cands, keep, factors, relax)
     reserve = max(REPAIR_SHARE * seconds, REPAIR_MIN_S + 2 * build_s)  # for `repair_rounds`
@@ -337,8 +342,9 @@ def repair_rounds(problem: Problem, base: Candidates, found: Found, end: float, 
     instances of every pool that serves none of the workloads on them, and re-solves from the scaled-up plan: a
     small MIP (the workloads involved re-route or rebalance; every other pool keeps its instances) whose start is
     feasible, so a round never makes the plan worse. Re-routing shifts a mix and its headroom, so a pool over its
-    headroom again after a derating keeps only its largest workload (the others move). After mixing.MAX_ROUNDS rounds, or without the time for
-    another, the plan is scaled up instead (`scaled_found`: None if that breaks a row)."""
+    headroom again after a derating keeps only its largest workload (the others move). After mixing.MAX_ROUNDS
+    rounds, or without the time for another, the plan is scaled up instead (`scaled_found`: None if that breaks a
+    row)."""
     factors, model, res = dict(found.factors), found.model, found.res
     peaks = {w.name: w.peak for w in problem.serving}
     seen: set[str] = set()  # pools derated by an earlier round
@@ -445,7 +451,8 @@ def full_model_has_time(left: float, lp_seconds: float) -> bool:
 # $4,739,202 in 3 s and N0(all) (427 pools) $4,749,894 in 11 s; at 80, N0(2) reaches 0.44% above the LP bound in 3 s
 LADDER = (2, 3, 5, None)
 STEP_SHARE = 0.5  # of the time left, the most one neighbourhood but the last may take
-RUNG_SHARE = 0.1  # of the whole solve time, the most one neighbourhood but the last may take (at least RESTRICTED_MIN_S)
+# of the whole solve time, the most one neighbourhood but the last may take (at least RESTRICTED_MIN_S)
+RUNG_SHARE = 0.1
 
 
 def failover_search(problem: Problem, cands: Candidates, options: SolveOptions, relax: frozenset) -> Found:
@@ -547,8 +554,8 @@ def quick_part(problem: Problem, cands: Candidates, options: SolveOptions, secon
 def solve_part(problem: Problem, cands: Candidates, options: SolveOptions, seconds: float | None,
                first: Found | None = None, resume: bool = False) -> Found | None:
     """One component's model solved exactly (started from `first`, a plan of it), with its shared queues derated
-    and re-solved as `solve_problem` does for a whole model (the bound of the model before a derating is kept: it
-    had more capacity), repaired when the rounds or the time run out (`_repaired`; scaled up without the time for
+    and re-solved as `solve_problem` does for a whole model (the bound proven before any derating is kept:
+    `derated_bound`), repaired when the rounds or the time run out (`_repaired`; scaled up without the time for
     it); `first` when that is cheaper, with the bound proven here. `resume`: the derating goes on from `first`'s
     factors (a second try at a part whose rounds ran out of time) instead of starting from none. None when no plan
     was found in the time; an INFEASIBLE result when there is none."""
@@ -585,13 +592,14 @@ def _exact_part(problem: Problem, cands: Candidates, options: SolveOptions, end:
             if prev is None:
                 return Found({}, model, res) if res.status == Status.INFEASIBLE else None
             return _repaired(problem, cands, prev, end, options)
+        settled = res.status == Status.OPTIMAL  # its own model's optimum, before `derated_bound` says how far
         if prev is not None or factors:  # derated: the bound is the one proven before any derating
             res = derated_bound(res, prev.res if prev is not None else bound0)
         log.debug("component of %d workloads, %d pools: %s $%.2f in %.1f s (round %d)", len(cands.eligible),
                   len(cands.pools), res.status.value, res.objective, res.seconds, round_)
         over = mixing.violations(problem, sub, model)
         if not over:
-            return Found(dict(factors), model, res)
+            return Found(dict(factors), model, res, build_s, settled)
         prev = Found(dict(factors), model, res, build_s)
         if round_ == PART_ROUNDS or (end is not None and end - time.perf_counter() < 2 * res.seconds + 0.5):
             return _repaired(problem, cands, prev, end, options)
@@ -660,14 +668,14 @@ def solve_by_components(problem: Problem, cands: Candidates, options: SolveOptio
                 # large ones (a share by size fixed in advance left 19 s unused at 40 workloads, T = 60; all the
                 # time left to each let the first two starve the rest at 80; one share proved 24 workloads at
                 # T = 10 in 3 runs of 6, two shares in 6 of 6)
-                def is_open(res: SolveResult) -> bool:  # not proven, nor within the gap the user asked for
-                    return res.status != Status.OPTIMAL and (options.gap is None or res.gap is None
-                                                             or res.gap > options.gap)
+                def is_open(f: Found) -> bool:  # not proven, nor settled, nor within the gap the user asked for
+                    return not f.settled and f.res.status != Status.OPTIMAL and (
+                        options.gap is None or f.res.gap is None or f.res.gap > options.gap)
 
                 given: dict[int, float] = {}  # seconds each part had in the first exact pass
 
                 def exact_pass(resume: bool) -> None:
-                    todo = [i for i in reversed(order) if is_open(found[i].res)]
+                    todo = [i for i in reversed(order) if is_open(found[i])]
                     started = iter(range(len(todo), 0, -1))  # parts not yet started, counted down (atomic next())
 
                     def exact(i):

@@ -187,3 +187,18 @@ def test_a_derated_plan_is_bounded_by_the_model_before_any_derating(default_cata
     assert res.gap == pytest.approx((res.objective - res0.objective) / res.objective)
     p = plan(prob, default_catalog)
     assert p.status == "feasible" and p.lower_bound_usd <= res0.objective + 1e-6
+
+
+def test_a_derated_component_solved_to_its_own_optimum_is_settled(default_catalog, monkeypatch):
+    """A component whose derated model was solved to its optimum with no queue over is `settled`: the second try
+    of the decomposition (which skips settled parts) could not improve it, though `derated_bound` keeps it
+    feasible; a component that needed no derating is settled and optimal."""
+    import optimizer.pipeline as pl
+    from optimizer.candidates import build_candidates
+    prob = _two_lengths()
+    cands = build_candidates(prob, default_catalog)
+    plain = pl.solve_part(prob, cands, pl.SolveOptions(), None)
+    assert plain.settled and plain.res.status.value == "optimal" and not plain.factors
+    five_percent_headroom(monkeypatch)
+    derated = pl.solve_part(prob, cands, pl.SolveOptions(), None)
+    assert derated.factors and derated.settled and derated.res.status.value == "feasible"
